@@ -1,0 +1,99 @@
+/**
+ * Frame decoder: one text frame in, one classified JSON-RPC message (or a
+ * ready-made error reply) out. Pure and total: it never throws, whatever the
+ * input, so the object's message handler can rely on it.
+ *
+ * Mapping (STYLE.md "Errors"): not JSON -> -32700 with id null; JSON that is not
+ * a JSON-RPC 2.0 object -> -32600, echoing the id when one can be recovered.
+ */
+import * as v from "valibot";
+import {
+  type ErrorEnvelope,
+  errorEnvelope,
+  INVALID_REQUEST,
+  JsonRpcError,
+  PARSE_ERROR,
+} from "./errors";
+import {
+  type JsonRpcNotification,
+  JsonRpcNotificationSchema,
+  type JsonRpcRequest,
+  JsonRpcRequestSchema,
+  type JsonRpcResponse,
+  JsonRpcResponseSchema,
+  type RequestId,
+  RequestIdSchema,
+} from "./protocol";
+
+export type DecodedFrame =
+  | { kind: "request"; message: JsonRpcRequest }
+  | { kind: "notification"; message: JsonRpcNotification }
+  | { kind: "response"; message: JsonRpcResponse }
+  | { kind: "invalid"; reply: ErrorEnvelope };
+
+export function decodeFrame(text: string): DecodedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return invalid(null, new JsonRpcError(PARSE_ERROR, "Parse error: the frame is not valid JSON"));
+  }
+  return classify(value);
+}
+
+export function classify(value: unknown): DecodedFrame {
+  if (Array.isArray(value)) {
+    return invalid(
+      null,
+      new JsonRpcError(INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not supported"),
+    );
+  }
+  if (typeof value !== "object" || value === null) {
+    return invalid(
+      null,
+      new JsonRpcError(INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object"),
+    );
+  }
+  const record = value as Record<string, unknown>;
+  if ("method" in record) {
+    if ("id" in record) {
+      const request = v.safeParse(JsonRpcRequestSchema, record);
+      if (request.success) return { kind: "request", message: request.output };
+    } else {
+      const notification = v.safeParse(JsonRpcNotificationSchema, record);
+      if (notification.success) return { kind: "notification", message: notification.output };
+    }
+  } else if ("result" in record || "error" in record) {
+    const response = v.safeParse(JsonRpcResponseSchema, record);
+    if (response.success) return { kind: "response", message: response.output };
+  }
+  return invalid(recoverId(record), new JsonRpcError(INVALID_REQUEST, describeInvalid(record)));
+}
+
+function recoverId(record: Record<string, unknown>): RequestId | null {
+  const id = v.safeParse(RequestIdSchema, record.id);
+  return id.success ? id.output : null;
+}
+
+function describeInvalid(record: Record<string, unknown>): string {
+  if (record.jsonrpc !== "2.0") return 'Invalid Request: "jsonrpc" must be "2.0"';
+  if ("method" in record && typeof record.method !== "string") {
+    return 'Invalid Request: "method" must be a string';
+  }
+  if ("id" in record && !v.is(RequestIdSchema, record.id)) {
+    return 'Invalid Request: "id" must be a string or an integer';
+  }
+  if ("params" in record) return 'Invalid Request: "params" must be an object';
+  return "Invalid Request: not a JSON-RPC request, notification or response";
+}
+
+function invalid(id: RequestId | null, error: JsonRpcError): DecodedFrame {
+  return { kind: "invalid", reply: errorEnvelope(id, error) };
+}
+
+/** Whether `text` is over `limitBytes` in UTF-8, encoding only when the cheap bounds cannot tell. */
+export function exceedsUtf8Bytes(text: string, limitBytes: number): boolean {
+  if (text.length * 3 <= limitBytes) return false;
+  if (text.length > limitBytes) return true;
+  return new TextEncoder().encode(text).byteLength > limitBytes;
+}

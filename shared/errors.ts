@@ -1,0 +1,102 @@
+/**
+ * The two error families and the only place JSON-RPC envelopes are built.
+ *
+ * Wire errors carry a JSON-RPC code (`JsonRpcError`); local errors are a tagged
+ * union (`LocalError`) that `toWireError` maps to the wire, so codes cannot
+ * drift between call sites. Anything unexpected becomes -32603 with the detail
+ * kept for logs only.
+ */
+import type { RequestId } from "./protocol";
+
+export const PARSE_ERROR = -32700;
+export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
+export const INVALID_PARAMS = -32602;
+export const INTERNAL_ERROR = -32603;
+/** Spec (resources): a resource that does not exist. */
+export const RESOURCE_NOT_FOUND = -32002;
+
+export class JsonRpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = "JsonRpcError";
+  }
+}
+
+export type LocalError =
+  | { kind: "not_initialized"; method: string }
+  | { kind: "unsupported_version"; requested: string; supported: readonly string[] }
+  | { kind: "unknown_tool"; name: string }
+  | { kind: "invalid_arguments"; tool: string; issues: string }
+  | { kind: "attachment_corrupt" }
+  | { kind: "internal"; cause: unknown };
+
+export function toWireError(error: LocalError): JsonRpcError {
+  switch (error.kind) {
+    case "not_initialized":
+      return new JsonRpcError(
+        INVALID_REQUEST,
+        `Invalid Request: session not initialized: send "initialize" before "${error.method}", or carry ` +
+          `io.modelcontextprotocol/protocolVersion in params._meta (2026-07-28)`,
+      );
+    case "unsupported_version":
+      return new JsonRpcError(INVALID_PARAMS, `Unsupported protocol version "${error.requested}"`, {
+        supported: error.supported,
+        requested: error.requested,
+      });
+    case "unknown_tool":
+      return new JsonRpcError(INVALID_PARAMS, `Unknown tool: ${error.name}`);
+    case "invalid_arguments":
+      return new JsonRpcError(
+        INVALID_PARAMS,
+        `Invalid arguments for tool ${error.tool}: ${error.issues}`,
+      );
+    case "attachment_corrupt":
+    case "internal":
+      return new JsonRpcError(INTERNAL_ERROR, "Internal error");
+  }
+}
+
+/** Normalises anything thrown inside a handler: details never reach the client. */
+export function asJsonRpcError(thrown: unknown): JsonRpcError {
+  if (thrown instanceof JsonRpcError) return thrown;
+  return toWireError({ kind: "internal", cause: thrown });
+}
+
+export interface ErrorEnvelope {
+  jsonrpc: "2.0";
+  id: RequestId | null;
+  error: { code: number; message: string; data?: unknown };
+}
+
+export interface ResultEnvelope {
+  jsonrpc: "2.0";
+  id: RequestId;
+  result: Record<string, unknown>;
+}
+
+export function errorEnvelope(id: RequestId | null, error: JsonRpcError): ErrorEnvelope {
+  const body: ErrorEnvelope["error"] = { code: error.code, message: error.message };
+  if (error.data !== undefined) body.data = error.data;
+  return { jsonrpc: "2.0", id, error: body };
+}
+
+export function resultEnvelope(id: RequestId, result: Record<string, unknown>): ResultEnvelope {
+  return { jsonrpc: "2.0", id, result };
+}
+
+export function notificationEnvelope(method: string, params?: Record<string, unknown>) {
+  return params === undefined
+    ? { jsonrpc: "2.0" as const, method }
+    : { jsonrpc: "2.0" as const, method, params };
+}
+
+export function requestEnvelope(id: RequestId, method: string, params?: Record<string, unknown>) {
+  return params === undefined
+    ? { jsonrpc: "2.0" as const, id, method }
+    : { jsonrpc: "2.0" as const, id, method, params };
+}

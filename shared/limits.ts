@@ -1,0 +1,36 @@
+/**
+ * Named limits and fixed protocol strings. Every bound Dormouse enforces lives
+ * here with its unit in the name, so SECURITY/ARCHITECTURE docs can cite one place.
+ */
+
+/** Largest text frame a session accepts; bigger ones close the socket with 1009. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** The `sleep` tool's ceiling (issue #2: "at most 60 s"). */
+export const SLEEP_MAX_MS = 60_000;
+
+/** How often `sleep` reports progress, at most. */
+export const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * The fixed keepalive exchange answered by the runtime without waking the
+ * object (`setWebSocketAutoResponse`); both strings must stay under 2,048 chars.
+ * It is deliberately not JSON-RPC: a client sends it as a bare text frame.
+ */
+export const KEEPALIVE_REQUEST = "ping";
+export const KEEPALIVE_RESPONSE = "pong";
+
+/** WebSocket close codes used by sessions (RFC 6455 section 7.4 plus the 4000-4999 private range). */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_MESSAGE_TOO_BIG = 1009;
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** A newer connection re-attached to the same session and took over. */
+export const CLOSE_SUPERSEDED = 4001;
+/** The session was ended (deleted or expired) while this socket was attached. */
+export const CLOSE_SESSION_ENDED = 4004;
+
+/** WebSocket subprotocol every MCP WebSocket client offers (SEP-1288 draft, real clients). */
+export const MCP_SUBPROTOCOL = "mcp";
+
+export const SESSION_ID_HEADER = "Mcp-Session-Id";

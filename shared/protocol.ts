@@ -1,0 +1,131 @@
+/**
+ * MCP wire vocabulary shared by the Worker, the tests and any client: protocol
+ * revisions of both eras, `_meta` keys, JSON-RPC message schemas and log levels.
+ *
+ * Invariant: this module imports nothing from `worker/`, `cloudflare:*` or `hono`,
+ * so plain Node (tests, load generator) can use it.
+ *
+ * Schemas are `v.looseObject` on purpose: a plain `v.object` would strip unknown
+ * keys such as `_meta`, which both eras rely on.
+ */
+import * as v from "valibot";
+
+/** Session-era revisions, newest first (`initialize` negotiates one of them). */
+export const SESSION_ERA_VERSIONS = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+] as const;
+export type SessionEraVersion = (typeof SESSION_ERA_VERSIONS)[number];
+export const LATEST_SESSION_ERA_VERSION: SessionEraVersion = "2025-11-25";
+
+/** Stateless revisions, served per request from the `_meta` envelope. */
+export const MODERN_VERSIONS = ["2026-07-28"] as const;
+export type ModernVersion = (typeof MODERN_VERSIONS)[number];
+
+export const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
+export const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
+export const META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
+export const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
+export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
+/** Dormouse's own `_meta` key carrying the session id (initialize result, session_info). */
+export const META_SESSION_ID = "dormouse/sessionId";
+
+export function isSessionEraVersion(version: unknown): version is SessionEraVersion {
+  return (SESSION_ERA_VERSIONS as readonly unknown[]).includes(version);
+}
+
+export function isModernVersion(version: unknown): version is ModernVersion {
+  return (MODERN_VERSIONS as readonly unknown[]).includes(version);
+}
+
+/** RFC 5424 severities as MCP names them, least severe first. */
+export const LOG_LEVELS = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+] as const;
+export const LogLevelSchema = v.picklist(LOG_LEVELS);
+export type LogLevel = v.InferOutput<typeof LogLevelSchema>;
+
+/** True when a message at `level` passes a session whose threshold is `threshold`. */
+export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
+}
+
+export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+export type RequestId = v.InferOutput<typeof RequestIdSchema>;
+
+const ParamsSchema = v.optional(v.record(v.string(), v.unknown()));
+
+export const JsonRpcRequestSchema = v.looseObject({
+  jsonrpc: v.literal("2.0"),
+  id: RequestIdSchema,
+  method: v.string(),
+  params: ParamsSchema,
+});
+export type JsonRpcRequest = v.InferOutput<typeof JsonRpcRequestSchema>;
+
+export const JsonRpcNotificationSchema = v.looseObject({
+  jsonrpc: v.literal("2.0"),
+  method: v.string(),
+  params: ParamsSchema,
+});
+export type JsonRpcNotification = v.InferOutput<typeof JsonRpcNotificationSchema>;
+
+export const JsonRpcErrorObjectSchema = v.looseObject({
+  code: v.pipe(v.number(), v.integer()),
+  message: v.string(),
+  data: v.optional(v.unknown()),
+});
+
+/** A response from the client (to a server->client request such as elicitation). */
+export const JsonRpcResponseSchema = v.union([
+  v.looseObject({
+    jsonrpc: v.literal("2.0"),
+    id: RequestIdSchema,
+    result: v.record(v.string(), v.unknown()),
+  }),
+  v.looseObject({
+    jsonrpc: v.literal("2.0"),
+    id: v.nullable(RequestIdSchema),
+    error: JsonRpcErrorObjectSchema,
+  }),
+]);
+export type JsonRpcResponse = v.InferOutput<typeof JsonRpcResponseSchema>;
+
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
+
+export const ImplementationSchema = v.looseObject({
+  name: v.string(),
+  version: v.string(),
+  title: v.optional(v.string()),
+});
+export type Implementation = v.InferOutput<typeof ImplementationSchema>;
+
+export const ClientCapabilitiesSchema = v.record(v.string(), v.unknown());
+export type ClientCapabilities = v.InferOutput<typeof ClientCapabilitiesSchema>;
+
+export const InitializeParamsSchema = v.looseObject({
+  protocolVersion: v.string(),
+  capabilities: ClientCapabilitiesSchema,
+  clientInfo: ImplementationSchema,
+});
+
+/** The per-request envelope of 2026-07-28, read from `params._meta`. */
+export const ModernEnvelopeSchema = v.looseObject({
+  [META_PROTOCOL_VERSION]: v.string(),
+  [META_CLIENT_INFO]: v.optional(ImplementationSchema),
+  [META_CLIENT_CAPABILITIES]: v.optional(ClientCapabilitiesSchema),
+  [META_LOG_LEVEL]: v.optional(LogLevelSchema),
+});
+export type ModernEnvelope = v.InferOutput<typeof ModernEnvelopeSchema>;
+
+export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+export type ProgressToken = v.InferOutput<typeof ProgressTokenSchema>;

@@ -1,0 +1,43 @@
+/**
+ * The socket attachment codec: the only module that reads or writes
+ * `ws.serializeAttachment` data.
+ *
+ * The attachment is a hot cache of the session fields every message needs
+ * (phase, negotiated version, log level) so a woken object can dispatch without
+ * touching SQLite, plus the socket's identity (session id, attach generation).
+ * SQLite stays the source of truth: a re-attached socket gets a fresh
+ * attachment built from storage. Kept to a few dozen bytes, far under the
+ * 16 KiB limit (2 KiB on older runtimes).
+ *
+ * `decodeAttachment` returns null for anything foreign, corrupt or from an
+ * unknown version; callers then rebuild from storage.
+ */
+import * as v from "valibot";
+import { LogLevelSchema } from "../shared/protocol";
+import { PHASES } from "./lifecycle";
+
+export const ATTACHMENT_VERSION = 1;
+
+const AttachmentSchema = v.object({
+  v: v.literal(ATTACHMENT_VERSION),
+  /** Session id, checked against the object's own id on decode. */
+  sid: v.pipe(v.string(), v.maxLength(128)),
+  /** Attach generation: increments on each re-attach; lets logs tell sockets apart. */
+  gen: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  phase: v.picklist(PHASES),
+  /** Negotiated session-era version, or null before initialize. */
+  pv: v.nullable(v.pipe(v.string(), v.maxLength(32))),
+  ll: LogLevelSchema,
+});
+export type Attachment = v.InferOutput<typeof AttachmentSchema>;
+
+export function encodeAttachment(attachment: Attachment): Attachment {
+  // Structured clone happens in the runtime; we store the plain validated object.
+  return { ...attachment };
+}
+
+export function decodeAttachment(raw: unknown, sessionId: string): Attachment | null {
+  const parsed = v.safeParse(AttachmentSchema, raw);
+  if (!parsed.success || parsed.output.sid !== sessionId) return null;
+  return parsed.output;
+}

@@ -1,0 +1,10 @@
+/**
+ * Composition root: the Worker's fetch handler and the session Durable Object.
+ */
+import { app } from "./router";
+
+export { SessionObject } from "./session-object";
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

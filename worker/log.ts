@@ -1,0 +1,24 @@
+/**
+ * Structured logs: one JSON line per event, with the session id and method
+ * when known. Never pass tokens or message bodies; errors are reduced to
+ * name and message (stacks stay in the runtime's own exception reporting).
+ */
+export type LogSeverity = "debug" | "info" | "warn" | "error";
+
+export function logEvent(
+  severity: LogSeverity,
+  event: string,
+  fields: Record<string, unknown> = {},
+): void {
+  const line: Record<string, unknown> = { level: severity, event, ...fields };
+  if (fields.error !== undefined) line.error = describeError(fields.error);
+  const text = JSON.stringify(line);
+  if (severity === "error") console.error(text);
+  else if (severity === "warn") console.warn(text);
+  else console.log(text);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

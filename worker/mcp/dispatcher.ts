@@ -1,0 +1,182 @@
+/**
+ * Routes one decoded JSON-RPC message to its handler and sends the reply.
+ *
+ * Era selection (CONTEXT.md, "two protocol eras"): a request whose
+ * `params._meta` names a 2026-07-28 protocol version is served statelessly
+ * from that envelope; anything else is session era and needs `initialize`
+ * first (ping excepted). In-flight requests are tracked so that
+ * `notifications/cancelled` can abort them; a cancelled request gets no reply
+ * (spec: cancellation). The in-flight map is memory only: a request in flight
+ * keeps the object awake, so it cannot outlive an eviction.
+ */
+import * as v from "valibot";
+import type { DecodedFrame } from "../../shared/codec";
+import {
+  asJsonRpcError,
+  errorEnvelope,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  JsonRpcError,
+  resultEnvelope,
+  toWireError,
+} from "../../shared/errors";
+import {
+  isModernVersion,
+  isSessionEraVersion,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  META_PROTOCOL_VERSION,
+  MODERN_VERSIONS,
+  ModernEnvelopeSchema,
+  ProgressTokenSchema,
+  RequestIdSchema,
+  SESSION_ERA_VERSIONS,
+} from "../../shared/protocol";
+import { acceptsSessionRequest, transition } from "../lifecycle";
+import { logEvent } from "../log";
+import type { CallContext, Era, SessionContext } from "./context";
+import { findHandler } from "./handlers";
+import { shapeResult } from "./results";
+
+const CancelledSchema = v.looseObject({
+  requestId: RequestIdSchema,
+  reason: v.optional(v.string()),
+});
+
+export class Dispatcher {
+  readonly #inflight = new Map<string, AbortController>();
+
+  constructor(private readonly session: SessionContext) {}
+
+  get inflightCount(): number {
+    return this.#inflight.size;
+  }
+
+  /** Handles one frame; never throws (errors become replies or log lines). */
+  async handle(frame: DecodedFrame): Promise<void> {
+    switch (frame.kind) {
+      case "invalid":
+        this.session.send(frame.reply);
+        return;
+      case "request":
+        return this.#request(frame.message);
+      case "notification":
+        return this.#notification(frame.message);
+      case "response":
+        // No server->client requests are outstanding in this version; drop quietly.
+        logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
+        return;
+    }
+  }
+
+  async #request(request: JsonRpcRequest): Promise<void> {
+    const key = JSON.stringify(request.id);
+    if (this.#inflight.has(key)) {
+      this.session.send(
+        errorEnvelope(
+          request.id,
+          new JsonRpcError(INVALID_REQUEST, `Request id ${key} is already in flight`),
+        ),
+      );
+      return;
+    }
+    const controller = new AbortController();
+    this.#inflight.set(key, controller);
+    try {
+      const era = selectEra(request);
+      if (
+        era.kind === "session" &&
+        !acceptsSessionRequest(this.session.hot().phase, request.method)
+      ) {
+        throw toWireError({ kind: "not_initialized", method: request.method });
+      }
+      const call: CallContext = {
+        session: this.session,
+        request,
+        era,
+        signal: controller.signal,
+        progressToken: progressTokenOf(request),
+      };
+      const result = await findHandler(request.method, era)(request.params ?? {}, call);
+      if (controller.signal.aborted) return;
+      this.session.send(
+        resultEnvelope(
+          request.id,
+          shapeResult(request.method, era, result as Record<string, unknown>),
+        ),
+      );
+    } catch (thrown) {
+      if (controller.signal.aborted) return;
+      const error = asJsonRpcError(thrown);
+      if (!(thrown instanceof JsonRpcError)) {
+        logEvent("error", "request_failed", {
+          sessionId: this.session.sessionId,
+          method: request.method,
+          error: thrown,
+        });
+      }
+      this.session.send(errorEnvelope(request.id, error));
+    } finally {
+      this.#inflight.delete(key);
+    }
+  }
+
+  #notification(notification: JsonRpcNotification): void {
+    switch (notification.method) {
+      case "notifications/initialized": {
+        const next = transition(this.session.hot().phase, "initialized");
+        if (next !== null && next !== this.session.hot().phase) {
+          this.session.storage.savePhase(next);
+          this.session.updateHot({ phase: next });
+        }
+        return;
+      }
+      case "notifications/cancelled": {
+        const parsed = v.safeParse(CancelledSchema, notification.params);
+        if (!parsed.success) return;
+        const controller = this.#inflight.get(JSON.stringify(parsed.output.requestId));
+        controller?.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+        return;
+      }
+      default:
+        // Unknown notifications are ignored (JSON-RPC: notifications get no reply).
+        return;
+    }
+  }
+
+  /** Aborts every in-flight request (socket gone, session ended). */
+  abortAll(reason: string): void {
+    for (const controller of this.#inflight.values()) controller.abort(new Error(reason));
+  }
+}
+
+function selectEra(request: JsonRpcRequest): Era {
+  const meta = request.params?._meta;
+  if (typeof meta !== "object" || meta === null || !(META_PROTOCOL_VERSION in meta)) {
+    return { kind: "session" };
+  }
+  const version = (meta as Record<string, unknown>)[META_PROTOCOL_VERSION];
+  if (isSessionEraVersion(version)) return { kind: "session" };
+  if (!isModernVersion(version)) {
+    throw toWireError({
+      kind: "unsupported_version",
+      requested: String(version),
+      supported: [...MODERN_VERSIONS, ...SESSION_ERA_VERSIONS],
+    });
+  }
+  const envelope = v.safeParse(ModernEnvelopeSchema, meta);
+  if (!envelope.success) {
+    const issues = envelope.issues
+      .map((i) => `${v.getDotPath(i) ?? "_meta"}: ${i.message}`)
+      .join("; ");
+    throw new JsonRpcError(INVALID_PARAMS, `Invalid request envelope in params._meta: ${issues}`);
+  }
+  return { kind: "modern", version, envelope: envelope.output };
+}
+
+function progressTokenOf(request: JsonRpcRequest): CallContext["progressToken"] {
+  const meta = request.params?._meta;
+  if (typeof meta !== "object" || meta === null) return undefined;
+  const token = v.safeParse(ProgressTokenSchema, (meta as Record<string, unknown>).progressToken);
+  return token.success ? token.output : undefined;
+}

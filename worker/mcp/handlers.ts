@@ -1,0 +1,218 @@
+/**
+ * The method table: one function per MCP request method, each validating its
+ * params with valibot and returning a plain result (era shaping and envelopes
+ * happen in the dispatcher). Handlers throw `JsonRpcError` for wire errors.
+ */
+import * as v from "valibot";
+import {
+  INVALID_PARAMS,
+  JsonRpcError,
+  METHOD_NOT_FOUND,
+  RESOURCE_NOT_FOUND,
+} from "../../shared/errors";
+import {
+  InitializeParamsSchema,
+  isSessionEraVersion,
+  LATEST_SESSION_ERA_VERSION,
+  LogLevelSchema,
+  META_SESSION_ID,
+  MODERN_VERSIONS,
+} from "../../shared/protocol";
+import { transition } from "../lifecycle";
+import type { CallContext } from "./context";
+import { INSTRUCTIONS, SERVER_CAPABILITIES, SERVER_INFO } from "./server-info";
+import { callTool, toolContext } from "./tool-call";
+
+type Handler = (params: Record<string, unknown>, call: CallContext) => Promise<object> | object;
+
+/** Session-era methods that 2026-07-28 removed; a modern request naming them gets -32601. */
+const REMOVED_IN_MODERN = new Set(["ping", "logging/setLevel", "initialize"]);
+
+export function parseParams<S extends v.GenericSchema>(
+  schema: S,
+  params: unknown,
+  method: string,
+): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, params ?? {});
+  if (!parsed.success) {
+    const issues = parsed.issues
+      .map((issue) => `${v.getDotPath(issue) ?? "params"}: ${issue.message}`)
+      .join("; ");
+    throw new JsonRpcError(INVALID_PARAMS, `Invalid params for ${method}: ${issues}`);
+  }
+  return parsed.output;
+}
+
+const initialize: Handler = (params, call) => {
+  const input = parseParams(InitializeParamsSchema, params, "initialize");
+  const session = call.session;
+  // Spec (lifecycle, version negotiation): answer with the requested version when
+  // supported, otherwise with the latest one the server supports.
+  const protocolVersion = isSessionEraVersion(input.protocolVersion)
+    ? input.protocolVersion
+    : LATEST_SESSION_ERA_VERSION;
+  const phase = transition(session.hot().phase, "initialize");
+  if (phase === null) throw new JsonRpcError(INVALID_PARAMS, "Session has ended");
+  session.storage.saveHandshake({
+    phase,
+    protocolVersion,
+    clientInfo: input.clientInfo,
+    clientCapabilities: input.capabilities,
+  });
+  session.updateHot({ phase, protocolVersion });
+  return {
+    protocolVersion,
+    capabilities: SERVER_CAPABILITIES,
+    serverInfo: SERVER_INFO,
+    instructions: INSTRUCTIONS,
+    _meta: { [META_SESSION_ID]: session.sessionId },
+  };
+};
+
+const discover: Handler = () => ({
+  supportedVersions: [...MODERN_VERSIONS],
+  capabilities: SERVER_CAPABILITIES,
+  instructions: INSTRUCTIONS,
+});
+
+const ping: Handler = () => ({});
+
+const PaginatedSchema = v.looseObject({ cursor: v.optional(v.string()) });
+
+const listTools: Handler = (params, call) => {
+  rejectCursor(parseParams(PaginatedSchema, params, "tools/list").cursor);
+  const tools = [...call.session.registry.tools.values()].map(({ item }) => ({
+    name: item.name,
+    ...(item.title ? { title: item.title } : {}),
+    description: item.description,
+    inputSchema: item.inputSchema,
+    ...(item.annotations ? { annotations: item.annotations } : {}),
+  }));
+  return { tools };
+};
+
+const CallToolSchema = v.looseObject({
+  name: v.string(),
+  arguments: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const toolsCall: Handler = (params, call) => {
+  const input = parseParams(CallToolSchema, params, "tools/call");
+  return callTool(input.name, input.arguments ?? {}, call);
+};
+
+const listResources: Handler = (params, call) => {
+  rejectCursor(parseParams(PaginatedSchema, params, "resources/list").cursor);
+  const resources = [...call.session.registry.resources.values()].map(({ item }) => ({
+    uri: item.uri,
+    name: item.name,
+    description: item.description,
+    mimeType: item.mimeType,
+  }));
+  return { resources };
+};
+
+const listResourceTemplates: Handler = () => ({ resourceTemplates: [] });
+
+const ReadResourceSchema = v.looseObject({ uri: v.string() });
+
+const readResource: Handler = (params, call) => {
+  const { uri } = parseParams(ReadResourceSchema, params, "resources/read");
+  const owned = call.session.registry.resources.get(uri);
+  // Spec (resources, error handling): resource not found is -32002.
+  if (!owned) throw new JsonRpcError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+  const body = owned.item.read(toolContext(owned.toolset, call));
+  return { contents: [{ uri, mimeType: owned.item.mimeType, ...body }] };
+};
+
+const listPrompts: Handler = (params, call) => {
+  rejectCursor(parseParams(PaginatedSchema, params, "prompts/list").cursor);
+  const prompts = [...call.session.registry.prompts.values()].map(({ item }) => ({
+    name: item.name,
+    description: item.description,
+    arguments: item.arguments,
+  }));
+  return { prompts };
+};
+
+const GetPromptSchema = v.looseObject({
+  name: v.string(),
+  arguments: v.optional(v.record(v.string(), v.string())),
+});
+
+const getPrompt: Handler = (params, call) => {
+  const input = parseParams(GetPromptSchema, params, "prompts/get");
+  const owned = call.session.registry.prompts.get(input.name);
+  if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${input.name}`);
+  const args = input.arguments ?? {};
+  const missing = owned.item.arguments.filter((a) => a.required && !(a.name in args));
+  if (missing.length > 0) {
+    const names = missing.map((a) => a.name).join(", ");
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Missing required argument(s) for prompt ${input.name}: ${names}`,
+    );
+  }
+  const messages = owned.item.render(args).map((m) => ({
+    role: m.role,
+    content: { type: "text", text: m.text },
+  }));
+  return { description: owned.item.description, messages };
+};
+
+const SetLevelSchema = v.looseObject({ level: LogLevelSchema });
+
+const setLevel: Handler = (params, call) => {
+  const { level } = parseParams(SetLevelSchema, params, "logging/setLevel");
+  call.session.storage.saveLogLevel(level);
+  call.session.updateHot({ logLevel: level });
+  return {};
+};
+
+const CompleteSchema = v.looseObject({
+  ref: v.variant("type", [
+    v.looseObject({ type: v.literal("ref/prompt"), name: v.string() }),
+    v.looseObject({ type: v.literal("ref/resource"), uri: v.string() }),
+  ]),
+  argument: v.looseObject({ name: v.string(), value: v.string() }),
+});
+
+const complete: Handler = (params, call) => {
+  const { ref, argument } = parseParams(CompleteSchema, params, "completion/complete");
+  let candidates: readonly string[] = [];
+  if (ref.type === "ref/prompt") {
+    const owned = call.session.registry.prompts.get(ref.name);
+    if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${ref.name}`);
+    candidates = owned.item.complete?.[argument.name] ?? [];
+  }
+  const values = candidates.filter((c) => c.startsWith(argument.value)).slice(0, 100);
+  return { completion: { values, total: values.length, hasMore: false } };
+};
+
+function rejectCursor(cursor: string | undefined): void {
+  // Every list fits one page; a cursor can only come from a confused client.
+  if (cursor !== undefined) throw new JsonRpcError(INVALID_PARAMS, `Invalid cursor: ${cursor}`);
+}
+
+const HANDLERS: Record<string, Handler> = {
+  initialize,
+  "server/discover": discover,
+  ping,
+  "tools/list": listTools,
+  "tools/call": toolsCall,
+  "resources/list": listResources,
+  "resources/templates/list": listResourceTemplates,
+  "resources/read": readResource,
+  "prompts/list": listPrompts,
+  "prompts/get": getPrompt,
+  "logging/setLevel": setLevel,
+  "completion/complete": complete,
+};
+
+export function findHandler(method: string, era: CallContext["era"]): Handler {
+  const handler = Object.hasOwn(HANDLERS, method) ? HANDLERS[method] : undefined;
+  if (!handler || (era.kind === "modern" && REMOVED_IN_MODERN.has(method))) {
+    throw new JsonRpcError(METHOD_NOT_FOUND, `Method not found: ${method}`);
+  }
+  return handler;
+}

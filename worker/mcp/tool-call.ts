@@ -1,0 +1,108 @@
+/**
+ * Runs one tools/call against the registry: argument validation through
+ * Standard Schema, a ToolContext wired to the session, and error mapping.
+ *
+ * Errors: unknown tool and invalid arguments are -32602 (issue #2); a
+ * `JsonRpcError` thrown by a tool passes through; anything else a tool throws
+ * becomes an `isError` result with a generic message (details go to the log).
+ */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
+import { type LogLevel, logLevelPasses } from "../../shared/protocol";
+import { logEvent } from "../log";
+import type { SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
+import type { CallContext } from "./context";
+
+export async function callTool(
+  name: string,
+  args: Record<string, unknown>,
+  call: CallContext,
+): Promise<ToolResult> {
+  const owned = call.session.registry.tools.get(name);
+  if (!owned) throw toWireError({ kind: "unknown_tool", name });
+  const tool = owned.item;
+  const validated = await tool.input["~standard"].validate(args);
+  if (validated.issues) {
+    throw toWireError({
+      kind: "invalid_arguments",
+      tool: name,
+      issues: describeIssues(validated.issues),
+    });
+  }
+  try {
+    return await tool.run(validated.value, toolContext(owned.toolset, call));
+  } catch (error) {
+    if (error instanceof JsonRpcError || call.signal.aborted) throw error;
+    logEvent("error", "tool_failed", { sessionId: call.session.sessionId, tool: name, error });
+    return { content: [{ type: "text", text: `Tool ${name} failed` }], isError: true };
+  }
+}
+
+export function toolContext(toolset: string, call: CallContext): ToolContext {
+  const { session, era } = call;
+  const logLevel = (): LogLevel =>
+    era.kind === "modern"
+      ? (era.envelope["io.modelcontextprotocol/logLevel"] ?? "info")
+      : session.hot().logLevel;
+  return {
+    sessionId: session.sessionId,
+    signal: call.signal,
+    progressToken: call.progressToken,
+    progress(progress, total, message) {
+      if (call.progressToken === undefined || call.signal.aborted) return;
+      session.send(
+        notificationEnvelope("notifications/progress", {
+          progressToken: call.progressToken,
+          progress,
+          ...(total !== undefined ? { total } : {}),
+          ...(message !== undefined ? { message } : {}),
+        }),
+      );
+    },
+    log(level, data, logger) {
+      if (!logLevelPasses(level, logLevel())) return false;
+      session.send(
+        notificationEnvelope("notifications/message", {
+          level,
+          data,
+          ...(logger ? { logger } : {}),
+        }),
+      );
+      return true;
+    },
+    state: {
+      get: (key) => session.storage.getToolState(toolset, key),
+      set: (key, value) => session.storage.setToolState(toolset, key, value),
+    },
+    session: () => snapshot(call, logLevel()),
+  };
+}
+
+function snapshot(call: CallContext, logLevel: LogLevel): SessionSnapshot {
+  const record = call.session.record();
+  const modern = call.era.kind === "modern" ? call.era : null;
+  return {
+    sessionId: call.session.sessionId,
+    era: modern ? "2026-07-28" : "session",
+    protocolVersion: modern ? modern.version : record.protocolVersion,
+    clientInfo: modern
+      ? (modern.envelope["io.modelcontextprotocol/clientInfo"] ?? null)
+      : record.clientInfo,
+    logLevel,
+    phase: record.phase,
+    wakes: record.wakes,
+    createdAt: new Date(record.createdAt).toISOString(),
+    attachGeneration: record.attachGen,
+  };
+}
+
+function describeIssues(issues: readonly StandardSchemaV1.Issue[]): string {
+  return issues
+    .map((issue) => {
+      const path = issue.path
+        ?.map((segment) => (typeof segment === "object" ? String(segment.key) : String(segment)))
+        .join(".");
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}

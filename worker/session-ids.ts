@@ -1,0 +1,22 @@
+/**
+ * Session ids are Durable Object ids minted by `newUniqueId()`: 64 hex chars,
+ * unguessable, and they name the object directly (no lookup table to keep).
+ * A malformed or foreign id resolves to null, which the router answers with 404.
+ */
+const SESSION_ID_PATTERN = /^[0-9a-f]{64}$/;
+
+export function newSessionId(namespace: DurableObjectNamespace): DurableObjectId {
+  return namespace.newUniqueId();
+}
+
+export function parseSessionId(
+  namespace: DurableObjectNamespace,
+  raw: string | undefined,
+): DurableObjectId | null {
+  if (!raw || !SESSION_ID_PATTERN.test(raw)) return null;
+  try {
+    return namespace.idFromString(raw);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The session Durable Object: a shell over SessionRuntime. Each handler guards
+ * its input, delegates, and catches with context; sockets are closed quietly.
+ *
+ * The constructor runs on every wake, so it only builds cheap objects, counts
+ * the wake and registers the keepalive auto-response (answered by the runtime
+ * without waking the object).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
+import { logEvent } from "./log";
+import { type AttachMode, SessionRuntime } from "./session";
+import { SessionStorage } from "./storage";
+import { registryFor } from "./tools/registry";
+import { closeQuietly } from "./transports/websocket";
+
+/** Internal paths the router uses to address the object (never reachable from outside). */
+export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
+export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
+
+export class SessionObject extends DurableObject<Env> {
+  readonly #runtime: SessionRuntime;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const storage = new SessionStorage(ctx.storage);
+    storage.countWake();
+    this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString());
+    ctx.setWebSocketAutoResponse(
+      new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
+    );
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const mode = attachModeOf(request.url);
+    if (!mode || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Not found\n", { status: 404 });
+    }
+    try {
+      return this.#runtime.acceptSocket(request, mode);
+    } catch (error) {
+      logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
+      return new Response("Internal error\n", { status: 500 });
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    try {
+      await this.#runtime.onMessage(ws, message);
+    } catch (error) {
+      logEvent("error", "message_failed", { sessionId: this.#runtime.sessionId, error });
+      closeQuietly(ws, CLOSE_INTERNAL_ERROR, "internal error");
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      this.#runtime.onClose(ws, code, reason);
+    } catch (error) {
+      logEvent("error", "close_failed", { sessionId: this.#runtime.sessionId, error });
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    logEvent("warn", "socket_error", { sessionId: this.#runtime.sessionId, error });
+    try {
+      this.#runtime.onClose(ws, 1011, "socket error");
+    } catch {
+      // The socket is already gone.
+    }
+  }
+}
+
+function attachModeOf(url: string): AttachMode | null {
+  if (url === INTERNAL_WS_CREATE) return "create";
+  if (url === INTERNAL_WS_ATTACH) return "attach";
+  return null;
+}

@@ -1,0 +1,214 @@
+/**
+ * The session runtime inside one Durable Object: attaching sockets, feeding
+ * frames to the dispatcher, and keeping the hot state (phase, version, log
+ * level) consistent between SQLite (truth) and the socket attachment (cache).
+ *
+ * Invariants:
+ * - At most one attached socket per session: a re-attach closes the older
+ *   socket with CLOSE_SUPERSEDED before the new one is accepted.
+ * - Every state change is written to SQLite before the reply that depends on
+ *   it is sent; the runtime's output gate holds the reply until the write is
+ *   durable.
+ * - Nothing here sets a timer: between messages the object can hibernate.
+ */
+import { decodeFrame } from "../shared/codec";
+import {
+  CLOSE_SESSION_ENDED,
+  CLOSE_SUPERSEDED,
+  MCP_SUBPROTOCOL,
+  SESSION_ID_HEADER,
+} from "../shared/limits";
+import {
+  ATTACHMENT_VERSION,
+  type Attachment,
+  decodeAttachment,
+  encodeAttachment,
+} from "./attachment";
+import { logEvent } from "./log";
+import type { HotState, SessionContext } from "./mcp/context";
+import { Dispatcher } from "./mcp/dispatcher";
+import type { SessionRecord, SessionStorage } from "./storage";
+import type { ToolRegistry } from "./tools/registry";
+import {
+  checkFrame,
+  closeQuietly,
+  offersMcpSubprotocol,
+  sendMessage,
+} from "./transports/websocket";
+
+/** Tag on every session socket, for `ctx.getWebSockets(tag)`. */
+const SOCKET_TAG = "mcp";
+
+export type AttachMode = "create" | "attach";
+
+export class SessionRuntime implements SessionContext {
+  readonly dispatcher: Dispatcher;
+  #hot: HotState | null = null;
+  #current: WebSocket | null = null;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    readonly storage: SessionStorage,
+    readonly registry: ToolRegistry,
+    readonly sessionId: string,
+  ) {
+    this.dispatcher = new Dispatcher(this);
+  }
+
+  /** Accepts a WebSocket upgrade for a new session or an existing one. */
+  acceptSocket(request: Request, mode: AttachMode): Response {
+    if (mode === "attach" && !this.storage.exists()) {
+      return new Response("Unknown or expired session\n", { status: 404 });
+    }
+    const now = Date.now();
+    if (mode === "create") this.storage.create(this.sessionId, now);
+    const record = this.storage.read();
+    if (!record || record.phase === "ended") {
+      return new Response("Unknown or expired session\n", { status: 404 });
+    }
+    const gen = this.storage.nextAttachGeneration(now);
+    for (const old of this.ctx.getWebSockets(SOCKET_TAG)) {
+      closeQuietly(
+        old,
+        CLOSE_SUPERSEDED,
+        "superseded: a newer connection re-attached to this session",
+      );
+    }
+    const pair = new WebSocketPair();
+    const client = pair[0];
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server, [SOCKET_TAG]);
+    this.#hot = {
+      phase: record.phase,
+      protocolVersion: record.protocolVersion,
+      logLevel: record.logLevel,
+    };
+    this.#current = server;
+    server.serializeAttachment(this.#attachment(gen));
+    logEvent("info", mode === "create" ? "session_created" : "session_attached", {
+      sessionId: this.sessionId,
+      gen,
+    });
+    const headers = new Headers({ [SESSION_ID_HEADER]: this.sessionId });
+    if (offersMcpSubprotocol(request.headers.get("Sec-WebSocket-Protocol"))) {
+      headers.set("Sec-WebSocket-Protocol", MCP_SUBPROTOCOL);
+    }
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const checked = checkFrame(data);
+    if (!checked.ok) {
+      logEvent("warn", "frame_rejected", { sessionId: this.sessionId, code: checked.code });
+      closeQuietly(ws, checked.code, checked.reason);
+      return;
+    }
+    if (!this.#adopt(ws)) return;
+    await this.dispatcher.handle(decodeFrame(checked.text));
+  }
+
+  onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws === this.#current) {
+      this.#current = null;
+      // Nobody is left to receive replies: stop work started for this socket.
+      if (this.ctx.getWebSockets(SOCKET_TAG).every((other) => other === ws)) {
+        this.dispatcher.abortAll("client disconnected");
+      }
+    }
+    closeQuietly(ws, code, reason);
+  }
+
+  // SessionContext -------------------------------------------------------------
+
+  hot(): HotState {
+    if (!this.#hot) this.#hot = this.#hotFromStorage();
+    return this.#hot;
+  }
+
+  updateHot(change: Partial<HotState>): void {
+    this.#hot = { ...this.hot(), ...change };
+    const ws = this.#current;
+    if (!ws) return;
+    const previous = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
+    ws.serializeAttachment(this.#attachment(previous?.gen ?? 0));
+  }
+
+  record(): SessionRecord {
+    const record = this.storage.read();
+    if (!record) throw new Error("session record missing");
+    return record;
+  }
+
+  send(message: object): void {
+    const ws = this.#current ?? this.#latestSocket();
+    if (ws) sendMessage(ws, message);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Makes `ws` the current socket and restores hot state from its attachment
+   * (the wake path: no SQLite read). Falls back to storage for a missing or
+   * corrupt attachment; closes the socket when the session no longer exists.
+   */
+  #adopt(ws: WebSocket): boolean {
+    if (this.#current === ws && this.#hot) return true;
+    const attachment = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
+    if (attachment) {
+      this.#hot = {
+        phase: attachment.phase,
+        protocolVersion: attachment.pv,
+        logLevel: attachment.ll,
+      };
+    } else {
+      if (!this.storage.exists()) {
+        closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
+        return false;
+      }
+      logEvent("warn", "attachment_rebuilt", { sessionId: this.sessionId });
+      this.#hot = this.#hotFromStorage();
+      ws.serializeAttachment(this.#attachment(this.storage.read()?.attachGen ?? 0));
+    }
+    if (this.#hot.phase === "ended") {
+      closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
+      return false;
+    }
+    this.#current = ws;
+    return true;
+  }
+
+  #hotFromStorage(): HotState {
+    const record = this.storage.read();
+    if (!record) return { phase: "ended", protocolVersion: null, logLevel: "info" };
+    return {
+      phase: record.phase,
+      protocolVersion: record.protocolVersion,
+      logLevel: record.logLevel,
+    };
+  }
+
+  #attachment(gen: number): Attachment {
+    const hot = this.hot();
+    return encodeAttachment({
+      v: ATTACHMENT_VERSION,
+      sid: this.sessionId,
+      gen,
+      phase: hot.phase,
+      pv: hot.protocolVersion,
+      ll: hot.logLevel,
+    });
+  }
+
+  #latestSocket(): WebSocket | null {
+    let best: WebSocket | null = null;
+    let bestGen = -1;
+    for (const ws of this.ctx.getWebSockets(SOCKET_TAG)) {
+      const gen = decodeAttachment(ws.deserializeAttachment(), this.sessionId)?.gen ?? -1;
+      if (gen > bestGen) {
+        best = ws;
+        bestGen = gen;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The session's SQLite storage: the only module that touches `ctx.storage`.
+ *
+ * Layout (schema version 1):
+ *   session     one row (id = 1): the session's durable state, the source of truth
+ *               for the attachment cache. Columns: session_id, schema_version,
+ *               created_at, phase, protocol_version, client_info (JSON),
+ *               client_capabilities (JSON), log_level, wakes, attach_gen,
+ *               last_active_at.
+ *   tool_state  (toolset, key) -> JSON value: per-session state of stateful tools
+ *               (the `counter` tool). Keys are chosen by tool code, never by
+ *               clients, so the table is bounded by the number of stateful tools.
+ *
+ * Growth bound: O(1) rows per session plus one row per stateful tool key; client
+ * info and capabilities are capped at MAX_CLIENT_JSON_BYTES each.
+ *
+ * Writes are synchronous SQLite statements; the runtime's output gate holds
+ * any reply until they are durable, so an acknowledged change is never lost.
+ * A session "exists" exactly when its `session` row does.
+ */
+import {
+  type ClientCapabilities,
+  type Implementation,
+  LOG_LEVELS,
+  type LogLevel,
+} from "../shared/protocol";
+import { PHASES, type Phase } from "./lifecycle";
+
+const SCHEMA_VERSION = 1;
+/** Cap on stored client info / capabilities JSON; larger values are truncated to `{}`. */
+export const MAX_CLIENT_JSON_BYTES = 8 * 1024;
+
+export interface SessionRecord {
+  sessionId: string;
+  createdAt: number;
+  phase: Phase;
+  protocolVersion: string | null;
+  clientInfo: Implementation | null;
+  clientCapabilities: ClientCapabilities | null;
+  logLevel: LogLevel;
+  wakes: number;
+  attachGen: number;
+  lastActiveAt: number;
+}
+
+interface SessionRow extends Record<string, SqlStorageValue> {
+  session_id: string;
+  created_at: number;
+  phase: string;
+  protocol_version: string | null;
+  client_info: string | null;
+  client_capabilities: string | null;
+  log_level: string;
+  wakes: number;
+  attach_gen: number;
+  last_active_at: number;
+}
+
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+export class SessionStorage {
+  readonly #sql: SqlStorage;
+  readonly #storage: DurableObjectStorage;
+  /** Memo of "the schema exists": once true it stays true until destroy(). */
+  #hasSchema = false;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+  }
+
+  /** Whether this object holds a live session (never creates anything). */
+  exists(): boolean {
+    return (
+      this.#tableExists() &&
+      this.#sql.exec("SELECT 1 FROM session WHERE id = 1").toArray().length > 0
+    );
+  }
+
+  /** Creates the session row; idempotent for the same id. */
+  create(sessionId: string, now: number): SessionRecord {
+    this.#migrate();
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO session (id, session_id, schema_version, created_at, phase, log_level,
+         wakes, attach_gen, last_active_at)
+       VALUES (1, ?, ?, ?, 'new', ?, 1, 0, ?)`,
+      sessionId,
+      SCHEMA_VERSION,
+      now,
+      DEFAULT_LOG_LEVEL,
+      now,
+    );
+    return this.read() as SessionRecord;
+  }
+
+  read(): SessionRecord | null {
+    if (!this.#tableExists()) return null;
+    const row = this.#sql.exec<SessionRow>("SELECT * FROM session WHERE id = 1").toArray()[0];
+    return row ? toRecord(row) : null;
+  }
+
+  /** Counts one construction of the object (a wake). No-op when no session lives here. */
+  countWake(): void {
+    if (!this.#tableExists()) return;
+    this.#sql.exec("UPDATE session SET wakes = wakes + 1 WHERE id = 1");
+  }
+
+  /** Bumps and returns the attach generation for a newly attached socket. */
+  nextAttachGeneration(now: number): number {
+    this.#sql.exec(
+      "UPDATE session SET attach_gen = attach_gen + 1, last_active_at = ? WHERE id = 1",
+      now,
+    );
+    const row = this.#sql
+      .exec<{ attach_gen: number }>("SELECT attach_gen FROM session WHERE id = 1")
+      .one();
+    return row.attach_gen;
+  }
+
+  saveHandshake(input: {
+    phase: Phase;
+    protocolVersion: string;
+    clientInfo: Implementation;
+    clientCapabilities: ClientCapabilities;
+  }): void {
+    this.#sql.exec(
+      `UPDATE session SET phase = ?, protocol_version = ?, client_info = ?, client_capabilities = ?
+       WHERE id = 1`,
+      input.phase,
+      input.protocolVersion,
+      cappedJson(input.clientInfo),
+      cappedJson(input.clientCapabilities),
+    );
+  }
+
+  savePhase(phase: Phase): void {
+    this.#sql.exec("UPDATE session SET phase = ? WHERE id = 1", phase);
+  }
+
+  saveLogLevel(level: LogLevel): void {
+    this.#sql.exec("UPDATE session SET log_level = ? WHERE id = 1", level);
+  }
+
+  getToolState(toolset: string, key: string): unknown {
+    if (!this.#tableExists()) return undefined;
+    const row = this.#sql
+      .exec<{ value: string }>(
+        "SELECT value FROM tool_state WHERE toolset = ? AND key = ?",
+        toolset,
+        key,
+      )
+      .toArray()[0];
+    return row ? JSON.parse(row.value) : undefined;
+  }
+
+  setToolState(toolset: string, key: string, value: unknown): void {
+    this.#sql.exec(
+      `INSERT INTO tool_state (toolset, key, value) VALUES (?, ?, ?)
+       ON CONFLICT (toolset, key) DO UPDATE SET value = excluded.value`,
+      toolset,
+      key,
+      JSON.stringify(value),
+    );
+  }
+
+  /** Removes every trace of the session (tables, alarms, KV). */
+  async destroy(): Promise<void> {
+    await this.#storage.deleteAlarm();
+    await this.#storage.deleteAll();
+    this.#hasSchema = false;
+  }
+
+  #tableExists(): boolean {
+    if (this.#hasSchema) return true;
+    this.#hasSchema =
+      this.#sql
+        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'")
+        .toArray().length > 0;
+    return this.#hasSchema;
+  }
+
+  #migrate(): void {
+    this.#hasSchema = true;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS session (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        session_id TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        phase TEXT NOT NULL,
+        protocol_version TEXT,
+        client_info TEXT,
+        client_capabilities TEXT,
+        log_level TEXT NOT NULL,
+        wakes INTEGER NOT NULL,
+        attach_gen INTEGER NOT NULL,
+        last_active_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS tool_state (
+        toolset TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (toolset, key)
+      );
+    `);
+  }
+}
+
+function cappedJson(value: unknown): string {
+  const text = JSON.stringify(value ?? {});
+  return text.length > MAX_CLIENT_JSON_BYTES ? "{}" : text;
+}
+
+function parseJsonObject<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    sessionId: row.session_id,
+    createdAt: row.created_at,
+    phase: (PHASES as readonly string[]).includes(row.phase) ? (row.phase as Phase) : "new",
+    protocolVersion: row.protocol_version,
+    clientInfo: parseJsonObject<Implementation>(row.client_info),
+    clientCapabilities: parseJsonObject<ClientCapabilities>(row.client_capabilities),
+    logLevel: (LOG_LEVELS as readonly string[]).includes(row.log_level)
+      ? (row.log_level as LogLevel)
+      : DEFAULT_LOG_LEVEL,
+    wakes: row.wakes,
+    attachGen: row.attach_gen,
+    lastActiveAt: row.last_active_at,
+  };
+}

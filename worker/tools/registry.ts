@@ -1,0 +1,87 @@
+/**
+ * The registry of tool sources for a Worker configuration. Built once per
+ * isolate per TOOLSETS value (module-level memo), so a woken object pays
+ * nothing to rebuild it. Names must be unique across enabled sources; a
+ * clash fails loudly at build time rather than shadowing a tool.
+ */
+import { defaultToolset } from "./default-toolset";
+import { extrasToolset } from "./extras-toolset";
+import type { PromptDefinition, ResourceDefinition, ToolDefinition, Toolset } from "./types";
+
+export const TOOLSET_CATALOGUE: Record<string, Toolset> = {
+  default: defaultToolset,
+  extras: extrasToolset,
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface Owned<T> {
+  toolset: string;
+  item: T;
+}
+
+export class ToolRegistry {
+  readonly tools = new Map<string, Owned<ToolDefinition>>();
+  readonly resources = new Map<string, Owned<ResourceDefinition>>();
+  readonly prompts = new Map<string, Owned<PromptDefinition>>();
+
+  constructor(readonly toolsets: readonly Toolset[]) {
+    for (const set of toolsets) {
+      addAll(this.tools, set.name, set.tools, (t) => t.name, "tool");
+      addAll(this.resources, set.name, set.resources, (r) => r.uri, "resource");
+      addAll(this.prompts, set.name, set.prompts, (p) => p.name, "prompt");
+    }
+  }
+}
+
+function addAll<T>(
+  into: Map<string, Owned<T>>,
+  toolset: string,
+  items: readonly T[],
+  key: (item: T) => string,
+  noun: string,
+): void {
+  for (const item of items) {
+    const name = key(item);
+    const existing = into.get(name);
+    if (existing) {
+      throw new ConfigError(
+        `TOOLSETS: ${noun} "${name}" is defined by both "${existing.toolset}" and "${toolset}"`,
+      );
+    }
+    into.set(name, { toolset, item });
+  }
+}
+
+/** Parses the TOOLSETS var ("default,extras"); unknown names are a ConfigError. */
+export function parseToolsets(value: string | undefined): Toolset[] {
+  const names = (value ?? "default")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (names.length === 0) names.push("default");
+  const unique = [...new Set(names)];
+  return unique.map((name) => {
+    const set = TOOLSET_CATALOGUE[name];
+    if (!set) {
+      throw new ConfigError(
+        `TOOLSETS: unknown toolset "${name}"; known: ${Object.keys(TOOLSET_CATALOGUE).join(", ")}`,
+      );
+    }
+    return set;
+  });
+}
+
+const memo = new Map<string, ToolRegistry>();
+
+export function registryFor(toolsetsVar: string | undefined): ToolRegistry {
+  const key = toolsetsVar ?? "";
+  let registry = memo.get(key);
+  if (!registry) {
+    registry = new ToolRegistry(parseToolsets(toolsetsVar));
+    memo.set(key, registry);
+  }
+  return registry;
+}

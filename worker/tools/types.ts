@@ -1,0 +1,89 @@
+/**
+ * The tool-source contract. A registry holds sources (in-process toolsets now,
+ * upstream MCP servers later); each lists its tools and runs calls for them.
+ *
+ * Input schemas are Standard Schema values (valibot here), so a source validates
+ * arguments without the registry knowing the schema library.
+ */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Implementation, LogLevel, ProgressToken } from "../../shared/protocol";
+
+export interface ContentBlock {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface ToolResult {
+  content: ContentBlock[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/** What a tool may see and do during one call. */
+export interface ToolContext {
+  sessionId: string;
+  /** Aborted when the client cancels the call (`notifications/cancelled`). */
+  signal: AbortSignal;
+  progressToken: ProgressToken | undefined;
+  /** Sends `notifications/progress` when the call carries a progress token. */
+  progress(progress: number, total?: number, message?: string): void;
+  /** Sends `notifications/message` when `level` passes the session's level. */
+  log(level: LogLevel, data: unknown, logger?: string): boolean;
+  /** Per-session, per-toolset durable key/value state. */
+  state: ToolState;
+  /** A snapshot of the session for introspection tools. */
+  session(): SessionSnapshot;
+}
+
+export interface ToolState {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+}
+
+export interface SessionSnapshot {
+  sessionId: string;
+  era: "session" | "2026-07-28";
+  protocolVersion: string | null;
+  clientInfo: Implementation | null;
+  logLevel: LogLevel;
+  phase: string;
+  wakes: number;
+  createdAt: string;
+  attachGeneration: number;
+}
+
+export interface ToolDefinition<Input = unknown> {
+  name: string;
+  title?: string;
+  description: string;
+  input: StandardSchemaV1<unknown, Input>;
+  /** JSON Schema advertised in tools/list, derived once from `input`. */
+  inputSchema: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+  run(args: Input, ctx: ToolContext): Promise<ToolResult> | ToolResult;
+}
+
+export interface ResourceDefinition {
+  uri: string;
+  name: string;
+  description: string;
+  mimeType: string;
+  read(ctx: ToolContext): { text: string } | { blob: string };
+}
+
+export interface PromptDefinition {
+  name: string;
+  description: string;
+  arguments: { name: string; description: string; required: boolean }[];
+  /** Completion candidates per argument name. */
+  complete?: Record<string, readonly string[]>;
+  render(args: Record<string, string>): { role: "user" | "assistant"; text: string }[];
+}
+
+/** A named group of tools, resources and prompts switched on through TOOLSETS. */
+export interface Toolset {
+  name: string;
+  tools: ToolDefinition[];
+  resources: ResourceDefinition[];
+  prompts: PromptDefinition[];
+}
