@@ -62,7 +62,13 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
 export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
 export type RequestId = v.InferOutput<typeof RequestIdSchema>;
 
-const ParamsSchema = v.optional(v.record(v.string(), v.unknown()));
+/** A JSON object (valibot's `record` alone also lets arrays through). */
+export const JsonObjectSchema = v.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  "Expected a JSON object",
+);
+
+const ParamsSchema = v.optional(JsonObjectSchema);
 
 export const JsonRpcRequestSchema = v.looseObject({
   jsonrpc: v.literal("2.0"),
@@ -90,7 +96,7 @@ export const JsonRpcResponseSchema = v.union([
   v.looseObject({
     jsonrpc: v.literal("2.0"),
     id: RequestIdSchema,
-    result: v.record(v.string(), v.unknown()),
+    result: JsonObjectSchema,
   }),
   v.looseObject({
     jsonrpc: v.literal("2.0"),

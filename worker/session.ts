@@ -67,6 +67,9 @@ export class SessionRuntime implements SessionContext {
       return new Response("Unknown or expired session\n", { status: 404 });
     }
     const gen = this.storage.nextAttachGeneration(now);
+    // Requests of a superseded connection have nobody to answer to, and the new
+    // connection may reuse their ids: stop them before it starts.
+    this.dispatcher.abortAll("superseded by a newer connection");
     for (const old of this.ctx.getWebSockets(SOCKET_TAG)) {
       closeQuietly(
         old,

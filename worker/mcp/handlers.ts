@@ -13,6 +13,7 @@ import {
 import {
   InitializeParamsSchema,
   isSessionEraVersion,
+  JsonObjectSchema,
   LATEST_SESSION_ERA_VERSION,
   LogLevelSchema,
   META_SESSION_ID,
@@ -93,7 +94,7 @@ const listTools: Handler = (params, call) => {
 
 const CallToolSchema = v.looseObject({
   name: v.string(),
-  arguments: v.optional(v.record(v.string(), v.unknown())),
+  arguments: v.optional(JsonObjectSchema),
 });
 
 const toolsCall: Handler = (params, call) => {

@@ -1,0 +1,213 @@
+/**
+ * Starts the gateway as a real `wrangler dev` process for end-to-end tests.
+ *
+ * Each gateway gets a free port, a fresh `--persist-to` directory and its own
+ * process group (`detached: true`): wrangler runs two workerd children (a proxy
+ * and the runtime), and killing the group by PID is the only way to be sure
+ * none of them outlives the test file. Local observability is switched off
+ * (CONTEXT.md: it fsyncs a trace per hibernated-socket event) and no inspector
+ * port is fixed, so files can run back to back without port clashes.
+ *
+ * Every wait is bounded; a gateway that does not answer /healthz in time
+ * fails with the tail of its log.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sleep, withTimeout } from "./wait";
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WRANGLER_BIN = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+const HOST = "127.0.0.1";
+
+const READY_TIMEOUT_MS = 60_000;
+const HEALTH_PROBE_TIMEOUT_MS = 2_000;
+const STOP_GRACE_MS = 5_000;
+const LOG_TAIL_CHARS = 8_000;
+
+export interface GatewayOptions {
+  /** Passed as `--var KEY:VALUE` (e.g. `{ TOOLSETS: "default,extras" }`). */
+  vars?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+export interface Gateway {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `ws://127.0.0.1:<port>` */
+  wsUrl: string;
+  port: number;
+  /** PID of wrangler, which leads the process group. */
+  pid: number;
+  /** The last few KiB of wrangler's stdout and stderr. */
+  logTail(): string;
+  /** Kills the whole process group and removes the persistence directory; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Binds port 0, reads the port the OS chose, and releases it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
+    });
+  });
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const port = await freePort();
+  const persistDir = await mkdtemp(join(tmpdir(), "dormouse-e2e-"));
+  const args = [
+    WRANGLER_BIN,
+    "dev",
+    "--ip",
+    HOST,
+    "--port",
+    String(port),
+    // 0 lets the OS pick: no clash with another gateway or a developer's debugger.
+    "--inspector-port",
+    "0",
+    "--persist-to",
+    persistDir,
+    "--show-interactive-dev-session=false",
+  ];
+  for (const [key, value] of Object.entries(options.vars ?? {}))
+    args.push("--var", `${key}:${value}`);
+
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_SEND_METRICS: "false",
+      X_LOCAL_OBSERVABILITY: "false",
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+      CI: "1",
+    },
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    await rm(persistDir, { recursive: true, force: true });
+    throw new Error("wrangler dev did not start (no pid)");
+  }
+
+  let log = "";
+  const capture = (chunk: Buffer) => {
+    log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
+  };
+  child.stdout?.on("data", capture);
+  child.stderr?.on("data", capture);
+
+  // Last resort if the test runner exits without reaching afterAll.
+  const killOnExit = () => killGroup(pid, "SIGKILL");
+  process.once("exit", killOnExit);
+
+  let stopped: Promise<void> | undefined;
+  const gateway: Gateway = {
+    url: `http://${HOST}:${port}`,
+    wsUrl: `ws://${HOST}:${port}`,
+    port,
+    pid,
+    logTail: () => log,
+    stop() {
+      stopped ??= (async () => {
+        process.off("exit", killOnExit);
+        await stopGroup(child, pid);
+        await rm(persistDir, { recursive: true, force: true, maxRetries: 3 });
+      })();
+      return stopped;
+    },
+  };
+
+  try {
+    await waitUntilHealthy(gateway, child, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+  } catch (error) {
+    await gateway.stop();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${reason}\n--- wrangler dev log tail ---\n${log}`);
+  }
+  return gateway;
+}
+
+async function waitUntilHealthy(
+  gateway: Gateway,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(new Error(`wrangler dev exited early (code ${code}, signal ${signal})`)),
+    );
+  });
+  exited.catch(() => {}); // Observed through the race below; avoid an unhandled rejection.
+  let lastAnswer = "no answer";
+  const healthy = (async () => {
+    for (;;) {
+      try {
+        const response = await fetch(`${gateway.url}/healthz`, {
+          signal: AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS),
+        });
+        if (response.status === 200) {
+          await response.body?.cancel();
+          return;
+        }
+        lastAnswer = `${response.status}: ${(await response.text()).slice(0, 200)}`;
+      } catch {
+        // Not listening yet.
+      }
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await sleep(200);
+    }
+  })();
+  await withTimeout(
+    Promise.race([healthy, exited]),
+    timeoutMs,
+    `GET ${gateway.url}/healthz to answer 200`,
+  ).catch((error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${reason} (last /healthz answer: ${lastAnswer})`);
+  });
+}
+
+/** SIGTERM to the group, then SIGKILL if anything in it is still alive after a grace period. */
+async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
+  if (!groupAlive(pid)) return;
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  killGroup(pid, "SIGTERM");
+  await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+  // wrangler may exit before its workerd children: make sure the whole group is gone.
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (groupAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (groupAlive(pid)) killGroup(pid, "SIGKILL");
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * shared/codec.ts: one text frame in, one classified message or a ready-made
+ * error reply out; total over any input.
+ */
+import { describe, expect, it } from "vitest";
+import { classify, decodeFrame, exceedsUtf8Bytes } from "../../shared/codec";
+import { INVALID_REQUEST, PARSE_ERROR } from "../../shared/errors";
+
+function replyOf(text: string) {
+  const frame = decodeFrame(text);
+  if (frame.kind !== "invalid") throw new Error(`expected invalid, got ${frame.kind}`);
+  return frame.reply;
+}
+
+describe("decodeFrame: well-formed messages", () => {
+  it("classifies a request with an integer id and keeps params._meta", () => {
+    const frame = decodeFrame(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"k":1}}}',
+    );
+    expect(frame).toEqual({
+      kind: "request",
+      message: {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "echo", _meta: { k: 1 } },
+      },
+    });
+  });
+
+  it("classifies a request with a string id and no params", () => {
+    expect(decodeFrame('{"jsonrpc":"2.0","id":"a","method":"ping"}')).toMatchObject({
+      kind: "request",
+      message: { id: "a", method: "ping" },
+    });
+  });
+
+  it("classifies a message without id as a notification", () => {
+    expect(decodeFrame('{"jsonrpc":"2.0","method":"notifications/initialized"}')).toEqual({
+      kind: "notification",
+      message: { jsonrpc: "2.0", method: "notifications/initialized" },
+    });
+  });
+
+  it("classifies result and error messages as responses", () => {
+    expect(decodeFrame('{"jsonrpc":"2.0","id":3,"result":{}}').kind).toBe("response");
+    expect(
+      decodeFrame('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}').kind,
+    ).toBe("response");
+  });
+
+  it("keeps unknown top-level keys (loose schemas)", () => {
+    expect(decodeFrame('{"jsonrpc":"2.0","id":1,"method":"ping","extra":true}')).toMatchObject({
+      message: { extra: true },
+    });
+  });
+});
+
+describe("decodeFrame: not JSON", () => {
+  it.each(["not json", "", "{", '{"jsonrpc":"2.0",}', "\u0000"])(
+    "answers -32700 with id null to %j",
+    (text) => {
+      const reply = replyOf(text);
+      expect(reply).toEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: PARSE_ERROR, message: expect.stringMatching(/^Parse error/) },
+      });
+    },
+  );
+});
+
+describe("decodeFrame: JSON that is not JSON-RPC", () => {
+  it.each([
+    ["a number", "42", /expected a JSON-RPC object/],
+    ["a string", '"x"', /expected a JSON-RPC object/],
+    ["null", "null", /expected a JSON-RPC object/],
+    ["true", "true", /expected a JSON-RPC object/],
+    ["a batch", '[{"jsonrpc":"2.0","id":1,"method":"ping"}]', /batches are not supported/],
+    ["an empty array", "[]", /batches are not supported/],
+    ["an object with no JSON-RPC keys", '{"foo":1}', /"jsonrpc" must be "2.0"/],
+    ["a request with a fractional id", '{"jsonrpc":"2.0","id":1.5,"method":"p"}', /"id"/],
+    ["a request with a boolean id", '{"jsonrpc":"2.0","id":true,"method":"p"}', /"id"/],
+    ["a request with a null id", '{"jsonrpc":"2.0","id":null,"method":"p"}', /"id"/],
+    ["a result with a null id", '{"jsonrpc":"2.0","id":null,"result":{}}', /"id"/],
+  ])("answers -32600 with id null to %s", (_label, text, message) => {
+    const reply = replyOf(text);
+    expect(reply.id).toBeNull();
+    expect(reply.error.code).toBe(INVALID_REQUEST);
+    expect(reply.error.message).toMatch(message);
+  });
+
+  it.each([
+    ['jsonrpc "1.0"', '{"jsonrpc":"1.0","id":7,"method":"ping"}', 7, /"jsonrpc" must be "2.0"/],
+    ["no jsonrpc", '{"id":"s","method":"ping"}', "s", /"jsonrpc" must be "2.0"/],
+    ["a numeric method", '{"jsonrpc":"2.0","id":8,"method":42}', 8, /"method" must be a string/],
+    ["string params", '{"jsonrpc":"2.0","id":9,"method":"p","params":"x"}', 9, /"params"/],
+    ["array params", '{"jsonrpc":"2.0","id":10,"method":"p","params":[1]}', 10, /"params"/],
+    ["a result that is not an object", '{"jsonrpc":"2.0","id":11,"result":5}', 11, /not a/],
+  ])("answers -32600 echoing the id to a message with %s", (_label, text, id, message) => {
+    const reply = replyOf(text);
+    expect(reply.id).toBe(id);
+    expect(reply.error.code).toBe(INVALID_REQUEST);
+    expect(reply.error.message).toMatch(message);
+  });
+
+  it("answers -32600 to a notification whose params are an array", () => {
+    expect(decodeFrame('{"jsonrpc":"2.0","method":"n","params":[1]}').kind).toBe("invalid");
+  });
+});
+
+describe("classify", () => {
+  it("never throws, whatever value it is given", () => {
+    const values: unknown[] = [undefined, 0, Number.NaN, Symbol("s"), () => 1, new Date(), {}];
+    for (const value of values) expect(() => classify(value)).not.toThrow();
+  });
+});
+
+describe("exceedsUtf8Bytes", () => {
+  it("is false at the limit and true one byte over it, for ASCII", () => {
+    expect(exceedsUtf8Bytes("a".repeat(100), 100)).toBe(false);
+    expect(exceedsUtf8Bytes("a".repeat(101), 100)).toBe(true);
+  });
+
+  it("counts multi-byte characters in bytes", () => {
+    // "é" is 2 bytes, "😀" is 4 bytes (2 UTF-16 code units).
+    expect(exceedsUtf8Bytes("é".repeat(50), 100)).toBe(false);
+    expect(exceedsUtf8Bytes("é".repeat(51), 100)).toBe(true);
+    expect(exceedsUtf8Bytes("😀".repeat(25), 100)).toBe(false);
+    expect(exceedsUtf8Bytes("😀".repeat(26), 100)).toBe(true);
+    expect(exceedsUtf8Bytes("€".repeat(34), 100)).toBe(true);
+    expect(exceedsUtf8Bytes("€".repeat(33), 100)).toBe(false);
+  });
+
+  it("is false for an empty string", () => {
+    expect(exceedsUtf8Bytes("", 0)).toBe(false);
+  });
+});

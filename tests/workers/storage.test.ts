@@ -1,0 +1,197 @@
+/**
+ * SessionStorage (worker/storage.ts), driven directly inside a fresh session
+ * object with runInDurableObject: each test gets its own object id.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LOG_LEVEL, SessionStorage } from "../../worker/storage";
+
+const SESSION_TABLES = ["session", "tool_state"];
+
+/** Runs `body` with a SessionStorage over a brand-new object's storage. */
+function withFreshStorage<R>(
+  body: (storage: SessionStorage, state: DurableObjectState, sessionId: string) => R | Promise<R>,
+): Promise<R> {
+  const id = env.SESSIONS.newUniqueId();
+  return runInDurableObject(env.SESSIONS.get(id), (_instance, state) =>
+    body(new SessionStorage(state.storage), state, id.toString()),
+  );
+}
+
+function tableNames(state: DurableObjectState): string[] {
+  return state.storage.sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+    .toArray()
+    .map((row) => row.name);
+}
+
+describe("exists", () => {
+  it("is false on a fresh object and creates no table", async () => {
+    await withFreshStorage((storage, state) => {
+      expect(storage.exists()).toBe(false);
+      expect(storage.read()).toBeNull();
+      expect(tableNames(state).filter((name) => SESSION_TABLES.includes(name))).toEqual([]);
+    });
+  });
+
+  it("is true once the session is created, also for a second SessionStorage", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      expect(storage.exists()).toBe(true);
+      expect(new SessionStorage(state.storage).exists()).toBe(true);
+    });
+  });
+});
+
+describe("create and read", () => {
+  it("round-trips a new session record with its defaults", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      const created = storage.create(sessionId, 1_700_000_000_000);
+      const expected = {
+        sessionId,
+        createdAt: 1_700_000_000_000,
+        phase: "new",
+        protocolVersion: null,
+        clientInfo: null,
+        clientCapabilities: null,
+        logLevel: DEFAULT_LOG_LEVEL,
+        wakes: 1,
+        attachGen: 0,
+        lastActiveAt: 1_700_000_000_000,
+      };
+      expect(created).toEqual(expected);
+      expect(storage.read()).toEqual(expected);
+    });
+  });
+
+  it("is idempotent: a second create keeps the first record", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.saveLogLevel("error");
+      const again = storage.create(sessionId, 2_000);
+      expect(again.createdAt).toBe(1_000);
+      expect(again.logLevel).toBe("error");
+    });
+  });
+});
+
+describe("counters", () => {
+  it("countWake adds one wake per call", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.countWake();
+      storage.countWake();
+      expect(storage.read()?.wakes).toBe(3);
+    });
+  });
+
+  it("countWake on an object without a session creates nothing", async () => {
+    await withFreshStorage((storage, state) => {
+      storage.countWake();
+      expect(storage.exists()).toBe(false);
+      expect(tableNames(state).filter((name) => SESSION_TABLES.includes(name))).toEqual([]);
+    });
+  });
+
+  it("nextAttachGeneration increments, returns the new generation and records activity", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      expect(storage.nextAttachGeneration(2_000)).toBe(1);
+      expect(storage.nextAttachGeneration(3_000)).toBe(2);
+      expect(storage.read()).toMatchObject({ attachGen: 2, lastActiveAt: 3_000 });
+    });
+  });
+});
+
+describe("session fields", () => {
+  it("saveHandshake stores phase, version, client info and capabilities", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.saveHandshake({
+        phase: "initializing",
+        protocolVersion: "2025-06-18",
+        clientInfo: { name: "c", version: "1" },
+        clientCapabilities: { roots: { listChanged: true } },
+      });
+      expect(storage.read()).toMatchObject({
+        phase: "initializing",
+        protocolVersion: "2025-06-18",
+        clientInfo: { name: "c", version: "1" },
+        clientCapabilities: { roots: { listChanged: true } },
+      });
+    });
+  });
+
+  it("saveHandshake stores client capabilities over the size cap as {}", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.saveHandshake({
+        phase: "initializing",
+        protocolVersion: "2025-11-25",
+        clientInfo: { name: "c", version: "1" },
+        clientCapabilities: { experimental: { blob: "z".repeat(10_000) } },
+      });
+      expect(storage.read()?.clientCapabilities).toEqual({});
+    });
+  });
+
+  it("saveLogLevel and savePhase each change only their field", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.saveLogLevel("critical");
+      storage.savePhase("ready");
+      expect(storage.read()).toMatchObject({
+        phase: "ready",
+        logLevel: "critical",
+        protocolVersion: null,
+      });
+    });
+  });
+});
+
+describe("tool state", () => {
+  it("returns undefined for a key never set, also before the session exists", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      expect(storage.getToolState("default", "counter")).toBeUndefined();
+      storage.create(sessionId, 1_000);
+      expect(storage.getToolState("default", "counter")).toBeUndefined();
+    });
+  });
+
+  it("round-trips JSON values per toolset and key, overwriting on set", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.setToolState("default", "counter", 1);
+      storage.setToolState("default", "counter", 2);
+      storage.setToolState("extras", "counter", { nested: ["a", 1] });
+      expect(storage.getToolState("default", "counter")).toBe(2);
+      expect(storage.getToolState("extras", "counter")).toEqual({ nested: ["a", 1] });
+    });
+  });
+});
+
+describe("destroy", () => {
+  it("removes everything: exists() is false and no session table is left", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.setToolState("default", "counter", 5);
+      await storage.destroy();
+      expect(storage.exists()).toBe(false);
+      expect(storage.read()).toBeNull();
+      expect(storage.getToolState("default", "counter")).toBeUndefined();
+      expect(new SessionStorage(state.storage).exists()).toBe(false);
+      expect(tableNames(state).filter((name) => SESSION_TABLES.includes(name))).toEqual([]);
+    });
+  });
+
+  it("lets a session be created again afterwards, from scratch", async () => {
+    await withFreshStorage(async (storage, _state, sessionId) => {
+      storage.create(sessionId, 1_000);
+      storage.setToolState("default", "counter", 5);
+      await storage.destroy();
+      expect(storage.create(sessionId, 2_000)).toMatchObject({ createdAt: 2_000, wakes: 1 });
+      expect(storage.getToolState("default", "counter")).toBeUndefined();
+    });
+  });
+});

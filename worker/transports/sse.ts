@@ -1,0 +1,55 @@
+/**
+ * Server-Sent Events framing (HTML Living Standard, "server-sent events"):
+ * a small writer over a TransformStream that knows nothing of MCP. Events are
+ * `id:` + `data:` lines; comments (`: ...`) serve as keepalives that proxies
+ * see as traffic. Writes after close are dropped; the writer never throws.
+ */
+const encoder = new TextEncoder();
+
+export class SseWriter {
+  readonly response: ReadableStream<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #closed = false;
+
+  constructor() {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    this.response = readable;
+    this.#writer = writable.getWriter();
+    // A client that goes away errors the stream: remember it so writes stop.
+    this.#writer.closed.then(
+      () => {
+        this.#closed = true;
+      },
+      () => {
+        this.#closed = true;
+      },
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  event(data: string, id?: string): void {
+    const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`);
+    const head = id === undefined ? "" : `id: ${id}\n`;
+    this.#write(`${head}event: message\n${lines.join("\n")}\n\n`);
+  }
+
+  comment(text: string): void {
+    this.#write(`: ${text.replace(/[\r\n]+/g, " ")}\n\n`);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writer.close().catch(() => {});
+  }
+
+  #write(chunk: string): void {
+    if (this.#closed) return;
+    this.#writer.write(encoder.encode(chunk)).catch(() => {
+      this.#closed = true;
+    });
+  }
+}
