@@ -128,7 +128,8 @@ export const InitializeParamsSchema = v.looseObject({
 export const ModernEnvelopeSchema = v.looseObject({
   [META_PROTOCOL_VERSION]: v.string(),
   [META_CLIENT_INFO]: v.optional(ImplementationSchema),
-  [META_CLIENT_CAPABILITIES]: v.optional(ClientCapabilitiesSchema),
+  // Required by 2026-07-28 (clientInfo is optional).
+  [META_CLIENT_CAPABILITIES]: ClientCapabilitiesSchema,
   [META_LOG_LEVEL]: v.optional(LogLevelSchema),
 });
 export type ModernEnvelope = v.InferOutput<typeof ModernEnvelopeSchema>;

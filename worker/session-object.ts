@@ -25,7 +25,13 @@ export class SessionObject extends DurableObject<Env> {
     super(ctx, env);
     const storage = new SessionStorage(ctx.storage);
     storage.countWake();
-    this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString());
+    this.#runtime = new SessionRuntime(
+      ctx,
+      storage,
+      registryFor(env.TOOLSETS),
+      ctx.id.toString(),
+      env.REQUEST_STATE_SECRET,
+    );
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
     );

@@ -25,8 +25,9 @@ import {
   encodeAttachment,
 } from "./attachment";
 import { logEvent } from "./log";
-import type { HotState, SessionContext } from "./mcp/context";
+import type { Channel, HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
+import { InputBridge } from "./mcp/input-bridge";
 import type { SessionRecord, SessionStorage } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
 import {
@@ -51,8 +52,16 @@ export class SessionRuntime implements SessionContext {
     readonly storage: SessionStorage,
     readonly registry: ToolRegistry,
     readonly sessionId: string,
+    readonly requestStateSecret: string | undefined,
   ) {
-    this.dispatcher = new Dispatcher(this);
+    const dispatcher = new Dispatcher(this);
+    dispatcher.bridge = new InputBridge(
+      storage,
+      () => this.requestStateSecret,
+      this.#socketChannel,
+      (request, channel) => dispatcher.run(request, channel),
+    );
+    this.dispatcher = dispatcher;
   }
 
   /** Accepts a WebSocket upgrade for a new session or an existing one. */
@@ -107,7 +116,7 @@ export class SessionRuntime implements SessionContext {
       return;
     }
     if (!this.#adopt(ws)) return;
-    await this.dispatcher.handle(decodeFrame(checked.text));
+    await this.dispatcher.handle(decodeFrame(checked.text), this.#socketChannel);
   }
 
   onClose(ws: WebSocket, code: number, reason: string): void {
@@ -142,10 +151,13 @@ export class SessionRuntime implements SessionContext {
     return record;
   }
 
-  send(message: object): void {
-    const ws = this.#current ?? this.#latestSocket();
-    if (ws) sendMessage(ws, message);
-  }
+  /** Replies go to the session's current socket, which may be a newer one than the request's. */
+  readonly #socketChannel: Channel = {
+    send: (message) => {
+      const ws = this.#current ?? this.#latestSocket();
+      if (ws) sendMessage(ws, message);
+    },
+  };
 
   // ---------------------------------------------------------------------------
 

@@ -10,6 +10,14 @@
  *   tool_state  (toolset, key) -> JSON value: per-session state of stateful tools
  *               (the `counter` tool). Keys are chosen by tool code, never by
  *               clients, so the table is bounded by the number of stateful tools.
+ *   pending_call  call_key -> a session-era request waiting for client input
+ *               (elicitation, sampling, roots): the original request, the sealed
+ *               requestState, the expected input keys and the answers so far.
+ *               At most MAX_PENDING_CALLS rows; a row is deleted when the call
+ *               resumes or is cancelled.
+ *   pending_input  server-issued request id -> (call_key, input key): routes a
+ *               client's response to its waiting call. At most one row per
+ *               expected input of a pending call.
  *
  * Growth bound: O(1) rows per session plus one row per stateful tool key; client
  * info and capabilities are capped at MAX_CLIENT_JSON_BYTES each.
@@ -27,6 +35,8 @@ import {
 import { PHASES, type Phase } from "./lifecycle";
 
 const SCHEMA_VERSION = 1;
+/** Bound on session-era calls waiting for client input at once. */
+export const MAX_PENDING_CALLS = 32;
 /** Cap on stored client info / capabilities JSON; larger values are truncated to `{}`. */
 export const MAX_CLIENT_JSON_BYTES = 8 * 1024;
 
@@ -163,6 +173,67 @@ export class SessionStorage {
     );
   }
 
+  countPendingCalls(): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_call").one().n;
+  }
+
+  savePendingCall(call: PendingCall, inputs: { serverId: string; inputKey: string }[]): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec(
+        `INSERT OR REPLACE INTO pending_call (call_key, request, expected, responses, created_at)
+         VALUES (?, ?, ?, ?, ?)`,
+        call.callKey,
+        JSON.stringify(call.request),
+        JSON.stringify(call.expected),
+        JSON.stringify(call.responses),
+        call.createdAt,
+      );
+      for (const input of inputs) {
+        this.#sql.exec(
+          "INSERT OR REPLACE INTO pending_input (server_id, call_key, input_key) VALUES (?, ?, ?)",
+          input.serverId,
+          call.callKey,
+          input.inputKey,
+        );
+      }
+    });
+  }
+
+  /** Records one answer; returns the call with every answer so far, or null for an unknown id. */
+  recordInput(serverId: string, response: unknown): PendingCall | null {
+    if (!this.#tableExists()) return null;
+    const input = this.#sql
+      .exec<{ call_key: string; input_key: string }>(
+        "SELECT call_key, input_key FROM pending_input WHERE server_id = ?",
+        serverId,
+      )
+      .toArray()[0];
+    if (!input) return null;
+    const row = this.#sql
+      .exec<PendingRow>("SELECT * FROM pending_call WHERE call_key = ?", input.call_key)
+      .toArray()[0];
+    this.#sql.exec("DELETE FROM pending_input WHERE server_id = ?", serverId);
+    if (!row) return null;
+    const call = toPendingCall(row);
+    call.responses[input.input_key] = response;
+    this.#sql.exec(
+      "UPDATE pending_call SET responses = ? WHERE call_key = ?",
+      JSON.stringify(call.responses),
+      call.callKey,
+    );
+    return call;
+  }
+
+  deletePendingCall(callKey: string): boolean {
+    if (!this.#tableExists()) return false;
+    const deleted = this.#sql.exec(
+      "DELETE FROM pending_call WHERE call_key = ?",
+      callKey,
+    ).rowsWritten;
+    this.#sql.exec("DELETE FROM pending_input WHERE call_key = ?", callKey);
+    return deleted > 0;
+  }
+
   /** Removes every trace of the session (tables, alarms, KV). */
   async destroy(): Promise<void> {
     await this.#storage.deleteAlarm();
@@ -202,8 +273,47 @@ export class SessionStorage {
         value TEXT NOT NULL,
         PRIMARY KEY (toolset, key)
       );
+      CREATE TABLE IF NOT EXISTS pending_call (
+        call_key TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        expected TEXT NOT NULL,
+        responses TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS pending_input (
+        server_id TEXT PRIMARY KEY,
+        call_key TEXT NOT NULL,
+        input_key TEXT NOT NULL
+      );
     `);
   }
+}
+
+export interface PendingCall {
+  /** JSON of the original request id: the key `notifications/cancelled` names. */
+  callKey: string;
+  request: { id: string | number; method: string; params: Record<string, unknown> };
+  expected: string[];
+  responses: Record<string, unknown>;
+  createdAt: number;
+}
+
+interface PendingRow extends Record<string, SqlStorageValue> {
+  call_key: string;
+  request: string;
+  expected: string;
+  responses: string;
+  created_at: number;
+}
+
+function toPendingCall(row: PendingRow): PendingCall {
+  return {
+    callKey: row.call_key,
+    request: JSON.parse(row.request),
+    expected: JSON.parse(row.expected),
+    responses: JSON.parse(row.responses),
+    createdAt: row.created_at,
+  };
 }
 
 function cappedJson(value: unknown): string {

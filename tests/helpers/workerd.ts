@@ -18,6 +18,7 @@ import { MCP_SUBPROTOCOL, SESSION_ID_HEADER } from "../../shared/limits";
 import {
   type Implementation,
   LATEST_SESSION_ERA_VERSION,
+  META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   type RequestId,
@@ -78,6 +79,7 @@ export function modernMeta(extra: JsonObject = {}): JsonObject {
   return {
     [META_PROTOCOL_VERSION]: MODERN_VERSION,
     [META_CLIENT_INFO]: TEST_CLIENT,
+    [META_CLIENT_CAPABILITIES]: {},
     ...extra,
   };
 }

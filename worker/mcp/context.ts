@@ -21,12 +21,23 @@ export interface HotState {
 
 export interface SessionContext {
   sessionId: string;
+  /** Key material for requestState (REQUEST_STATE_SECRET); undefined means a per-isolate key. */
+  requestStateSecret: string | undefined;
   storage: SessionStorage;
   registry: ToolRegistry;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
   updateHot(change: Partial<HotState>): void;
   record(): SessionRecord;
+}
+
+/**
+ * Where the messages of one exchange go: the reply to a request and anything
+ * related to it (progress, logs, server->client requests). A WebSocket channel
+ * writes to the session's current socket; an HTTP channel writes to the POST's
+ * own response (JSON or SSE).
+ */
+export interface Channel {
   send(message: object): void;
 }
 
@@ -38,6 +49,11 @@ export interface CallContext {
   session: SessionContext;
   request: JsonRpcRequest;
   era: Era;
+  channel: Channel;
   signal: AbortSignal;
   progressToken: ProgressToken | undefined;
+  /** Multi-round-trip answers from the client (SEP-2322), validated as an object of objects. */
+  inputResponses: Record<string, unknown> | undefined;
+  /** The verified state of the previous round (from `requestState`). */
+  requestState: unknown;
 }

@@ -34,9 +34,12 @@ import {
 } from "../../shared/protocol";
 import { acceptsSessionRequest, transition } from "../lifecycle";
 import { logEvent } from "../log";
-import type { CallContext, Era, SessionContext } from "./context";
+import { InputRequired } from "../tools/types";
+import type { CallContext, Channel, Era, SessionContext } from "./context";
 import { findHandler } from "./handlers";
+import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
+import { inputRequiredResult, readRoundTrip } from "./round-trip";
 
 const CancelledSchema = v.looseObject({
   requestId: RequestIdSchema,
@@ -45,6 +48,8 @@ const CancelledSchema = v.looseObject({
 
 export class Dispatcher {
   readonly #inflight = new Map<string, AbortController>();
+  /** Session-era input bridge; null where no session storage exists (stateless HTTP). */
+  bridge: InputBridge | null = null;
 
   constructor(private readonly session: SessionContext) {}
 
@@ -53,26 +58,27 @@ export class Dispatcher {
   }
 
   /** Handles one frame; never throws (errors become replies or log lines). */
-  async handle(frame: DecodedFrame): Promise<void> {
+  async handle(frame: DecodedFrame, channel: Channel): Promise<void> {
     switch (frame.kind) {
       case "invalid":
-        this.session.send(frame.reply);
+        channel.send(frame.reply);
         return;
       case "request":
-        return this.#request(frame.message);
+        return this.run(frame.message, channel);
       case "notification":
         return this.#notification(frame.message);
       case "response":
-        // No server->client requests are outstanding in this version; drop quietly.
+        if (await this.bridge?.onResponse(frame.message)) return;
         logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
         return;
     }
   }
 
-  async #request(request: JsonRpcRequest): Promise<void> {
+  /** Serves one request on `channel` (also the input bridge's retry path). */
+  async run(request: JsonRpcRequest, channel: Channel): Promise<void> {
     const key = JSON.stringify(request.id);
     if (this.#inflight.has(key)) {
-      this.session.send(
+      channel.send(
         errorEnvelope(
           request.id,
           new JsonRpcError(INVALID_REQUEST, `Request id ${key} is already in flight`),
@@ -90,16 +96,24 @@ export class Dispatcher {
       ) {
         throw toWireError({ kind: "not_initialized", method: request.method });
       }
+      const handler = findHandler(request.method, era);
+      const roundTrip = await readRoundTrip(request.params ?? {}, this.session.requestStateSecret);
       const call: CallContext = {
         session: this.session,
         request,
         era,
+        channel,
         signal: controller.signal,
         progressToken: progressTokenOf(request),
+        ...roundTrip,
       };
-      const result = await findHandler(request.method, era)(request.params ?? {}, call);
+      const result = await handler(request.params ?? {}, call);
       if (controller.signal.aborted) return;
-      this.session.send(
+      if (result instanceof InputRequired) {
+        await this.#inputRequired(call, result);
+        return;
+      }
+      channel.send(
         resultEnvelope(
           request.id,
           shapeResult(request.method, era, result as Record<string, unknown>),
@@ -115,10 +129,26 @@ export class Dispatcher {
           error: thrown,
         });
       }
-      this.session.send(errorEnvelope(request.id, error));
+      channel.send(errorEnvelope(request.id, error));
     } finally {
       this.#inflight.delete(key);
     }
+  }
+
+  async #inputRequired(call: CallContext, required: InputRequired): Promise<void> {
+    const { request, era, channel } = call;
+    if (era.kind === "modern") {
+      const result = await inputRequiredResult(required, this.session.requestStateSecret);
+      channel.send(resultEnvelope(request.id, shapeResult(request.method, era, result)));
+      return;
+    }
+    if (!this.bridge) throw new Error("input bridge unavailable for a session-era request");
+    await this.bridge.start(
+      request,
+      channel,
+      required,
+      this.session.record().clientCapabilities ?? {},
+    );
   }
 
   #notification(notification: JsonRpcNotification): void {
@@ -134,8 +164,9 @@ export class Dispatcher {
       case "notifications/cancelled": {
         const parsed = v.safeParse(CancelledSchema, notification.params);
         if (!parsed.success) return;
-        const controller = this.#inflight.get(JSON.stringify(parsed.output.requestId));
-        controller?.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+        const key = JSON.stringify(parsed.output.requestId);
+        this.#inflight.get(key)?.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+        this.bridge?.cancel(key);
         return;
       }
       default:

@@ -20,6 +20,7 @@ import {
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import { transition } from "../lifecycle";
+import { InputRequired } from "../tools/types";
 import type { CallContext } from "./context";
 import { INSTRUCTIONS, SERVER_CAPABILITIES, SERVER_INFO } from "./server-info";
 import { callTool, toolContext } from "./tool-call";
@@ -154,11 +155,9 @@ const getPrompt: Handler = (params, call) => {
       `Missing required argument(s) for prompt ${input.name}: ${names}`,
     );
   }
-  const messages = owned.item.render(args).map((m) => ({
-    role: m.role,
-    content: { type: "text", text: m.text },
-  }));
-  return { description: owned.item.description, messages };
+  const rendered = owned.item.render(args, toolContext(owned.toolset, call));
+  if (rendered instanceof InputRequired) return rendered;
+  return { description: owned.item.description, messages: rendered };
 };
 
 const SetLevelSchema = v.looseObject({ level: LogLevelSchema });

@@ -10,14 +10,14 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
 import { type LogLevel, logLevelPasses } from "../../shared/protocol";
 import { logEvent } from "../log";
-import type { SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
+import type { InputRequired, SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
 import type { CallContext } from "./context";
 
 export async function callTool(
   name: string,
   args: Record<string, unknown>,
   call: CallContext,
-): Promise<ToolResult> {
+): Promise<ToolResult | InputRequired> {
   const owned = call.session.registry.tools.get(name);
   if (!owned) throw toWireError({ kind: "unknown_tool", name });
   const tool = owned.item;
@@ -50,7 +50,7 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
     progressToken: call.progressToken,
     progress(progress, total, message) {
       if (call.progressToken === undefined || call.signal.aborted) return;
-      session.send(
+      call.channel.send(
         notificationEnvelope("notifications/progress", {
           progressToken: call.progressToken,
           progress,
@@ -61,7 +61,7 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
     },
     log(level, data, logger) {
       if (!logLevelPasses(level, logLevel())) return false;
-      session.send(
+      call.channel.send(
         notificationEnvelope("notifications/message", {
           level,
           data,
@@ -75,6 +75,13 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
       set: (key, value) => session.storage.setToolState(toolset, key, value),
     },
     session: () => snapshot(call, logLevel()),
+    get clientCapabilities() {
+      if (era.kind === "modern")
+        return era.envelope["io.modelcontextprotocol/clientCapabilities"] ?? {};
+      return session.record().clientCapabilities ?? {};
+    },
+    inputResponses: call.inputResponses,
+    requestState: call.requestState,
   };
 }
 

@@ -113,7 +113,10 @@ export const defaultToolset: Toolset = {
       ],
       complete: { style: GREETING_STYLES },
       render: ({ name, style }) => [
-        { role: "user", text: `Greet ${name} in a ${style ?? "casual"} style.` },
+        {
+          role: "user",
+          content: { type: "text", text: `Greet ${name} in a ${style ?? "casual"} style.` },
+        },
       ],
     },
   ],

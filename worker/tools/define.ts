@@ -1,11 +1,13 @@
 /**
  * Builds tool definitions from valibot schemas: the schema validates arguments
  * through Standard Schema and is converted once, at module load, to the JSON
- * Schema that tools/list advertises.
+ * Schema that tools/list advertises. A tool may instead advertise a verbatim
+ * JSON Schema (`jsonSchema`) when the conversion cannot express it (2020-12
+ * keywords such as `$defs`, `if`/`then`/`else`), keeping valibot for validation.
  */
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import type { ToolContext, ToolDefinition, ToolResult } from "./types";
+import type { InputRequired, ToolContext, ToolDefinition, ToolResult } from "./types";
 
 type ObjectSchema = v.GenericSchema<unknown, Record<string, unknown>>;
 
@@ -14,13 +16,22 @@ export function defineTool<S extends ObjectSchema>(spec: {
   title?: string;
   description: string;
   input: S;
+  jsonSchema?: Record<string, unknown>;
   annotations?: Record<string, unknown>;
-  run(args: v.InferOutput<S>, ctx: ToolContext): Promise<ToolResult> | ToolResult;
+  run(
+    args: v.InferOutput<S>,
+    ctx: ToolContext,
+  ): Promise<ToolResult | InputRequired> | ToolResult | InputRequired;
 }): ToolDefinition {
-  const { $schema: _ignored, ...inputSchema } = toJsonSchema(spec.input, {
-    errorMode: "ignore",
-  }) as Record<string, unknown>;
-  return { ...spec, inputSchema } as ToolDefinition;
+  const { jsonSchema, ...rest } = spec;
+  const inputSchema =
+    jsonSchema ?? withoutDialect(toJsonSchema(spec.input, { errorMode: "ignore" }));
+  return { ...rest, inputSchema } as ToolDefinition;
+}
+
+function withoutDialect(schema: object): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = schema as Record<string, unknown>;
+  return rest;
 }
 
 export function text(value: string): ToolResult {

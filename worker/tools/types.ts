@@ -19,6 +19,26 @@ export interface ToolResult {
   isError?: boolean;
 }
 
+/** One request for client input (2026-07-28 `InputRequest`). */
+export interface InputRequest {
+  method: "elicitation/create" | "sampling/createMessage" | "roots/list";
+  params: Record<string, unknown>;
+}
+
+/**
+ * A tool's (or prompt's) answer when it needs input from the client first
+ * (multi-round-trip requests, SEP-2322). `state` is any JSON the tool wants back
+ * on the retry; the gateway integrity-protects it as `requestState`.
+ * 2026-07-28 clients receive it as an `input_required` result; session-era
+ * clients get real server->client requests and the gateway retries for them.
+ */
+export class InputRequired {
+  constructor(
+    readonly inputRequests: Record<string, InputRequest>,
+    readonly state?: unknown,
+  ) {}
+}
+
 /** What a tool may see and do during one call. */
 export interface ToolContext {
   sessionId: string;
@@ -31,6 +51,12 @@ export interface ToolContext {
   log(level: LogLevel, data: unknown, logger?: string): boolean;
   /** Per-session, per-toolset durable key/value state. */
   state: ToolState;
+  /** The client's declared capabilities (initialize, or the 2026 envelope). */
+  clientCapabilities: Record<string, unknown>;
+  /** Answers to an earlier InputRequired, keyed as requested; undefined on the first round. */
+  inputResponses: Record<string, unknown> | undefined;
+  /** The verified `state` of the previous round, if any. */
+  requestState: unknown;
   /** A snapshot of the session for introspection tools. */
   session(): SessionSnapshot;
 }
@@ -60,7 +86,10 @@ export interface ToolDefinition<Input = unknown> {
   /** JSON Schema advertised in tools/list, derived once from `input`. */
   inputSchema: Record<string, unknown>;
   annotations?: Record<string, unknown>;
-  run(args: Input, ctx: ToolContext): Promise<ToolResult> | ToolResult;
+  run(
+    args: Input,
+    ctx: ToolContext,
+  ): Promise<ToolResult | InputRequired> | ToolResult | InputRequired;
 }
 
 export interface ResourceDefinition {
@@ -71,13 +100,28 @@ export interface ResourceDefinition {
   read(ctx: ToolContext): { text: string } | { blob: string };
 }
 
+/** A family of resources addressed by an RFC 6570 level-1 template such as `test://template/{id}/data`. */
+export interface ResourceTemplateDefinition {
+  uriTemplate: string;
+  name: string;
+  description: string;
+  mimeType: string;
+  read(params: Record<string, string>, ctx: ToolContext): { text: string } | { blob: string };
+}
+
 export interface PromptDefinition {
   name: string;
   description: string;
   arguments: { name: string; description: string; required: boolean }[];
   /** Completion candidates per argument name. */
   complete?: Record<string, readonly string[]>;
-  render(args: Record<string, string>): { role: "user" | "assistant"; text: string }[];
+  /** Messages with MCP content blocks; may ask for client input first (2026-07-28). */
+  render(args: Record<string, string>, ctx: ToolContext): PromptMessage[] | InputRequired;
+}
+
+export interface PromptMessage {
+  role: "user" | "assistant";
+  content: ContentBlock;
 }
 
 /** A named group of tools, resources and prompts switched on through TOOLSETS. */
@@ -85,5 +129,6 @@ export interface Toolset {
   name: string;
   tools: ToolDefinition[];
   resources: ResourceDefinition[];
+  resourceTemplates?: ResourceTemplateDefinition[];
   prompts: PromptDefinition[];
 }

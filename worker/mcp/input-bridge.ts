@@ -1,0 +1,142 @@
+/**
+ * The input bridge: serves multi-round-trip tools (SEP-2322) to session-era
+ * clients, which expect real server->client requests instead of an
+ * `input_required` result.
+ *
+ * When a call needs input, the bridge persists the call (pending_call) and one
+ * row per input (pending_input), then sends each input as a server->client
+ * request on the call's own channel (its SSE stream over HTTP, the socket over
+ * WebSocket: the `relatedRequestId` rule). When the last answer arrives, it
+ * retries the original request with `inputResponses` and `requestState`, as a
+ * 2026-07-28 client would.
+ *
+ * Nothing waits in memory and no timer runs: over WebSocket the object may
+ * hibernate while a person answers an elicitation, and the answer wakes it and
+ * finds the call in SQLite. Over HTTP the call's SSE stream keeps it awake.
+ */
+import { errorEnvelope, INVALID_REQUEST, JsonRpcError, requestEnvelope } from "../../shared/errors";
+import type { JsonRpcRequest, JsonRpcResponse } from "../../shared/protocol";
+import { logEvent } from "../log";
+import { MAX_PENDING_CALLS, type PendingCall, type SessionStorage } from "../storage";
+import type { InputRequired } from "../tools/types";
+import type { Channel } from "./context";
+import { sealRequestState } from "./request-state";
+
+/** 2026 vocabulary, reused for session-era clients that lack a capability. */
+export const MISSING_CLIENT_CAPABILITY = -32021;
+
+const CAPABILITY_FOR: Record<string, string> = {
+  "elicitation/create": "elicitation",
+  "sampling/createMessage": "sampling",
+  "roots/list": "roots",
+};
+
+export class InputBridge {
+  /** Channels of calls started in this object lifetime (HTTP streams); others use the fallback. */
+  readonly #channels = new Map<string, Channel>();
+
+  constructor(
+    private readonly storage: SessionStorage,
+    private readonly secret: () => string | undefined,
+    private readonly fallback: Channel,
+    private readonly retry: (request: JsonRpcRequest, channel: Channel) => Promise<void>,
+  ) {}
+
+  async start(
+    request: JsonRpcRequest,
+    channel: Channel,
+    required: InputRequired,
+    clientCapabilities: Record<string, unknown>,
+  ): Promise<void> {
+    const missing = Object.values(required.inputRequests)
+      .map((input) => CAPABILITY_FOR[input.method])
+      .filter(
+        (capability): capability is string => !!capability && !(capability in clientCapabilities),
+      );
+    if (missing.length > 0) {
+      const requiredCapabilities = Object.fromEntries(missing.map((name) => [name, {}]));
+      throw new JsonRpcError(
+        MISSING_CLIENT_CAPABILITY,
+        `This call needs client capabilities the client did not declare: ${missing.join(", ")}`,
+        { requiredCapabilities },
+      );
+    }
+    if (this.storage.countPendingCalls() >= MAX_PENDING_CALLS) {
+      throw new JsonRpcError(
+        INVALID_REQUEST,
+        `Too many calls waiting for client input (at most ${MAX_PENDING_CALLS})`,
+      );
+    }
+    const callKey = JSON.stringify(request.id);
+    const params = { ...(request.params ?? {}) };
+    delete params.inputResponses;
+    if (required.state !== undefined) {
+      params.requestState = await sealRequestState(required.state, this.secret());
+    } else {
+      delete params.requestState;
+    }
+    const inputs = Object.keys(required.inputRequests).map((inputKey) => ({
+      inputKey,
+      serverId: `dormouse-${crypto.randomUUID()}`,
+    }));
+    const call: PendingCall = {
+      callKey,
+      request: { id: request.id, method: request.method, params },
+      expected: inputs.map((input) => input.inputKey),
+      responses: {},
+      createdAt: Date.now(),
+    };
+    this.storage.savePendingCall(call, inputs);
+    this.#channels.set(callKey, channel);
+    for (const { inputKey, serverId } of inputs) {
+      const input = required.inputRequests[inputKey];
+      if (input) channel.send(requestEnvelope(serverId, input.method, input.params));
+    }
+  }
+
+  /** Routes a client's response; false when it answers nothing the bridge sent. */
+  async onResponse(response: JsonRpcResponse): Promise<boolean> {
+    if (typeof response.id !== "string" || !response.id.startsWith("dormouse-")) return false;
+    const error =
+      "error" in response ? (response.error as { code: number; message: string }) : null;
+    const answer = error ? { error } : response.result;
+    const call = this.storage.recordInput(response.id, answer);
+    if (!call) return false;
+    const channel = this.#channels.get(call.callKey) ?? this.fallback;
+    if (error) {
+      this.#finish(call.callKey);
+      const wire = new JsonRpcError(
+        error.code,
+        `The client answered an input request of ${call.request.method} with an error: ${error.message}`,
+      );
+      channel.send(errorEnvelope(call.request.id, wire));
+      return true;
+    }
+    if (call.expected.some((key) => !(key in call.responses))) return true;
+    this.#finish(call.callKey);
+    logEvent("debug", "input_bridge_resume", {
+      callKey: call.callKey,
+      method: call.request.method,
+    });
+    await this.retry(
+      {
+        jsonrpc: "2.0",
+        id: call.request.id,
+        method: call.request.method,
+        params: { ...call.request.params, inputResponses: call.responses },
+      },
+      channel,
+    );
+    return true;
+  }
+
+  /** Forgets a call the client cancelled; true when one was waiting. */
+  cancel(callKey: string): boolean {
+    return this.#finish(callKey);
+  }
+
+  #finish(callKey: string): boolean {
+    this.#channels.delete(callKey);
+    return this.storage.deletePendingCall(callKey);
+  }
+}
