@@ -15,6 +15,8 @@
  *               requestState, the expected input keys and the answers so far.
  *               At most MAX_PENDING_CALLS rows; a row is deleted when the call
  *               resumes or is cancelled.
+ *   subscription  uri: resources the client subscribed to (resources/subscribe);
+ *               at most MAX_SUBSCRIPTIONS rows.
  *   pending_input  server-issued request id -> (call_key, input key): routes a
  *               client's response to its waiting call. At most one row per
  *               expected input of a pending call.
@@ -35,6 +37,8 @@ import {
 import { PHASES, type Phase } from "./lifecycle";
 
 const SCHEMA_VERSION = 1;
+/** Bound on resources/subscribe entries per session. */
+export const MAX_SUBSCRIPTIONS = 256;
 /** Bound on session-era calls waiting for client input at once. */
 export const MAX_PENDING_CALLS = 32;
 /** Cap on stored client info / capabilities JSON; larger values are truncated to `{}`. */
@@ -173,6 +177,29 @@ export class SessionStorage {
     );
   }
 
+  /** Adds a subscription; false when the session is at MAX_SUBSCRIPTIONS. */
+  addSubscription(uri: string): boolean {
+    const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscription").one().n;
+    const exists =
+      this.#sql.exec("SELECT 1 FROM subscription WHERE uri = ?", uri).toArray().length > 0;
+    if (exists) return true;
+    if (n >= MAX_SUBSCRIPTIONS) return false;
+    this.#sql.exec("INSERT INTO subscription (uri) VALUES (?)", uri);
+    return true;
+  }
+
+  removeSubscription(uri: string): void {
+    this.#sql.exec("DELETE FROM subscription WHERE uri = ?", uri);
+  }
+
+  listSubscriptions(): string[] {
+    if (!this.#tableExists()) return [];
+    return this.#sql
+      .exec<{ uri: string }>("SELECT uri FROM subscription ORDER BY uri")
+      .toArray()
+      .map((row) => row.uri);
+  }
+
   countPendingCalls(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_call").one().n;
   }
@@ -280,6 +307,7 @@ export class SessionStorage {
         responses TEXT NOT NULL,
         created_at INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS subscription (uri TEXT PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS pending_input (
         server_id TEXT PRIMARY KEY,
         call_key TEXT NOT NULL,

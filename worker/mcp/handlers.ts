@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import {
   INVALID_PARAMS,
+  INVALID_REQUEST,
   JsonRpcError,
   METHOD_NOT_FOUND,
   RESOURCE_NOT_FOUND,
@@ -20,15 +21,28 @@ import {
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import { transition } from "../lifecycle";
+import { MAX_SUBSCRIPTIONS } from "../storage";
+import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import type { CallContext } from "./context";
-import { INSTRUCTIONS, SERVER_CAPABILITIES, SERVER_INFO } from "./server-info";
+import {
+  INSTRUCTIONS,
+  MODERN_SERVER_CAPABILITIES,
+  SERVER_CAPABILITIES,
+  SERVER_INFO,
+} from "./server-info";
 import { callTool, toolContext } from "./tool-call";
 
 type Handler = (params: Record<string, unknown>, call: CallContext) => Promise<object> | object;
 
 /** Session-era methods that 2026-07-28 removed; a modern request naming them gets -32601. */
-const REMOVED_IN_MODERN = new Set(["ping", "logging/setLevel", "initialize"]);
+const REMOVED_IN_MODERN = new Set([
+  "ping",
+  "logging/setLevel",
+  "initialize",
+  "resources/subscribe",
+  "resources/unsubscribe",
+]);
 
 export function parseParams<S extends v.GenericSchema>(
   schema: S,
@@ -73,7 +87,7 @@ const initialize: Handler = (params, call) => {
 
 const discover: Handler = () => ({
   supportedVersions: [...MODERN_VERSIONS],
-  capabilities: SERVER_CAPABILITIES,
+  capabilities: MODERN_SERVER_CAPABILITIES,
   instructions: INSTRUCTIONS,
 });
 
@@ -114,17 +128,56 @@ const listResources: Handler = (params, call) => {
   return { resources };
 };
 
-const listResourceTemplates: Handler = () => ({ resourceTemplates: [] });
+const listResourceTemplates: Handler = (params, call) => {
+  rejectCursor(parseParams(PaginatedSchema, params, "resources/templates/list").cursor);
+  const resourceTemplates = [...call.session.registry.resourceTemplates.values()].map(
+    ({ item }) => ({
+      uriTemplate: item.uriTemplate,
+      name: item.name,
+      description: item.description,
+      mimeType: item.mimeType,
+    }),
+  );
+  return { resourceTemplates };
+};
 
 const ReadResourceSchema = v.looseObject({ uri: v.string() });
 
 const readResource: Handler = (params, call) => {
   const { uri } = parseParams(ReadResourceSchema, params, "resources/read");
   const owned = call.session.registry.resources.get(uri);
-  // Spec (resources, error handling): resource not found is -32002.
-  if (!owned) throw new JsonRpcError(RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
-  const body = owned.item.read(toolContext(owned.toolset, call));
-  return { contents: [{ uri, mimeType: owned.item.mimeType, ...body }] };
+  if (owned) {
+    const body = owned.item.read(toolContext(owned.toolset, call));
+    return { contents: [{ uri, mimeType: owned.item.mimeType, ...body }] };
+  }
+  for (const { toolset, item } of call.session.registry.resourceTemplates.values()) {
+    const variables = matchTemplate(item.uriTemplate, uri);
+    if (!variables) continue;
+    const body = item.read(variables, toolContext(toolset, call));
+    return { contents: [{ uri, mimeType: item.mimeType, ...body }] };
+  }
+  // Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164).
+  const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
+  throw new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
+};
+
+const SubscribeSchema = v.looseObject({ uri: v.pipe(v.string(), v.maxLength(2048)) });
+
+const subscribe: Handler = (params, call) => {
+  const { uri } = parseParams(SubscribeSchema, params, "resources/subscribe");
+  if (!call.session.storage.addSubscription(uri)) {
+    throw new JsonRpcError(
+      INVALID_REQUEST,
+      `Too many resource subscriptions (at most ${MAX_SUBSCRIPTIONS} per session)`,
+    );
+  }
+  return {};
+};
+
+const unsubscribe: Handler = (params, call) => {
+  const { uri } = parseParams(SubscribeSchema, params, "resources/unsubscribe");
+  call.session.storage.removeSubscription(uri);
+  return {};
 };
 
 const listPrompts: Handler = (params, call) => {
@@ -203,6 +256,8 @@ const HANDLERS: Record<string, Handler> = {
   "resources/list": listResources,
   "resources/templates/list": listResourceTemplates,
   "resources/read": readResource,
+  "resources/subscribe": subscribe,
+  "resources/unsubscribe": unsubscribe,
   "prompts/list": listPrompts,
   "prompts/get": getPrompt,
   "logging/setLevel": setLevel,

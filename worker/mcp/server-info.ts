@@ -1,10 +1,24 @@
 /** Dormouse's identity and capabilities as advertised to clients in both eras. */
 export const SERVER_INFO = { name: "dormouse", title: "Dormouse MCP gateway", version: "0.1.0" };
 
+/** Session era: resource subscriptions are kept per session (resources/subscribe). */
 export const SERVER_CAPABILITIES = {
   tools: { listChanged: false },
-  resources: { subscribe: false, listChanged: false },
+  resources: { subscribe: true, listChanged: false },
   prompts: { listChanged: false },
+  logging: {},
+  completions: {},
+};
+
+/**
+ * 2026-07-28 (server/discover): lists are static per deployment, so no
+ * listChanged; resources/subscribe is gone, and subscriptions/listen answers
+ * -32601 until something can change.
+ */
+export const MODERN_SERVER_CAPABILITIES = {
+  tools: {},
+  resources: {},
+  prompts: {},
   logging: {},
   completions: {},
 };

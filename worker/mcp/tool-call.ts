@@ -100,6 +100,7 @@ function snapshot(call: CallContext, logLevel: LogLevel): SessionSnapshot {
     wakes: record.wakes,
     createdAt: new Date(record.createdAt).toISOString(),
     attachGeneration: record.attachGen,
+    subscriptions: call.session.storage.listSubscriptions(),
   };
 }
 

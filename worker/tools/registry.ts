@@ -6,7 +6,13 @@
  */
 import { defaultToolset } from "./default-toolset";
 import { extrasToolset } from "./extras-toolset";
-import type { PromptDefinition, ResourceDefinition, ToolDefinition, Toolset } from "./types";
+import type {
+  PromptDefinition,
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+  ToolDefinition,
+  Toolset,
+} from "./types";
 
 export const TOOLSET_CATALOGUE: Record<string, Toolset> = {
   default: defaultToolset,
@@ -25,15 +31,40 @@ export interface Owned<T> {
 export class ToolRegistry {
   readonly tools = new Map<string, Owned<ToolDefinition>>();
   readonly resources = new Map<string, Owned<ResourceDefinition>>();
+  readonly resourceTemplates = new Map<string, Owned<ResourceTemplateDefinition>>();
   readonly prompts = new Map<string, Owned<PromptDefinition>>();
 
   constructor(readonly toolsets: readonly Toolset[]) {
     for (const set of toolsets) {
       addAll(this.tools, set.name, set.tools, (t) => t.name, "tool");
       addAll(this.resources, set.name, set.resources, (r) => r.uri, "resource");
+      addAll(
+        this.resourceTemplates,
+        set.name,
+        set.resourceTemplates ?? [],
+        (t) => t.uriTemplate,
+        "resource template",
+      );
       addAll(this.prompts, set.name, set.prompts, (p) => p.name, "prompt");
     }
   }
+}
+
+/** Matches `uri` against an RFC 6570 level-1 template; returns the variables or null. */
+export function matchTemplate(template: string, uri: string): Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = template
+    .split(/(\{[^}]+\})/)
+    .map((part) => {
+      const variable = /^\{([^}]+)\}$/.exec(part);
+      if (!variable?.[1]) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      names.push(variable[1]);
+      return "([^/]+)";
+    })
+    .join("");
+  const match = new RegExp(`^${pattern}$`).exec(uri);
+  if (!match) return null;
+  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
 }
 
 function addAll<T>(

@@ -76,6 +76,7 @@ export interface SessionSnapshot {
   wakes: number;
   createdAt: string;
   attachGeneration: number;
+  subscriptions: string[];
 }
 
 export interface ToolDefinition<Input = unknown> {
