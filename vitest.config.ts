@@ -1,9 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects: "workers" runs inside workerd (router, storage, the session
+// Three projects: "workers" runs inside workerd (router, storage, the session
 // object, hibernation); "node" runs pure code and end-to-end tests that start
-// `wrangler dev` as a real process.
+// `wrangler dev` as a real process; "conformance" runs the official MCP
+// conformance suite against a real gateway (`npm run test:conformance`).
 export default defineConfig({
   test: {
     projects: [
@@ -27,6 +28,15 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "conformance",
+          environment: "node",
+          include: ["tests/conformance/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
         },
       },
     ],

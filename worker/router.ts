@@ -1,15 +1,53 @@
 /**
- * The Worker's HTTP edge (Hono). Routes validate the edge and forward the raw
- * request to the session object; no protocol logic lives here. Hono's
- * `upgradeWebSocket` helper is not used: it would accept the socket without
- * hibernation.
+ * The Worker's HTTP edge (Hono). Routes validate the edge (Host/Origin, method,
+ * headers, body size, era) and forward the raw request to the session object;
+ * no MCP method logic lives here. Hono's `upgradeWebSocket` helper is not used:
+ * it would accept the socket without hibernation.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { decodeFrame } from "../shared/codec";
+import { INVALID_REQUEST, JsonRpcError } from "../shared/errors";
+import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../shared/limits";
+import { isSessionEraVersion } from "../shared/protocol";
+import { sseKeepaliveMs } from "./config";
+import { logEvent } from "./log";
+import { checkOrigin, corsHeaders, originPolicyFrom } from "./origin-policy";
 import { newSessionId, parseSessionId } from "./session-ids";
-import { INTERNAL_WS_ATTACH, INTERNAL_WS_CREATE } from "./session-object";
+import { INTERNAL_HTTP, INTERNAL_WS_ATTACH, INTERNAL_WS_CREATE } from "./session-object";
+import { serveStateless } from "./stateless";
 import { registryFor } from "./tools/registry";
+import { checkModernRequest, httpEraOf, modernStatusFor } from "./transports/http-checks";
+import { SseWriter } from "./transports/sse";
+import {
+  checkGetHeaders,
+  checkPostHeaders,
+  jsonRpcErrorResponse,
+  plainError,
+  readBoundedText,
+} from "./transports/streamable-http";
 
-export const app = new Hono<{ Bindings: Env }>();
+type Env_ = { Bindings: Env; Variables: { corsOrigin: string | null } };
+type Ctx = Context<Env_>;
+
+export const app = new Hono<Env_>();
+
+// Host/Origin first, before any other validation (DNS rebinding; conformance suite).
+app.use("*", async (c, next) => {
+  const verdict = checkOrigin(c.req.raw, originPolicyFrom(c.env));
+  if (!verdict.ok) return c.text(`Forbidden: ${verdict.reason}\n`, 403);
+  c.set("corsOrigin", verdict.corsOrigin);
+  if (c.req.method === "OPTIONS") {
+    return new Response(null, {
+      status: 204,
+      headers: verdict.corsOrigin ? corsHeaders(verdict.corsOrigin) : {},
+    });
+  }
+  await next();
+  if (verdict.corsOrigin && c.res.status !== 101) {
+    for (const [name, value] of Object.entries(corsHeaders(verdict.corsOrigin)))
+      c.res.headers.set(name, value);
+  }
+});
 
 app.get("/healthz", (c) => {
   // Validates TOOLSETS as a side effect, so a bad config shows here, not at the first call.
@@ -41,9 +79,124 @@ app.all("/ws", async (c) => {
   return namespace.get(id).fetch(new Request(INTERNAL_WS_ATTACH, c.req.raw));
 });
 
+app.post("/mcp", async (c) => {
+  const failure = checkPostHeaders(c.req.raw);
+  if (failure) return plainError(failure);
+  const text = await readBoundedText(c.req.raw);
+  if (text === null) return plainError({ status: 413, message: "Payload Too Large" });
+  const frame = decodeFrame(text);
+  if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400 });
+  const body = frame.message as Record<string, unknown>;
+  const id = frame.kind === "request" ? frame.message.id : null;
+  if (httpEraOf(c.req.raw, body) === "modern") {
+    const error = checkModernRequest(c.req.raw, body);
+    if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
+    const secret = c.env.REQUEST_STATE_SECRET;
+    return serveStateless(
+      frame,
+      registryFor(c.env.TOOLSETS),
+      secret,
+      new Headers(),
+      sseKeepaliveMs(c.env),
+    );
+  }
+  const versionError = checkSessionEraVersion(c);
+  if (versionError) return versionError;
+  const sessionHeader = c.req.header(SESSION_ID_HEADER);
+  if (sessionHeader === undefined) {
+    if (frame.kind === "request" && frame.message.method === "initialize") {
+      return forward(c, newSessionId(c.env.SESSIONS), "create", text);
+    }
+    return jsonRpcErrorResponse(
+      400,
+      id,
+      new JsonRpcError(
+        INVALID_REQUEST,
+        `Bad Request: ${SESSION_ID_HEADER} header required (initialize first, or send the 2026-07-28 _meta envelope)`,
+      ),
+    );
+  }
+  const sessionId = parseSessionId(c.env.SESSIONS, sessionHeader);
+  if (!sessionId) return c.text("Unknown or expired session\n", 404);
+  return forward(c, sessionId, "post", text);
+});
+
+app.get("/mcp", async (c) => {
+  const failure = checkGetHeaders(c.req.raw);
+  if (failure) return plainError(failure);
+  const version = c.req.header(PROTOCOL_VERSION_HEADER);
+  if (version !== undefined && !isSessionEraVersion(version.trim())) {
+    return c.text(
+      "Method Not Allowed: 2026-07-28 has no GET stream; use subscriptions/listen\n",
+      405,
+      {
+        Allow: "POST",
+      },
+    );
+  }
+  const versionError = checkSessionEraVersion(c);
+  if (versionError) return versionError;
+  const sessionId = sessionFromHeader(c);
+  if (sessionId instanceof Response) return sessionId;
+  const probe = await forward(c, sessionId, "probe", "");
+  if (probe.status !== 204) return probe;
+  return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));
+});
+
+app.delete("/mcp", async (c) => {
+  const versionError = checkSessionEraVersion(c);
+  if (versionError) return versionError;
+  const sessionId = sessionFromHeader(c);
+  if (sessionId instanceof Response) return sessionId;
+  return forward(c, sessionId, "delete", "");
+});
+
+app.all("/mcp", (c) =>
+  c.text("Method Not Allowed: use POST, GET or DELETE\n", 405, { Allow: "GET, POST, DELETE" }),
+);
+
 app.notFound((c) => c.text("Not found\n", 404));
 
 app.onError((error, c) => {
-  console.error(JSON.stringify({ level: "error", event: "router_error", error: String(error) }));
+  logEvent("error", "router_error", { path: c.req.path, error });
   return c.text("Internal error\n", 500);
 });
+
+function checkSessionEraVersion(c: Ctx): Response | null {
+  const version = c.req.header(PROTOCOL_VERSION_HEADER);
+  if (version === undefined || isSessionEraVersion(version.trim())) return null;
+  return c.text(`Bad Request: unsupported ${PROTOCOL_VERSION_HEADER} "${version}"\n`, 400);
+}
+
+function sessionFromHeader(c: Ctx): DurableObjectId | Response {
+  const header = c.req.header(SESSION_ID_HEADER);
+  if (header === undefined)
+    return c.text(`Bad Request: ${SESSION_ID_HEADER} header required\n`, 400);
+  return parseSessionId(c.env.SESSIONS, header) ?? c.text("Unknown or expired session\n", 404);
+}
+
+function forward(c: Ctx, id: DurableObjectId, op: string, body: string): Promise<Response> {
+  return c.env.SESSIONS.get(id).fetch(`${INTERNAL_HTTP}${op}`, { method: "POST", body });
+}
+
+/**
+ * The session-era standalone GET stream, held by the Worker rather than the
+ * session object, so it never keeps the object awake. Dormouse sends nothing
+ * unsolicited yet (lists are static; calls stream on their own POST), so the
+ * stream carries keepalive comments only.
+ */
+function standaloneStream(sessionId: string, keepaliveMs: number): Response {
+  const sse = new SseWriter();
+  sse.comment("stream open");
+  const timer = setInterval(() => {
+    if (sse.closed) clearInterval(timer);
+    else sse.comment("keepalive");
+  }, keepaliveMs);
+  return new Response(sse.response, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      [SESSION_ID_HEADER]: sessionId,
+    },
+  });
+}

@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
+import { sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
@@ -17,6 +18,7 @@ import { closeQuietly } from "./transports/websocket";
 /** Internal paths the router uses to address the object (never reachable from outside). */
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
 export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
+export const INTERNAL_HTTP = "https://session.internal/http/";
 
 export class SessionObject extends DurableObject<Env> {
   readonly #runtime: SessionRuntime;
@@ -31,6 +33,7 @@ export class SessionObject extends DurableObject<Env> {
       registryFor(env.TOOLSETS),
       ctx.id.toString(),
       env.REQUEST_STATE_SECRET,
+      sseKeepaliveMs(env),
     );
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
@@ -38,6 +41,7 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    if (request.url.startsWith(INTERNAL_HTTP)) return this.#http(request);
     const mode = attachModeOf(request.url);
     if (!mode || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Not found\n", { status: 404 });
@@ -46,6 +50,22 @@ export class SessionObject extends DurableObject<Env> {
       return this.#runtime.acceptSocket(request, mode);
     } catch (error) {
       logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
+      return new Response("Internal error\n", { status: 500 });
+    }
+  }
+
+  async #http(request: Request): Promise<Response> {
+    const op = request.url.slice(INTERNAL_HTTP.length);
+    if (op !== "create" && op !== "post" && op !== "probe" && op !== "delete") {
+      return new Response("Not found\n", { status: 404 });
+    }
+    try {
+      return await this.#runtime.handleHttp(
+        op,
+        op === "post" || op === "create" ? await request.text() : "",
+      );
+    } catch (error) {
+      logEvent("error", "http_failed", { sessionId: this.#runtime.sessionId, op, error });
       return new Response("Internal error\n", { status: 500 });
     }
   }

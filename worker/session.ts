@@ -30,6 +30,7 @@ import { Dispatcher } from "./mcp/dispatcher";
 import { InputBridge } from "./mcp/input-bridge";
 import type { SessionRecord, SessionStorage } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
+import { HttpExchange } from "./transports/streamable-http";
 import {
   checkFrame,
   closeQuietly,
@@ -41,6 +42,7 @@ import {
 const SOCKET_TAG = "mcp";
 
 export type AttachMode = "create" | "attach";
+export type HttpOp = "create" | "post" | "probe" | "delete";
 
 export class SessionRuntime implements SessionContext {
   readonly dispatcher: Dispatcher;
@@ -53,6 +55,7 @@ export class SessionRuntime implements SessionContext {
     readonly registry: ToolRegistry,
     readonly sessionId: string,
     readonly requestStateSecret: string | undefined,
+    private readonly keepaliveMs: number,
   ) {
     const dispatcher = new Dispatcher(this);
     dispatcher.bridge = new InputBridge(
@@ -106,6 +109,54 @@ export class SessionRuntime implements SessionContext {
       headers.set("Sec-WebSocket-Protocol", MCP_SUBPROTOCOL);
     }
     return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /**
+   * One Streamable HTTP exchange on this session (session era). The router has
+   * already checked Host/Origin, headers and body size; `body` is the POST text.
+   */
+  async handleHttp(op: HttpOp, body: string): Promise<Response> {
+    const headers = new Headers({ [SESSION_ID_HEADER]: this.sessionId });
+    if (op === "create") {
+      this.storage.create(this.sessionId, Date.now());
+      logEvent("info", "session_created", { sessionId: this.sessionId, transport: "http" });
+    } else if (!this.storage.exists() || this.hot().phase === "ended") {
+      return new Response("Unknown or expired session\n", { status: 404 });
+    }
+    if (op === "probe") return new Response(null, { status: 204, headers });
+    if (op === "delete") {
+      await this.end("deleted by the client");
+      return new Response(null, { status: 204, headers });
+    }
+    const frame = decodeFrame(body);
+    if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400, headers });
+    if (frame.kind !== "request") {
+      // Answers to input requests may resume a long call on another stream: don't hold the 202.
+      this.dispatcher.handle(frame, this.#socketChannel).catch((error) => {
+        logEvent("error", "http_message_failed", { sessionId: this.sessionId, error });
+      });
+      return new Response(null, { status: 202, headers });
+    }
+    const exchange = new HttpExchange(frame.message.id, headers, this.keepaliveMs);
+    const key = JSON.stringify(frame.message.id);
+    this.dispatcher
+      .run(frame.message, exchange)
+      .finally(() => {
+        if (!this.dispatcher.bridge?.isWaiting(key)) exchange.abandon();
+      })
+      .catch(() => {});
+    return exchange.response;
+  }
+
+  /** Ends the session: aborts its work, closes its sockets and deletes its storage. */
+  async end(reason: string): Promise<void> {
+    this.dispatcher.abortAll(reason);
+    this.#hot = { ...this.hot(), phase: "ended" };
+    for (const ws of this.ctx.getWebSockets(SOCKET_TAG))
+      closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
+    this.#current = null;
+    await this.storage.destroy();
+    logEvent("info", "session_ended", { sessionId: this.sessionId, reason });
   }
 
   async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {

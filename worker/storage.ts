@@ -72,7 +72,28 @@ interface SessionRow extends Record<string, SqlStorageValue> {
 
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
-export class SessionStorage {
+/**
+ * What method handlers and tools may change about a session. SessionStorage
+ * implements it over SQLite; stateless 2026-07-28 HTTP requests, which have no
+ * session object, get an EphemeralStore that forgets everything after the request.
+ */
+export interface SessionStore {
+  saveHandshake(input: {
+    phase: Phase;
+    protocolVersion: string;
+    clientInfo: Implementation;
+    clientCapabilities: ClientCapabilities;
+  }): void;
+  savePhase(phase: Phase): void;
+  saveLogLevel(level: LogLevel): void;
+  getToolState(toolset: string, key: string): unknown;
+  setToolState(toolset: string, key: string, value: unknown): void;
+  addSubscription(uri: string): boolean;
+  removeSubscription(uri: string): void;
+  listSubscriptions(): string[];
+}
+
+export class SessionStorage implements SessionStore {
   readonly #sql: SqlStorage;
   readonly #storage: DurableObjectStorage;
   /** Memo of "the schema exists": once true it stays true until destroy(). */
@@ -374,4 +395,26 @@ function toRecord(row: SessionRow): SessionRecord {
     attachGen: row.attach_gen,
     lastActiveAt: row.last_active_at,
   };
+}
+
+/** Per-request state for stateless requests: nothing outlives the request. */
+export class EphemeralStore implements SessionStore {
+  readonly #toolState = new Map<string, unknown>();
+
+  saveHandshake(): void {}
+  savePhase(): void {}
+  saveLogLevel(): void {}
+  getToolState(toolset: string, key: string): unknown {
+    return this.#toolState.get(`${toolset}\u0000${key}`);
+  }
+  setToolState(toolset: string, key: string, value: unknown): void {
+    this.#toolState.set(`${toolset}\u0000${key}`, value);
+  }
+  addSubscription(): boolean {
+    return false;
+  }
+  removeSubscription(): void {}
+  listSubscriptions(): string[] {
+    return [];
+  }
 }

@@ -27,8 +27,8 @@ import type { SessionSnapshot } from "../../worker/tools/types";
 
 /** Default bound on any single wait. */
 export const WAIT_MS = 5_000;
-/** Any origin works: the Worker is reached through its own loopback binding. */
-export const ORIGIN = "https://dormouse.test";
+/** A loopback origin: the Host/Origin policy admits loopback names by default. */
+export const ORIGIN = "http://127.0.0.1:8787";
 export const TEST_CLIENT: Implementation = { name: "dormouse-tests", version: "0.0.1" };
 export const MODERN_VERSION = "2026-07-28";
 

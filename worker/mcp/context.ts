@@ -9,7 +9,7 @@ import type {
   ProgressToken,
 } from "../../shared/protocol";
 import type { Phase } from "../lifecycle";
-import type { SessionRecord, SessionStorage } from "../storage";
+import type { SessionRecord, SessionStore } from "../storage";
 import type { ToolRegistry } from "../tools/registry";
 
 /** The session fields every message may need, mirrored in the socket attachment. */
@@ -23,7 +23,7 @@ export interface SessionContext {
   sessionId: string;
   /** Key material for requestState (REQUEST_STATE_SECRET); undefined means a per-isolate key. */
   requestStateSecret: string | undefined;
-  storage: SessionStorage;
+  storage: SessionStore;
   registry: ToolRegistry;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
@@ -39,6 +39,8 @@ export interface SessionContext {
  */
 export interface Channel {
   send(message: object): void;
+  /** Ends the exchange without a reply (a cancelled call); a socket channel ignores it. */
+  abandon?(): void;
 }
 
 export type Era =

@@ -132,7 +132,13 @@ export class InputBridge {
 
   /** Forgets a call the client cancelled; true when one was waiting. */
   cancel(callKey: string): boolean {
+    this.#channels.get(callKey)?.abandon?.();
     return this.#finish(callKey);
+  }
+
+  /** Whether a call started in this object lifetime is waiting for client input. */
+  isWaiting(callKey: string): boolean {
+    return this.#channels.has(callKey);
   }
 
   #finish(callKey: string): boolean {

@@ -1,0 +1,99 @@
+/**
+ * Host and Origin validation (DNS-rebinding and cross-site protection) and
+ * CORS, for every endpoint, WebSocket upgrades included.
+ *
+ * - Host: loopback names (localhost, *.localhost, 127.0.0.0/8, [::1]) are always
+ *   allowed; anything else must be listed in ALLOWED_HOSTS (comma-separated
+ *   hostnames, e.g. "dormouse.example.workers.dev"). A rebinding attack reaches
+ *   the gateway under the attacker's name, so it fails here.
+ * - Origin (sent by browsers): allowed when absent, same-origin, a loopback
+ *   origin, or listed in ALLOWED_ORIGINS (exact "scheme://host[:port]").
+ * - CORS headers only for allowed origins, echoing the origin, never "*".
+ */
+export interface OriginPolicy {
+  allowedHosts: Set<string>;
+  allowedOrigins: Set<string>;
+}
+
+export type OriginVerdict = { ok: true; corsOrigin: string | null } | { ok: false; reason: string };
+
+export function originPolicyFrom(env: {
+  ALLOWED_HOSTS?: string;
+  ALLOWED_ORIGINS?: string;
+}): OriginPolicy {
+  return {
+    allowedHosts: new Set(splitList(env.ALLOWED_HOSTS).map((host) => host.toLowerCase())),
+    allowedOrigins: new Set(splitList(env.ALLOWED_ORIGINS).map((origin) => origin.toLowerCase())),
+  };
+}
+
+export function checkOrigin(request: Request, policy: OriginPolicy): OriginVerdict {
+  const host = request.headers.get("Host") ?? new URL(request.url).host;
+  const hostname = hostnameOf(host);
+  if (hostname === null || (!isLoopback(hostname) && !policy.allowedHosts.has(hostname))) {
+    return { ok: false, reason: `Host "${host}" is not allowed (set ALLOWED_HOSTS to serve it)` };
+  }
+  const origin = request.headers.get("Origin");
+  if (origin === null) return { ok: true, corsOrigin: null };
+  const normalised = origin.toLowerCase();
+  let originUrl: URL;
+  try {
+    originUrl = new URL(normalised);
+  } catch {
+    return { ok: false, reason: `Origin "${origin}" is not allowed` };
+  }
+  const sameOrigin = originUrl.host === host.toLowerCase();
+  if (sameOrigin || isLoopback(originUrl.hostname) || policy.allowedOrigins.has(originUrl.origin)) {
+    return { ok: true, corsOrigin: origin };
+  }
+  return {
+    ok: false,
+    reason: `Origin "${origin}" is not allowed (set ALLOWED_ORIGINS to serve it)`,
+  };
+}
+
+export const CORS_ALLOW_HEADERS = [
+  "Content-Type",
+  "Accept",
+  "Authorization",
+  "Mcp-Session-Id",
+  "MCP-Protocol-Version",
+  "Mcp-Method",
+  "Mcp-Name",
+  "Last-Event-ID",
+].join(", ");
+
+export function corsHeaders(origin: string): Record<string, string> {
+  return {
+    "Access-Control-Allow-Origin": origin,
+    "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+    "Access-Control-Expose-Headers": "Mcp-Session-Id, MCP-Protocol-Version",
+    "Access-Control-Max-Age": "600",
+    Vary: "Origin",
+  };
+}
+
+function hostnameOf(host: string): string | null {
+  try {
+    return new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+function isLoopback(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname.endsWith(".localhost") ||
+    hostname === "[::1]" ||
+    /^127(\.\d{1,3}){3}$/.test(hostname)
+  );
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+}

@@ -1,0 +1,59 @@
+/**
+ * Stateless 2026-07-28 requests over Streamable HTTP, served in the Worker
+ * itself: no session, no Durable Object, nothing stored. The same dispatcher
+ * and handlers as sessions run against an EphemeralStore, so per-session tool
+ * state (the counter) starts afresh on every request.
+ */
+import type { DecodedFrame } from "../shared/codec";
+import type { HotState, SessionContext } from "./mcp/context";
+import { Dispatcher } from "./mcp/dispatcher";
+import { EphemeralStore, type SessionRecord } from "./storage";
+import type { ToolRegistry } from "./tools/registry";
+import { modernStatusFor } from "./transports/http-checks";
+import { HttpExchange } from "./transports/streamable-http";
+
+const STATELESS_ID = "stateless";
+
+export async function serveStateless(
+  frame: DecodedFrame,
+  registry: ToolRegistry,
+  secret: string | undefined,
+  headers: Headers,
+  keepaliveMs: number,
+): Promise<Response> {
+  const session = statelessContext(registry, secret);
+  const dispatcher = new Dispatcher(session);
+  if (frame.kind !== "request") {
+    await dispatcher.handle(frame, { send: () => {} });
+    return new Response(null, { status: 202, headers });
+  }
+  const exchange = new HttpExchange(frame.message.id, headers, keepaliveMs, modernStatusFor);
+  dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());
+  return exchange.response;
+}
+
+function statelessContext(registry: ToolRegistry, secret: string | undefined): SessionContext {
+  const hot: HotState = { phase: "ready", protocolVersion: null, logLevel: "info" };
+  const now = Date.now();
+  const record: SessionRecord = {
+    sessionId: STATELESS_ID,
+    createdAt: now,
+    phase: "ready",
+    protocolVersion: null,
+    clientInfo: null,
+    clientCapabilities: null,
+    logLevel: "info",
+    wakes: 0,
+    attachGen: 0,
+    lastActiveAt: now,
+  };
+  return {
+    sessionId: STATELESS_ID,
+    requestStateSecret: secret,
+    storage: new EphemeralStore(),
+    registry,
+    hot: () => hot,
+    updateHot: () => {},
+    record: () => record,
+  };
+}
