@@ -15,6 +15,12 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 /** Spec (resources): a resource that does not exist. */
 export const RESOURCE_NOT_FOUND = -32002;
+/** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */
+export const HEADER_MISMATCH = -32020;
+/** 2026-07-28: the request needs a client capability the client did not declare. */
+export const MISSING_CLIENT_CAPABILITY = -32021;
+/** 2026-07-28: the requested protocol version is not supported (data: supported, requested). */
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 export class JsonRpcError extends Error {
   constructor(

@@ -16,7 +16,12 @@ import { newSessionId, parseSessionId } from "./session-ids";
 import { INTERNAL_HTTP, INTERNAL_WS_ATTACH, INTERNAL_WS_CREATE } from "./session-object";
 import { serveStateless } from "./stateless";
 import { registryFor } from "./tools/registry";
-import { checkModernRequest, httpEraOf, modernStatusFor } from "./transports/http-checks";
+import {
+  checkModernRequest,
+  checkParamHeaders,
+  httpEraOf,
+  modernStatusFor,
+} from "./transports/http-checks";
 import { SseWriter } from "./transports/sse";
 import {
   checkGetHeaders,
@@ -44,8 +49,12 @@ app.use("*", async (c, next) => {
   }
   await next();
   if (verdict.corsOrigin && c.res.status !== 101) {
-    for (const [name, value] of Object.entries(corsHeaders(verdict.corsOrigin)))
-      c.res.headers.set(name, value);
+    // Responses from a Durable Object stub have immutable headers: copy before adding CORS.
+    const response = new Response(c.res.body, c.res);
+    for (const [name, value] of Object.entries(corsHeaders(verdict.corsOrigin))) {
+      response.headers.set(name, value);
+    }
+    c.res = response;
   }
 });
 
@@ -89,16 +98,13 @@ app.post("/mcp", async (c) => {
   const body = frame.message as Record<string, unknown>;
   const id = frame.kind === "request" ? frame.message.id : null;
   if (httpEraOf(c.req.raw, body) === "modern") {
-    const error = checkModernRequest(c.req.raw, body);
+    const registry = registryFor(c.env.TOOLSETS);
+    const error =
+      checkModernRequest(c.req.raw, body) ??
+      checkParamHeaders(c.req.raw, body, (tool) => registry.tools.get(tool)?.item.inputSchema);
     if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
     const secret = c.env.REQUEST_STATE_SECRET;
-    return serveStateless(
-      frame,
-      registryFor(c.env.TOOLSETS),
-      secret,
-      new Headers(),
-      sseKeepaliveMs(c.env),
-    );
+    return serveStateless(frame, registry, secret, new Headers(), sseKeepaliveMs(c.env));
   }
   const versionError = checkSessionEraVersion(c);
   if (versionError) return versionError;

@@ -14,16 +14,19 @@
  * hibernate while a person answers an elicitation, and the answer wakes it and
  * finds the call in SQLite. Over HTTP the call's SSE stream keeps it awake.
  */
-import { errorEnvelope, INVALID_REQUEST, JsonRpcError, requestEnvelope } from "../../shared/errors";
+import {
+  errorEnvelope,
+  INVALID_REQUEST,
+  JsonRpcError,
+  MISSING_CLIENT_CAPABILITY,
+  requestEnvelope,
+} from "../../shared/errors";
 import type { JsonRpcRequest, JsonRpcResponse } from "../../shared/protocol";
 import { logEvent } from "../log";
 import { MAX_PENDING_CALLS, type PendingCall, type SessionStorage } from "../storage";
 import type { InputRequired } from "../tools/types";
 import type { Channel } from "./context";
 import { sealRequestState } from "./request-state";
-
-/** 2026 vocabulary, reused for session-era clients that lack a capability. */
-export const MISSING_CLIENT_CAPABILITY = -32021;
 
 const CAPABILITY_FOR: Record<string, string> = {
   "elicitation/create": "elicitation",

@@ -60,6 +60,10 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
       );
     },
     log(level, data, logger) {
+      // 2026-07-28: without a log level in the request's _meta the server MUST NOT log.
+      if (era.kind === "modern" && era.envelope["io.modelcontextprotocol/logLevel"] === undefined) {
+        return false;
+      }
       if (!logLevelPasses(level, logLevel())) return false;
       call.channel.send(
         notificationEnvelope("notifications/message", {

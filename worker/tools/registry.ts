@@ -4,6 +4,7 @@
  * nothing to rebuild it. Names must be unique across enabled sources; a
  * clash fails loudly at build time rather than shadowing a tool.
  */
+import { conformanceToolset } from "./conformance-toolset";
 import { defaultToolset } from "./default-toolset";
 import { extrasToolset } from "./extras-toolset";
 import type {
@@ -17,6 +18,7 @@ import type {
 export const TOOLSET_CATALOGUE: Record<string, Toolset> = {
   default: defaultToolset,
   extras: extrasToolset,
+  conformance: conformanceToolset,
 };
 
 export class ConfigError extends Error {

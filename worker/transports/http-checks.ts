@@ -6,7 +6,13 @@
  * against the body (-32020).
  */
 import * as v from "valibot";
-import { INVALID_PARAMS, JsonRpcError } from "../../shared/errors";
+import {
+  HEADER_MISMATCH,
+  INVALID_PARAMS,
+  JsonRpcError,
+  MISSING_CLIENT_CAPABILITY,
+  UNSUPPORTED_PROTOCOL_VERSION,
+} from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER } from "../../shared/limits";
 import {
   isModernVersion,
@@ -15,9 +21,6 @@ import {
   MODERN_VERSIONS,
   ModernEnvelopeSchema,
 } from "../../shared/protocol";
-
-export const HEADER_MISMATCH = -32020;
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 export type HttpEra = "session" | "modern";
 
@@ -109,11 +112,72 @@ function nameOf(method: string, params: Record<string, unknown>): string | undef
 export function modernStatusFor(error: { code: number }): number {
   if (error.code === -32601) return 404;
   if (
-    [-32700, -32600, -32602, HEADER_MISMATCH, -32021, UNSUPPORTED_PROTOCOL_VERSION].includes(
-      error.code,
-    )
+    [
+      -32700,
+      -32600,
+      -32602,
+      HEADER_MISMATCH,
+      MISSING_CLIENT_CAPABILITY,
+      UNSUPPORTED_PROTOCOL_VERSION,
+    ].includes(error.code)
   ) {
     return 400;
   }
   return 200;
+}
+
+/**
+ * SEP-2243 custom headers: a tool argument whose schema property carries
+ * `"x-mcp-header": "<Suffix>"` travels in `Mcp-Param-<Suffix>` too, so
+ * intermediaries can route on it. The header must be present when the body has
+ * the value and must match it: a literal, or `=?base64?<strict base64>?=`.
+ */
+export function checkParamHeaders(
+  request: Request,
+  body: Record<string, unknown>,
+  inputSchemaOf: (tool: string) => Record<string, unknown> | undefined,
+): JsonRpcError | null {
+  if (body.method !== "tools/call") return null;
+  const params = (body.params ?? {}) as Record<string, unknown>;
+  const schema = typeof params.name === "string" ? inputSchemaOf(params.name) : undefined;
+  const properties = (schema?.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const args = (params.arguments ?? {}) as Record<string, unknown>;
+  for (const [property, definition] of Object.entries(properties)) {
+    const suffix = definition?.["x-mcp-header"];
+    if (typeof suffix !== "string" || typeof args[property] !== "string") continue;
+    const header = request.headers.get(`Mcp-Param-${suffix}`);
+    if (header === null) {
+      return new JsonRpcError(
+        HEADER_MISMATCH,
+        `Header mismatch: Mcp-Param-${suffix} is required for "${property}"`,
+      );
+    }
+    const value = decodeParamHeader(header.trim());
+    if (value !== args[property]) {
+      return new JsonRpcError(
+        HEADER_MISMATCH,
+        value === null
+          ? `Header mismatch: Mcp-Param-${suffix} is not valid base64`
+          : `Header mismatch: Mcp-Param-${suffix} differs from the body's "${property}"`,
+      );
+    }
+  }
+  return null;
+}
+
+const BASE64_WRAPPED = /^=\?base64\?(.*)\?=$/;
+
+function decodeParamHeader(value: string): string | null {
+  const wrapped = BASE64_WRAPPED.exec(value);
+  if (!wrapped) return value;
+  const encoded = wrapped[1] ?? "";
+  if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return null;
+  try {
+    const binary = atob(encoded);
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return null;
+  }
 }
