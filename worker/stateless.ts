@@ -5,6 +5,8 @@
  * state (the counter) starts afresh on every request.
  */
 import type { DecodedFrame } from "../shared/codec";
+import { asJsonRpcError, errorEnvelope } from "../shared/errors";
+import { openListenStream } from "./listen";
 import type { HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
 import { EphemeralStore, type SessionRecord } from "./storage";
@@ -26,6 +28,17 @@ export async function serveStateless(
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} });
     return new Response(null, { status: 202, headers });
+  }
+  if (frame.message.method === "subscriptions/listen") {
+    try {
+      return openListenStream(frame.message, keepaliveMs);
+    } catch (thrown) {
+      const error = asJsonRpcError(thrown);
+      return Response.json(errorEnvelope(frame.message.id, error), {
+        status: modernStatusFor(error),
+        headers,
+      });
+    }
   }
   const exchange = new HttpExchange(frame.message.id, headers, keepaliveMs, modernStatusFor);
   dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());

@@ -99,9 +99,9 @@ export class SseReader {
     const expired = new Promise<"expired">((resolve) => {
       timer = setTimeout(() => resolve("expired"), Math.max(remaining, 0));
     });
-    const chunk = await Promise.race([this.#reader.read(), expired]).finally(() =>
-      clearTimeout(timer),
-    );
+    const chunk = await Promise.race([this.#reader.read(), expired]).finally(() => {
+      if (timer !== undefined) clearTimeout(timer);
+    });
     if (chunk === "expired") {
       await this.cancel();
       throw new Error(`timed out waiting for ${what}; received so far: ${this.#tail()}`);

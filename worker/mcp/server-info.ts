@@ -11,14 +11,13 @@ export const SERVER_CAPABILITIES = {
 };
 
 /**
- * 2026-07-28 (server/discover): lists are static per deployment, so no
- * listChanged; resources/subscribe is gone, and subscriptions/listen answers
- * -32601 until something can change.
+ * 2026-07-28 (server/discover): list changes are announced on
+ * subscriptions/listen streams (Streamable HTTP); resources/subscribe is gone.
  */
 export const MODERN_SERVER_CAPABILITIES = {
-  tools: {},
+  tools: { listChanged: true },
   resources: {},
-  prompts: {},
+  prompts: { listChanged: true },
   logging: {},
   completions: {},
 };

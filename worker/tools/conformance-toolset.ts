@@ -19,8 +19,10 @@
  * Not here: the tasks-extension fixtures (unscored) and `test_reconnection`
  * (the suite accepts the unknown-tool error).
  */
+
 import * as v from "valibot";
 import { JsonRpcError, MISSING_CLIENT_CAPABILITY } from "../../shared/errors";
+import { publishListChange } from "../change-feed";
 import {
   answerOf,
   askString,
@@ -266,18 +268,21 @@ const diagnosticTools = [
       return text(`Received: ${formField(reply, "stream_input", "value")}`);
     },
   }),
-  // Dormouse does not advertise listChanged to 2026-07-28 clients, so the suite's
-  // subscriptions/listen checks are skipped and these triggers only acknowledge.
-  fixed(
-    "test_trigger_tool_change",
-    "Would announce a tool list change to listeners.",
-    text("Tool list change noted; no listen streams are served."),
-  ),
-  fixed(
-    "test_trigger_prompt_change",
-    "Would announce a prompt list change to listeners.",
-    text("Prompt list change noted; no listen streams are served."),
-  ),
+  // The suite's subscriptions/listen checks: announce a change to this isolate's listen streams.
+  defineTool({
+    name: "test_trigger_tool_change",
+    description: "Announces a tool list change to subscriptions/listen streams.",
+    input: v.object({}),
+    run: () =>
+      text(`Tool list change announced to ${publishListChange("tools")} listen stream(s).`),
+  }),
+  defineTool({
+    name: "test_trigger_prompt_change",
+    description: "Announces a prompt list change to subscriptions/listen streams.",
+    input: v.object({}),
+    run: () =>
+      text(`Prompt list change announced to ${publishListChange("prompts")} listen stream(s).`),
+  }),
 ];
 
 const ASK_NAME = askString("What is your name?", "name");

@@ -1,0 +1,92 @@
+/**
+ * `subscriptions/listen` over Streamable HTTP (2026-07-28): one long-lived SSE
+ * stream per request, opened with `notifications/subscriptions/acknowledged`
+ * (echoing the accepted filter), then the list-change notifications the filter
+ * asks for, each tagged with the subscription id (the listen request's id),
+ * with keepalive comments in between. Held by the Worker, never by a session
+ * object, so listening costs no object any awake time.
+ */
+import * as v from "valibot";
+import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../shared/errors";
+import type { JsonRpcRequest } from "../shared/protocol";
+import { type ListKind, listen } from "./change-feed";
+import { parseParams } from "./mcp/handlers";
+import { SseWriter } from "./transports/sse";
+
+export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
+
+const FilterSchema = v.looseObject({
+  notifications: v.optional(
+    v.looseObject({
+      toolsListChanged: v.optional(v.boolean()),
+      promptsListChanged: v.optional(v.boolean()),
+      resourcesListChanged: v.optional(v.boolean()),
+      resourceSubscriptions: v.optional(v.array(v.string())),
+    }),
+    {},
+  ),
+});
+
+const FLAG_FOR: Record<
+  ListKind,
+  "toolsListChanged" | "promptsListChanged" | "resourcesListChanged"
+> = {
+  tools: "toolsListChanged",
+  prompts: "promptsListChanged",
+  resources: "resourcesListChanged",
+};
+
+export function openListenStream(request: JsonRpcRequest, keepaliveMs: number): Response {
+  const { notifications: filter } = parseParams(
+    FilterSchema,
+    request.params,
+    "subscriptions/listen",
+  );
+  const meta = { [META_SUBSCRIPTION_ID]: request.id };
+  const sse = new SseWriter();
+  const stop = listen((kind) => {
+    if (filter[FLAG_FOR[kind]] !== true) return;
+    sse.event(
+      JSON.stringify(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta })),
+    );
+    if (sse.closed) close();
+  });
+  if (!stop) {
+    throw new JsonRpcError(
+      INTERNAL_ERROR,
+      "Too many listen streams on this gateway instance; retry later",
+    );
+  }
+  const accepted = {
+    ...(filter.toolsListChanged !== undefined ? { toolsListChanged: filter.toolsListChanged } : {}),
+    ...(filter.promptsListChanged !== undefined
+      ? { promptsListChanged: filter.promptsListChanged }
+      : {}),
+    ...(filter.resourcesListChanged !== undefined
+      ? { resourcesListChanged: filter.resourcesListChanged }
+      : {}),
+    ...(filter.resourceSubscriptions
+      ? { resourceSubscriptions: filter.resourceSubscriptions }
+      : {}),
+  };
+  sse.event(
+    JSON.stringify(
+      notificationEnvelope("notifications/subscriptions/acknowledged", {
+        notifications: accepted,
+        _meta: meta,
+      }),
+    ),
+  );
+  const timer = setInterval(() => {
+    if (sse.closed) close();
+    else sse.comment("keepalive");
+  }, keepaliveMs);
+  function close(): void {
+    clearInterval(timer);
+    stop?.();
+    sse.close();
+  }
+  return new Response(sse.response, {
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
+  });
+}
