@@ -14,6 +14,7 @@ import {
   JsonRpcError,
   PARSE_ERROR,
 } from "./errors";
+import { MAX_JSON_DEPTH } from "./limits";
 import {
   type JsonRpcNotification,
   JsonRpcNotificationSchema,
@@ -38,7 +39,34 @@ export function decodeFrame(text: string): DecodedFrame {
   } catch {
     return invalid(null, new JsonRpcError(PARSE_ERROR, "Parse error: the frame is not valid JSON"));
   }
+  if (exceedsDepth(value, MAX_JSON_DEPTH)) {
+    const id =
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? recoverId(value as Record<string, unknown>)
+        : null;
+    return invalid(
+      id,
+      new JsonRpcError(
+        INVALID_REQUEST,
+        `Invalid Request: JSON nesting deeper than ${MAX_JSON_DEPTH} levels`,
+      ),
+    );
+  }
   return classify(value);
+}
+
+/** Whether `value` nests objects/arrays deeper than `limit` (iterative: no stack overflow). */
+export function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 export function classify(value: unknown): DecodedFrame {

@@ -15,6 +15,10 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 /** Spec (resources): a resource that does not exist. */
 export const RESOURCE_NOT_FOUND = -32002;
+/** Implementation-defined server errors (JSON-RPC reserves -32000..-32099). */
+export const REQUEST_TIMEOUT = -32001;
+export const RATE_LIMITED = -32005;
+export const TOO_MANY_IN_FLIGHT = -32006;
 /** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */
 export const HEADER_MISMATCH = -32020;
 /** 2026-07-28: the request needs a client capability the client did not declare. */

@@ -42,3 +42,25 @@ export const MAX_BODY_BYTES = MAX_FRAME_BYTES;
 export const SSE_KEEPALIVE_MS = 25_000;
 
 export const PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version";
+
+/** Deepest JSON nesting accepted in a message (objects and arrays); deeper gets -32600. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Requests of one session running at once; more get TOO_MANY_IN_FLIGHT. */
+export const MAX_IN_FLIGHT_PER_SESSION = 32;
+
+/** Per-session message rate: a token bucket refilled at this rate, holding at most the burst. */
+export const RATE_MESSAGES_PER_SECOND = 50;
+export const RATE_BURST_MESSAGES = 100;
+
+/** Longest a tool call may run before it is aborted with REQUEST_TIMEOUT. */
+export const MAX_TOOL_CALL_MS = 120_000;
+
+/** Default idle time after which a session expires and its storage is deleted (SESSION_IDLE_TTL_MS). */
+export const DEFAULT_SESSION_IDLE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Lifetime of a single-use WebSocket ticket from POST /tickets. */
+export const TICKET_TTL_MS = 60_000;
+
+/** Default bound on live sessions per authenticated principal (MAX_SESSIONS_PER_PRINCIPAL). */
+export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 1_000;

@@ -28,6 +28,8 @@ const AttachmentSchema = v.object({
   /** Negotiated session-era version, or null before initialize. */
   pv: v.nullable(v.pipe(v.string(), v.maxLength(32))),
   ll: LogLevelSchema,
+  /** Rate-limit token bucket [tokens, at ms]; optional so older attachments still decode. */
+  tb: v.optional(v.tuple([v.number(), v.number()])),
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 

@@ -2,11 +2,46 @@
  * Small runtime knobs read from Worker vars, each validated and clamped, with
  * its default in shared/limits.ts.
  */
-import { SSE_KEEPALIVE_MS } from "../shared/limits";
+import {
+  DEFAULT_SESSION_IDLE_TTL_MS,
+  RATE_BURST_MESSAGES,
+  RATE_MESSAGES_PER_SECOND,
+  SSE_KEEPALIVE_MS,
+} from "../shared/limits";
 
 /** SSE keepalive interval: the SSE_KEEPALIVE_MS var (tests shorten it), never above 25 s. */
 export function sseKeepaliveMs(env: { SSE_KEEPALIVE_MS?: string }): number {
   const value = Number(env.SSE_KEEPALIVE_MS);
   if (!Number.isFinite(value) || value <= 0) return SSE_KEEPALIVE_MS;
   return Math.min(Math.max(Math.round(value), 100), SSE_KEEPALIVE_MS);
+}
+
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * Per-session message rate: RATE_LIMIT_PER_SECOND and RATE_LIMIT_BURST vars,
+ * defaulting to shared/limits.ts; "0" switches the limit off (benchmarks).
+ */
+export function rateLimit(env: {
+  RATE_LIMIT_PER_SECOND?: string;
+  RATE_LIMIT_BURST?: string;
+}): RateLimit | null {
+  const perSecond = positiveOr(env.RATE_LIMIT_PER_SECOND, RATE_MESSAGES_PER_SECOND);
+  if (perSecond === 0) return null;
+  return { perSecond, burst: Math.max(1, positiveOr(env.RATE_LIMIT_BURST, RATE_BURST_MESSAGES)) };
+}
+
+/** SESSION_IDLE_TTL_MS: idle time before a session expires (at least one minute). */
+export function sessionIdleTtlMs(env: { SESSION_IDLE_TTL_MS?: string }): number {
+  const value = positiveOr(env.SESSION_IDLE_TTL_MS, DEFAULT_SESSION_IDLE_TTL_MS);
+  return value === 0 ? DEFAULT_SESSION_IDLE_TTL_MS : Math.max(1_000, value);
+}
+
+function positiveOr(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : fallback;
 }

@@ -13,3 +13,14 @@ interface Env {
   /** SSE keepalive interval in ms (default and maximum 25000); tests shorten it. */
   SSE_KEEPALIVE_MS?: string;
 }
+interface Env {
+  /** Per-session message rate limit (messages/s; "0" turns it off) and burst. */
+  RATE_LIMIT_PER_SECOND?: string;
+  RATE_LIMIT_BURST?: string;
+  /** Idle time in ms after which a session expires and its storage is deleted. */
+  SESSION_IDLE_TTL_MS?: string;
+  /** `principal:sha256hex` pairs, comma-separated; unset means auth is off (loopback only). */
+  AUTH_TOKEN_HASHES?: string;
+  /** Live sessions per authenticated principal (default 1000). */
+  MAX_SESSIONS_PER_PRINCIPAL?: string;
+}

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
-import { sseKeepaliveMs } from "./config";
+import { rateLimit, sessionIdleTtlMs, sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
@@ -27,14 +27,12 @@ export class SessionObject extends DurableObject<Env> {
     super(ctx, env);
     const storage = new SessionStorage(ctx.storage);
     storage.countWake();
-    this.#runtime = new SessionRuntime(
-      ctx,
-      storage,
-      registryFor(env.TOOLSETS),
-      ctx.id.toString(),
-      env.REQUEST_STATE_SECRET,
-      sseKeepaliveMs(env),
-    );
+    this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString(), {
+      requestStateSecret: env.REQUEST_STATE_SECRET,
+      keepaliveMs: sseKeepaliveMs(env),
+      rateLimit: rateLimit(env),
+      idleTtlMs: sessionIdleTtlMs(env),
+    });
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
     );

@@ -11,7 +11,8 @@
  *   durable.
  * - Nothing here sets a timer: between messages the object can hibernate.
  */
-import { decodeFrame } from "../shared/codec";
+import { type DecodedFrame, decodeFrame } from "../shared/codec";
+import { errorEnvelope, JsonRpcError, RATE_LIMITED } from "../shared/errors";
 import {
   CLOSE_SESSION_ENDED,
   CLOSE_SUPERSEDED,
@@ -24,10 +25,12 @@ import {
   decodeAttachment,
   encodeAttachment,
 } from "./attachment";
+import type { RateLimit } from "./config";
 import { logEvent } from "./log";
 import type { Channel, HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
 import { InputBridge } from "./mcp/input-bridge";
+import { type Bucket, fullBucket, take } from "./rate-limit";
 import type { SessionRecord, SessionStorage } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
 import { HttpExchange } from "./transports/streamable-http";
@@ -44,19 +47,32 @@ const SOCKET_TAG = "mcp";
 export type AttachMode = "create" | "attach";
 export type HttpOp = "create" | "post" | "probe" | "delete";
 
+export interface RuntimeOptions {
+  requestStateSecret: string | undefined;
+  keepaliveMs: number;
+  rateLimit: RateLimit | null;
+  idleTtlMs: number;
+}
+
 export class SessionRuntime implements SessionContext {
   readonly dispatcher: Dispatcher;
   #hot: HotState | null = null;
+  /** Attach generation of the current socket (mirrors its attachment). */
+  #gen = 0;
+  /** Message-rate bucket; restored from the attachment on wake. */
+  #bucket: Bucket | null = null;
   #current: WebSocket | null = null;
+
+  readonly requestStateSecret: string | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
     readonly storage: SessionStorage,
     readonly registry: ToolRegistry,
     readonly sessionId: string,
-    readonly requestStateSecret: string | undefined,
-    private readonly keepaliveMs: number,
+    private readonly options: RuntimeOptions,
   ) {
+    this.requestStateSecret = options.requestStateSecret;
     const dispatcher = new Dispatcher(this);
     dispatcher.bridge = new InputBridge(
       storage,
@@ -99,6 +115,7 @@ export class SessionRuntime implements SessionContext {
       logLevel: record.logLevel,
     };
     this.#current = server;
+    this.#gen = gen;
     server.serializeAttachment(this.#attachment(gen));
     logEvent("info", mode === "create" ? "session_created" : "session_attached", {
       sessionId: this.sessionId,
@@ -137,7 +154,15 @@ export class SessionRuntime implements SessionContext {
       });
       return new Response(null, { status: 202, headers });
     }
-    const exchange = new HttpExchange(frame.message.id, headers, this.keepaliveMs);
+    const refusal = this.#admit(frame);
+    if (refusal) {
+      const retryAfter = String(
+        Math.ceil((refusal.data as { retryAfterMs: number }).retryAfterMs / 1000),
+      );
+      headers.set("Retry-After", retryAfter);
+      return Response.json(errorEnvelope(frame.message.id, refusal), { status: 429, headers });
+    }
+    const exchange = new HttpExchange(frame.message.id, headers, this.options.keepaliveMs);
     const key = JSON.stringify(frame.message.id);
     this.dispatcher
       .run(frame.message, exchange)
@@ -145,7 +170,15 @@ export class SessionRuntime implements SessionContext {
         if (!this.dispatcher.bridge?.isWaiting(key)) exchange.abandon();
       })
       .catch(() => {});
-    return exchange.response;
+    const response = await exchange.response;
+    if (op === "create" && exchange.failed) {
+      // A failed initialize mints nothing: no stored session, no session id handed out.
+      await this.storage.destroy();
+      const cleaned = new Headers(response.headers);
+      cleaned.delete(SESSION_ID_HEADER);
+      return new Response(response.body, { status: response.status, headers: cleaned });
+    }
+    return response;
   }
 
   /** Ends the session: aborts its work, closes its sockets and deletes its storage. */
@@ -167,7 +200,35 @@ export class SessionRuntime implements SessionContext {
       return;
     }
     if (!this.#adopt(ws)) return;
-    await this.dispatcher.handle(decodeFrame(checked.text), this.#socketChannel);
+    const frame = decodeFrame(checked.text);
+    const refusal = this.#admit(frame);
+    // The bucket rides in the attachment so a woken object continues it (no timers).
+    ws.serializeAttachment(this.#attachment(this.#gen));
+    if (refusal) {
+      if (frame.kind === "request")
+        this.#socketChannel.send(errorEnvelope(frame.message.id, refusal));
+      return;
+    }
+    await this.dispatcher.handle(frame, this.#socketChannel);
+  }
+
+  /**
+   * Takes a token for `frame`; returns the error when the session is over its
+   * message rate. Responses to our own requests are never refused.
+   */
+  #admit(frame: DecodedFrame): JsonRpcError | null {
+    const limit = this.options.rateLimit;
+    if (frame.kind === "response" || !limit) return null;
+    const now = Date.now();
+    const bucket = this.#bucket ?? fullBucket(limit.burst, now);
+    const result = take(bucket, now, limit.perSecond, limit.burst);
+    this.#bucket = result.bucket;
+    if (result.allowed) return null;
+    return new JsonRpcError(
+      RATE_LIMITED,
+      `Rate limited: at most ${limit.perSecond} messages/s per session (burst ${limit.burst}); retry in ${result.retryAfterMs} ms`,
+      { retryAfterMs: result.retryAfterMs },
+    );
   }
 
   onClose(ws: WebSocket, code: number, reason: string): void {
@@ -190,10 +251,7 @@ export class SessionRuntime implements SessionContext {
 
   updateHot(change: Partial<HotState>): void {
     this.#hot = { ...this.hot(), ...change };
-    const ws = this.#current;
-    if (!ws) return;
-    const previous = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
-    ws.serializeAttachment(this.#attachment(previous?.gen ?? 0));
+    this.#current?.serializeAttachment(this.#attachment(this.#gen));
   }
 
   record(): SessionRecord {
@@ -226,6 +284,8 @@ export class SessionRuntime implements SessionContext {
         protocolVersion: attachment.pv,
         logLevel: attachment.ll,
       };
+      this.#gen = attachment.gen;
+      if (attachment.tb) this.#bucket = { tokens: attachment.tb[0], at: attachment.tb[1] };
     } else {
       if (!this.storage.exists()) {
         closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
@@ -233,7 +293,8 @@ export class SessionRuntime implements SessionContext {
       }
       logEvent("warn", "attachment_rebuilt", { sessionId: this.sessionId });
       this.#hot = this.#hotFromStorage();
-      ws.serializeAttachment(this.#attachment(this.storage.read()?.attachGen ?? 0));
+      this.#gen = this.storage.read()?.attachGen ?? 0;
+      ws.serializeAttachment(this.#attachment(this.#gen));
     }
     if (this.#hot.phase === "ended") {
       closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
@@ -262,6 +323,7 @@ export class SessionRuntime implements SessionContext {
       phase: hot.phase,
       pv: hot.protocolVersion,
       ll: hot.logLevel,
+      ...(this.#bucket ? { tb: [this.#bucket.tokens, this.#bucket.at] as [number, number] } : {}),
     });
   }
 

@@ -17,9 +17,12 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
+  REQUEST_TIMEOUT,
   resultEnvelope,
+  TOO_MANY_IN_FLIGHT,
   toWireError,
 } from "../../shared/errors";
+import { MAX_IN_FLIGHT_PER_SESSION, MAX_TOOL_CALL_MS } from "../../shared/limits";
 import {
   isModernVersion,
   isSessionEraVersion,
@@ -86,8 +89,27 @@ export class Dispatcher {
       );
       return;
     }
+    if (this.#inflight.size >= MAX_IN_FLIGHT_PER_SESSION) {
+      channel.send(
+        errorEnvelope(
+          request.id,
+          new JsonRpcError(
+            TOO_MANY_IN_FLIGHT,
+            `Too many requests in flight on this session (at most ${MAX_IN_FLIGHT_PER_SESSION}); wait for replies`,
+          ),
+        ),
+      );
+      return;
+    }
     const controller = new AbortController();
     this.#inflight.set(key, controller);
+    // Bound every request's run time; the timer lives only while the request does.
+    // At the deadline the client gets its error at once, even from a handler that ignores the signal.
+    const deadline = setTimeout(() => {
+      const timeout = new RequestTimeout(MAX_TOOL_CALL_MS);
+      controller.abort(timeout);
+      channel.send(errorEnvelope(request.id, timeout.toWire()));
+    }, MAX_TOOL_CALL_MS);
     try {
       const era = selectEra(request);
       if (
@@ -131,6 +153,7 @@ export class Dispatcher {
       }
       channel.send(errorEnvelope(request.id, error));
     } finally {
+      clearTimeout(deadline);
       this.#inflight.delete(key);
     }
   }
@@ -178,6 +201,17 @@ export class Dispatcher {
   /** Aborts every in-flight request (socket gone, session ended). */
   abortAll(reason: string): void {
     for (const controller of this.#inflight.values()) controller.abort(new Error(reason));
+  }
+}
+
+/** The abort reason of a request that ran past MAX_TOOL_CALL_MS. */
+class RequestTimeout extends Error {
+  constructor(readonly limitMs: number) {
+    super(`request exceeded ${limitMs} ms`);
+  }
+
+  toWire(): JsonRpcError {
+    return new JsonRpcError(REQUEST_TIMEOUT, `Request timed out after ${this.limitMs} ms`);
   }
 }
 

@@ -106,6 +106,8 @@ export class HttpExchange implements Channel {
   #sse: SseWriter | null = null;
   #keepalive: ReturnType<typeof setInterval> | null = null;
   #done = false;
+  /** Whether the exchange ended with a JSON-RPC error reply. */
+  failed = false;
 
   constructor(
     private readonly requestId: RequestId,
@@ -122,6 +124,7 @@ export class HttpExchange implements Channel {
   send(message: object): void {
     if (this.#done) return;
     const final = this.#isFinal(message);
+    if (final && "error" in (message as Record<string, unknown>)) this.failed = true;
     if (!this.#sse) {
       if (final) {
         this.#done = true;
