@@ -3,6 +3,7 @@
  */
 import { app } from "./router";
 
+export { TicketObject } from "./auth/ticket-object";
 export { SessionObject } from "./session-object";
 
 export default {

@@ -82,6 +82,12 @@ function hostnameOf(host: string): string | null {
   }
 }
 
+/** Whether the request came in under a loopback host name (localhost, 127.0.0.0/8, [::1]). */
+export function isLoopbackRequest(request: Request): boolean {
+  const hostname = hostnameOf(request.headers.get("Host") ?? new URL(request.url).host);
+  return hostname !== null && isLoopback(hostname);
+}
+
 function isLoopback(hostname: string): boolean {
   return (
     hostname === "localhost" ||

@@ -7,13 +7,19 @@
 import { type Context, Hono } from "hono";
 import { decodeFrame } from "../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../shared/errors";
-import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../shared/limits";
+import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../shared/limits";
 import { isSessionEraVersion } from "../shared/protocol";
+import { authenticate, issueTicket } from "./auth/authenticate";
 import { sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
-import { checkOrigin, corsHeaders, originPolicyFrom } from "./origin-policy";
+import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
 import { newSessionId, parseSessionId } from "./session-ids";
-import { INTERNAL_HTTP, INTERNAL_WS_ATTACH, INTERNAL_WS_CREATE } from "./session-object";
+import {
+  INTERNAL_HTTP,
+  INTERNAL_WS_ATTACH,
+  INTERNAL_WS_CREATE,
+  PRINCIPAL_HEADER,
+} from "./session-object";
 import { serveStateless } from "./stateless";
 import { registryFor } from "./tools/registry";
 import {
@@ -31,7 +37,7 @@ import {
   readBoundedText,
 } from "./transports/streamable-http";
 
-type Env_ = { Bindings: Env; Variables: { corsOrigin: string | null } };
+type Env_ = { Bindings: Env; Variables: { corsOrigin: string | null; principal: string } };
 type Ctx = Context<Env_>;
 
 export const app = new Hono<Env_>();
@@ -58,6 +64,20 @@ app.use("*", async (c, next) => {
   }
 });
 
+// Then authentication; /healthz stays open and reveals nothing about sessions.
+app.use("*", async (c, next) => {
+  if (c.req.path === "/healthz") return next();
+  const outcome = await authenticate(c.req.raw, c.env, isLoopbackRequest(c.req.raw));
+  if (!outcome.ok) return outcome.response;
+  c.set("principal", outcome.principal);
+  return next();
+});
+
+app.post("/tickets", async (c) => {
+  const ticket = await issueTicket(c.env, c.get("principal"), TICKET_TTL_MS);
+  return c.json({ ticket, expiresInMs: TICKET_TTL_MS }, 201, { "Cache-Control": "no-store" });
+});
+
 app.get("/healthz", (c) => {
   // Validates TOOLSETS as a side effect, so a bad config shows here, not at the first call.
   const registry = registryFor(c.env.TOOLSETS);
@@ -81,11 +101,11 @@ app.all("/ws", async (c) => {
   const namespace = c.env.SESSIONS;
   if (sessionParam === undefined) {
     const id = newSessionId(namespace);
-    return namespace.get(id).fetch(new Request(INTERNAL_WS_CREATE, c.req.raw));
+    return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_CREATE));
   }
   const id = parseSessionId(namespace, sessionParam);
   if (!id) return c.text("Unknown or expired session\n", 404);
-  return namespace.get(id).fetch(new Request(INTERNAL_WS_ATTACH, c.req.raw));
+  return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_ATTACH));
 });
 
 app.post("/mcp", async (c) => {
@@ -182,7 +202,19 @@ function sessionFromHeader(c: Ctx): DurableObjectId | Response {
 }
 
 function forward(c: Ctx, id: DurableObjectId, op: string, body: string): Promise<Response> {
-  return c.env.SESSIONS.get(id).fetch(`${INTERNAL_HTTP}${op}`, { method: "POST", body });
+  return c.env.SESSIONS.get(id).fetch(`${INTERNAL_HTTP}${op}`, {
+    method: "POST",
+    body,
+    headers: { [PRINCIPAL_HEADER]: c.get("principal") },
+  });
+}
+
+/** The upgrade as the object sees it: the principal set by us (never by the client), no credentials. */
+function internalUpgrade(c: Ctx, url: string): Request {
+  const request = new Request(url, c.req.raw);
+  request.headers.set(PRINCIPAL_HEADER, c.get("principal"));
+  request.headers.delete("Authorization");
+  return request;
 }
 
 /**

@@ -19,6 +19,8 @@ import { closeQuietly } from "./transports/websocket";
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
 export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
 export const INTERNAL_HTTP = "https://session.internal/http/";
+/** Set by the router on every internal request (overwriting anything a client sent). */
+export const PRINCIPAL_HEADER = "Dormouse-Principal";
 
 export class SessionObject extends DurableObject<Env> {
   readonly #runtime: SessionRuntime;
@@ -45,7 +47,7 @@ export class SessionObject extends DurableObject<Env> {
       return new Response("Not found\n", { status: 404 });
     }
     try {
-      return this.#runtime.acceptSocket(request, mode);
+      return this.#runtime.acceptSocket(request, mode, principalOf(request));
     } catch (error) {
       logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
@@ -61,6 +63,7 @@ export class SessionObject extends DurableObject<Env> {
       return await this.#runtime.handleHttp(
         op,
         op === "post" || op === "create" ? await request.text() : "",
+        principalOf(request),
       );
     } catch (error) {
       logEvent("error", "http_failed", { sessionId: this.#runtime.sessionId, op, error });
@@ -93,6 +96,10 @@ export class SessionObject extends DurableObject<Env> {
       // The socket is already gone.
     }
   }
+}
+
+function principalOf(request: Request): string {
+  return request.headers.get(PRINCIPAL_HEADER) ?? "";
 }
 
 function attachModeOf(url: string): AttachMode | null {

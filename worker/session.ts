@@ -84,16 +84,12 @@ export class SessionRuntime implements SessionContext {
   }
 
   /** Accepts a WebSocket upgrade for a new session or an existing one. */
-  acceptSocket(request: Request, mode: AttachMode): Response {
-    if (mode === "attach" && !this.storage.exists()) {
-      return new Response("Unknown or expired session\n", { status: 404 });
-    }
+  acceptSocket(request: Request, mode: AttachMode, principal: string): Response {
+    if (mode === "attach" && !this.#reachableBy(principal)) return unknownSession();
     const now = Date.now();
-    if (mode === "create") this.storage.create(this.sessionId, now);
+    if (mode === "create") this.storage.create(this.sessionId, now, principal);
     const record = this.storage.read();
-    if (!record || record.phase === "ended") {
-      return new Response("Unknown or expired session\n", { status: 404 });
-    }
+    if (!record || record.phase === "ended") return unknownSession();
     const gen = this.storage.nextAttachGeneration(now);
     // Requests of a superseded connection have nobody to answer to, and the new
     // connection may reuse their ids: stop them before it starts.
@@ -132,13 +128,13 @@ export class SessionRuntime implements SessionContext {
    * One Streamable HTTP exchange on this session (session era). The router has
    * already checked Host/Origin, headers and body size; `body` is the POST text.
    */
-  async handleHttp(op: HttpOp, body: string): Promise<Response> {
+  async handleHttp(op: HttpOp, body: string, principal: string): Promise<Response> {
     const headers = new Headers({ [SESSION_ID_HEADER]: this.sessionId });
     if (op === "create") {
-      this.storage.create(this.sessionId, Date.now());
+      this.storage.create(this.sessionId, Date.now(), principal);
       logEvent("info", "session_created", { sessionId: this.sessionId, transport: "http" });
-    } else if (!this.storage.exists() || this.hot().phase === "ended") {
-      return new Response("Unknown or expired session\n", { status: 404 });
+    } else if (!this.#reachableBy(principal)) {
+      return unknownSession();
     }
     if (op === "probe") return new Response(null, { status: 204, headers });
     if (op === "delete") {
@@ -304,6 +300,16 @@ export class SessionRuntime implements SessionContext {
     return true;
   }
 
+  /**
+   * Whether `principal` may reach this session: it exists, has not ended, and
+   * was created by them. Anything else looks exactly like an unknown session.
+   */
+  #reachableBy(principal: string): boolean {
+    if (!this.storage.exists()) return false;
+    const record = this.storage.read();
+    return record !== null && record.phase !== "ended" && record.principal === principal;
+  }
+
   #hotFromStorage(): HotState {
     const record = this.storage.read();
     if (!record) return { phase: "ended", protocolVersion: null, logLevel: "info" };
@@ -339,4 +345,8 @@ export class SessionRuntime implements SessionContext {
     }
     return best;
   }
+}
+
+function unknownSession(): Response {
+  return new Response("Unknown or expired session\n", { status: 404 });
 }

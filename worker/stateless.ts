@@ -59,6 +59,7 @@ function statelessContext(registry: ToolRegistry, secret: string | undefined): S
     wakes: 0,
     attachGen: 0,
     lastActiveAt: now,
+    principal: "",
   };
   return {
     sessionId: STATELESS_ID,

@@ -6,7 +6,7 @@
  *               for the attachment cache. Columns: session_id, schema_version,
  *               created_at, phase, protocol_version, client_info (JSON),
  *               client_capabilities (JSON), log_level, wakes, attach_gen,
- *               last_active_at.
+ *               last_active_at, principal (the creator; isolation key).
  *   tool_state  (toolset, key) -> JSON value: per-session state of stateful tools
  *               (the `counter` tool). Keys are chosen by tool code, never by
  *               clients, so the table is bounded by the number of stateful tools.
@@ -55,6 +55,8 @@ export interface SessionRecord {
   wakes: number;
   attachGen: number;
   lastActiveAt: number;
+  /** Who created the session; only they may reach it (another principal gets 404). */
+  principal: string;
 }
 
 interface SessionRow extends Record<string, SqlStorageValue> {
@@ -68,6 +70,7 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   wakes: number;
   attach_gen: number;
   last_active_at: number;
+  principal: string;
 }
 
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
@@ -113,17 +116,18 @@ export class SessionStorage implements SessionStore {
   }
 
   /** Creates the session row; idempotent for the same id. */
-  create(sessionId: string, now: number): SessionRecord {
+  create(sessionId: string, now: number, principal: string): SessionRecord {
     this.#migrate();
     this.#sql.exec(
       `INSERT OR IGNORE INTO session (id, session_id, schema_version, created_at, phase, log_level,
-         wakes, attach_gen, last_active_at)
-       VALUES (1, ?, ?, ?, 'new', ?, 1, 0, ?)`,
+         wakes, attach_gen, last_active_at, principal)
+       VALUES (1, ?, ?, ?, 'new', ?, 1, 0, ?, ?)`,
       sessionId,
       SCHEMA_VERSION,
       now,
       DEFAULT_LOG_LEVEL,
       now,
+      principal,
     );
     return this.read() as SessionRecord;
   }
@@ -313,7 +317,8 @@ export class SessionStorage implements SessionStore {
         log_level TEXT NOT NULL,
         wakes INTEGER NOT NULL,
         attach_gen INTEGER NOT NULL,
-        last_active_at INTEGER NOT NULL
+        last_active_at INTEGER NOT NULL,
+        principal TEXT NOT NULL DEFAULT ''
       );
       CREATE TABLE IF NOT EXISTS tool_state (
         toolset TEXT NOT NULL,
@@ -394,6 +399,7 @@ function toRecord(row: SessionRow): SessionRecord {
     wakes: row.wakes,
     attachGen: row.attach_gen,
     lastActiveAt: row.last_active_at,
+    principal: row.principal,
   };
 }
 

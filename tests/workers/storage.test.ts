@@ -37,7 +37,7 @@ describe("exists", () => {
 
   it("is true once the session is created, also for a second SessionStorage", async () => {
     await withFreshStorage((storage, state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       expect(storage.exists()).toBe(true);
       expect(new SessionStorage(state.storage).exists()).toBe(true);
     });
@@ -47,7 +47,7 @@ describe("exists", () => {
 describe("create and read", () => {
   it("round-trips a new session record with its defaults", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      const created = storage.create(sessionId, 1_700_000_000_000);
+      const created = storage.create(sessionId, 1_700_000_000_000, "anonymous");
       const expected = {
         sessionId,
         createdAt: 1_700_000_000_000,
@@ -59,6 +59,7 @@ describe("create and read", () => {
         wakes: 1,
         attachGen: 0,
         lastActiveAt: 1_700_000_000_000,
+        principal: "anonymous",
       };
       expect(created).toEqual(expected);
       expect(storage.read()).toEqual(expected);
@@ -67,9 +68,9 @@ describe("create and read", () => {
 
   it("is idempotent: a second create keeps the first record", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.saveLogLevel("error");
-      const again = storage.create(sessionId, 2_000);
+      const again = storage.create(sessionId, 2_000, "anonymous");
       expect(again.createdAt).toBe(1_000);
       expect(again.logLevel).toBe("error");
     });
@@ -79,7 +80,7 @@ describe("create and read", () => {
 describe("counters", () => {
   it("countWake adds one wake per call", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.countWake();
       storage.countWake();
       expect(storage.read()?.wakes).toBe(3);
@@ -96,7 +97,7 @@ describe("counters", () => {
 
   it("nextAttachGeneration increments, returns the new generation and records activity", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       expect(storage.nextAttachGeneration(2_000)).toBe(1);
       expect(storage.nextAttachGeneration(3_000)).toBe(2);
       expect(storage.read()).toMatchObject({ attachGen: 2, lastActiveAt: 3_000 });
@@ -107,7 +108,7 @@ describe("counters", () => {
 describe("session fields", () => {
   it("saveHandshake stores phase, version, client info and capabilities", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.saveHandshake({
         phase: "initializing",
         protocolVersion: "2025-06-18",
@@ -125,7 +126,7 @@ describe("session fields", () => {
 
   it("saveHandshake stores client capabilities over the size cap as {}", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.saveHandshake({
         phase: "initializing",
         protocolVersion: "2025-11-25",
@@ -138,7 +139,7 @@ describe("session fields", () => {
 
   it("saveLogLevel and savePhase each change only their field", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.saveLogLevel("critical");
       storage.savePhase("ready");
       expect(storage.read()).toMatchObject({
@@ -154,14 +155,14 @@ describe("tool state", () => {
   it("returns undefined for a key never set, also before the session exists", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
       expect(storage.getToolState("default", "counter")).toBeUndefined();
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       expect(storage.getToolState("default", "counter")).toBeUndefined();
     });
   });
 
   it("round-trips JSON values per toolset and key, overwriting on set", async () => {
     await withFreshStorage((storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.setToolState("default", "counter", 1);
       storage.setToolState("default", "counter", 2);
       storage.setToolState("extras", "counter", { nested: ["a", 1] });
@@ -174,7 +175,7 @@ describe("tool state", () => {
 describe("destroy", () => {
   it("removes everything: exists() is false and no session table is left", async () => {
     await withFreshStorage(async (storage, state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.setToolState("default", "counter", 5);
       await storage.destroy();
       expect(storage.exists()).toBe(false);
@@ -187,10 +188,13 @@ describe("destroy", () => {
 
   it("lets a session be created again afterwards, from scratch", async () => {
     await withFreshStorage(async (storage, _state, sessionId) => {
-      storage.create(sessionId, 1_000);
+      storage.create(sessionId, 1_000, "anonymous");
       storage.setToolState("default", "counter", 5);
       await storage.destroy();
-      expect(storage.create(sessionId, 2_000)).toMatchObject({ createdAt: 2_000, wakes: 1 });
+      expect(storage.create(sessionId, 2_000, "anonymous")).toMatchObject({
+        createdAt: 2_000,
+        wakes: 1,
+      });
       expect(storage.getToolState("default", "counter")).toBeUndefined();
     });
   });
