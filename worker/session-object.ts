@@ -71,6 +71,16 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
+  override async alarm(): Promise<void> {
+    try {
+      await this.#runtime.onAlarm();
+    } catch (error) {
+      // Rethrow: alarms are retried with backoff, and deletion is resumable.
+      logEvent("error", "alarm_failed", { sessionId: this.#runtime.sessionId, error });
+      throw error;
+    }
+  }
+
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
       await this.#runtime.onMessage(ws, message);

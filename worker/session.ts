@@ -41,6 +41,11 @@ import {
   sendMessage,
 } from "./transports/websocket";
 
+/** Activity is written at most this often (and at most every TTL/10). */
+const TOUCH_EVERY_MS = 60_000;
+/** Rows deleted per purge step before yielding to the next alarm. */
+const PURGE_ROWS_PER_STEP = 1_000;
+
 /** Tag on every session socket, for `ctx.getWebSockets(tag)`. */
 const SOCKET_TAG = "mcp";
 
@@ -59,6 +64,8 @@ export class SessionRuntime implements SessionContext {
   #hot: HotState | null = null;
   /** Attach generation of the current socket (mirrors its attachment). */
   #gen = 0;
+  /** When this object lifetime last recorded activity (0: not yet). */
+  #lastTouch = 0;
   /** Message-rate bucket; restored from the attachment on wake. */
   #bucket: Bucket | null = null;
   #current: WebSocket | null = null;
@@ -136,6 +143,7 @@ export class SessionRuntime implements SessionContext {
     } else if (!this.#reachableBy(principal)) {
       return unknownSession();
     }
+    this.touch();
     if (op === "probe") return new Response(null, { status: 204, headers });
     if (op === "delete") {
       await this.end("deleted by the client");
@@ -177,15 +185,57 @@ export class SessionRuntime implements SessionContext {
     return response;
   }
 
-  /** Ends the session: aborts its work, closes its sockets and deletes its storage. */
+  /**
+   * Ends the session: aborts its work, closes its sockets, marks it ended (so
+   * its id answers 404 from now on) and deletes its storage in bounded steps,
+   * continuing from the alarm if the budget runs out.
+   */
   async end(reason: string): Promise<void> {
     this.dispatcher.abortAll(reason);
     this.#hot = { ...this.hot(), phase: "ended" };
-    for (const ws of this.ctx.getWebSockets(SOCKET_TAG))
+    if (this.storage.exists()) this.storage.savePhase("ended");
+    for (const ws of this.ctx.getWebSockets(SOCKET_TAG)) {
       closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
+    }
     this.#current = null;
-    await this.storage.destroy();
     logEvent("info", "session_ended", { sessionId: this.sessionId, reason });
+    await this.#purge();
+  }
+
+  /** Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most. */
+  touch(): void {
+    const now = Date.now();
+    const every = Math.min(TOUCH_EVERY_MS, this.options.idleTtlMs / 10);
+    if (now - this.#lastTouch < every) return;
+    this.#lastTouch = now;
+    this.storage.touch(now, now + this.options.idleTtlMs);
+  }
+
+  /** The alarm: expire an idle session, or continue deleting an ended one. */
+  async onAlarm(): Promise<void> {
+    const record = this.storage.read();
+    if (!record) {
+      await this.storage.destroy();
+      return;
+    }
+    if (record.phase !== "ended") {
+      const expiresAt = record.lastActiveAt + this.options.idleTtlMs;
+      if (expiresAt > Date.now()) {
+        this.storage.scheduleAlarm(expiresAt);
+        return;
+      }
+      await this.end("session expired after idling");
+      return;
+    }
+    await this.#purge();
+  }
+
+  async #purge(): Promise<void> {
+    if (this.storage.purgeStep(PURGE_ROWS_PER_STEP)) {
+      await this.storage.destroy();
+    } else {
+      this.storage.scheduleAlarm(Date.now());
+    }
   }
 
   async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -196,6 +246,7 @@ export class SessionRuntime implements SessionContext {
       return;
     }
     if (!this.#adopt(ws)) return;
+    this.touch();
     const frame = decodeFrame(checked.text);
     const refusal = this.#admit(frame);
     // The bucket rides in the attachment so a woken object continues it (no timers).

@@ -286,6 +286,40 @@ export class SessionStorage implements SessionStore {
     return deleted > 0;
   }
 
+  /** Records activity and (re)arms the expiry alarm at `expiresAt`. */
+  touch(now: number, expiresAt: number): void {
+    if (!this.#tableExists()) return;
+    this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", now);
+    void this.#storage.setAlarm(expiresAt);
+  }
+
+  scheduleAlarm(at: number): void {
+    void this.#storage.setAlarm(at);
+  }
+
+  /**
+   * Deletes up to `budget` rows of session data (everything but the session
+   * row, which keeps the ended phase so the id answers 404 meanwhile).
+   * Returns true when nothing is left but the session row. Resumable: each
+   * call picks up where the last one stopped.
+   */
+  purgeStep(budget: number): boolean {
+    if (!this.#tableExists()) return true;
+    let left = budget;
+    for (const table of ["tool_state", "subscription", "pending_input", "pending_call"]) {
+      if (left <= 0) break;
+      left -= this.#sql.exec(
+        `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} LIMIT ?)`,
+        left,
+      ).rowsWritten;
+    }
+    if (left <= 0) return false;
+    const remaining = ["tool_state", "subscription", "pending_input", "pending_call"].some(
+      (table) => this.#sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0,
+    );
+    return !remaining;
+  }
+
   /** Removes every trace of the session (tables, alarms, KV). */
   async destroy(): Promise<void> {
     await this.#storage.deleteAlarm();
