@@ -94,6 +94,20 @@ describe("the session-era handshake over POST", () => {
     expect((result._meta as JsonObject)[META_SESSION_ID]).toBe(header);
   });
 
+  // Spec (transports, session management): the id travels on the response that
+  // contains the InitializeResult. A failed initialize must not leave a stored session.
+  it("mints no session for an initialize that fails: no Mcp-Session-Id on the error", async () => {
+    const response = await post(
+      requestEnvelope(1, "initialize", {
+        protocolVersion: LATEST_SESSION_ERA_VERSION,
+        capabilities: {},
+      }),
+    );
+    const body = (await jsonOf(response)) as unknown as RpcResponse;
+    expectError(body, INVALID_PARAMS, /clientInfo/);
+    expect(response.headers.get(SESSION_ID_HEADER)).toBeNull();
+  });
+
   it("answers notifications/initialized with 202 and an empty body", async () => {
     const init = await post(
       requestEnvelope(1, "initialize", {
@@ -174,6 +188,44 @@ describe("replies to a POSTed request", () => {
     expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
     const { response: reply } = await replyOf(response, id);
     expect(toolText(expectResult(reply))).toBe("plain");
+  });
+});
+
+describe("ending a streamed call early", () => {
+  async function startSlowCall(sessionId: string) {
+    const id = freshId();
+    const response = await sessionPost(
+      sessionId,
+      requestEnvelope(id, "tools/call", {
+        name: "sleep",
+        arguments: { ms: 5000 },
+        _meta: { progressToken: "long" },
+      }),
+    );
+    expect(response.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    return { id, reader: sseOf(response) };
+  }
+
+  it("closes the stream without a result when the client cancels the call", async () => {
+    const sessionId = await initializeHttp();
+    const { id, reader } = await startSlowCall(sessionId);
+    const cancelled = await sessionPost(sessionId, {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason: "changed my mind" },
+    });
+    expect(cancelled.status).toBe(202);
+    const messages = await reader.messages({ timeoutMs: 2_000 });
+    expect(messages.filter((m) => m.id === id)).toEqual([]);
+    expect(await counterHttp(sessionId)).toBe(1);
+  });
+
+  it("closes the stream without a result when the session is deleted under it", async () => {
+    const sessionId = await initializeHttp();
+    const { id, reader } = await startSlowCall(sessionId);
+    expect((await deleteSession(sessionId)).status).toBe(204);
+    const messages = await reader.messages({ timeoutMs: 2_000 });
+    expect(messages.filter((m) => m.id === id)).toEqual([]);
   });
 });
 
@@ -312,6 +364,23 @@ describe("edge errors", () => {
     expect(response.status).toBe(413);
   });
 
+  it("accepts Content-Type application/json with a charset parameter", async () => {
+    const sessionId = await initializeHttp();
+    const response = await requestHttp(
+      sessionId,
+      "tools/call",
+      { name: "echo", arguments: { text: "utf-8" } },
+      { "Content-Type": "application/json; charset=utf-8" },
+    );
+    expect(toolText(expectResult(response))).toBe("utf-8");
+  });
+
+  it("answers 400 with -32600 to a JSON-RPC batch", async () => {
+    const sessionId = await initializeHttp();
+    const response = await sessionPost(sessionId, [toolsCall("echo", { text: "x" })]);
+    await expectHttpError(response, 400, INVALID_REQUEST);
+  });
+
   it("answers 400 with -32700 to a body that is not JSON", async () => {
     const sessionId = await initializeHttp();
     const response = await sessionPost(sessionId, "{not json");
@@ -403,6 +472,32 @@ describe("Host and Origin", () => {
     expect(response.headers.get("Access-Control-Expose-Headers")).toMatch(/Mcp-Session-Id/i);
     expect(response.headers.get("Vary")).toMatch(/Origin/);
     await response.body?.cancel();
+  });
+
+  it("echoes an allowed Origin on a streamed reply from the session object", async () => {
+    const sessionId = await initializeHttp();
+    const id = freshId();
+    const response = await sessionPost(
+      sessionId,
+      requestEnvelope(id, "tools/call", {
+        name: "sleep",
+        arguments: { ms: 300 },
+        _meta: { progressToken: "cors" },
+      }),
+      { Origin: INSPECTOR_ORIGIN },
+    );
+    expect(response.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe(INSPECTOR_ORIGIN);
+    expect(toolText(expectResult((await replyOf(response, id)).response))).toBe("slept 300 ms");
+  });
+
+  it("echoes an allowed Origin on an error status, so a browser can read it", async () => {
+    const neverCreated = env.SESSIONS.newUniqueId().toString();
+    const response = await sessionPost(neverCreated, toolsCall("echo", { text: "x" }), {
+      Origin: INSPECTOR_ORIGIN,
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe(INSPECTOR_ORIGIN);
   });
 
   it("echoes an allowed Origin on a stateless 2026-07-28 reply too", async () => {
@@ -547,16 +642,9 @@ describe("2026-07-28 over HTTP, without a session", () => {
     await expectHttpError(response, 400, HEADER_MISMATCH);
   });
 
-  it("accepts an Mcp-Name with surrounding whitespace", async () => {
-    const { response, id } = await modern(
-      "tools/call",
-      { name: "echo", arguments: { text: "padded" } },
-      {},
-      { "Mcp-Name": "  echo\t" },
-    );
-    expect(response.status).toBe(200);
-    expect(toolText(expectResult((await replyOf(response, id)).response))).toBe("padded");
-  });
+  // Whitespace around Mcp-Name (RFC 9110 OWS) is not testable here: fetch trims header
+  // values before the Worker sees them. The official suite's http-header-validation
+  // scenario sends it over a raw socket (tests/conformance).
 
   it("answers 404 -32601 to ping, which 2026-07-28 removed", async () => {
     const { response } = await modern("ping");
