@@ -3,6 +3,7 @@
  * its default in shared/limits.ts.
  */
 import {
+  DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
   DEFAULT_SESSION_IDLE_TTL_MS,
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
@@ -44,4 +45,10 @@ function positiveOr(raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
   return Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+/** MAX_SESSIONS_PER_PRINCIPAL: live sessions one authenticated principal may hold. */
+export function maxSessionsPerPrincipal(env: { MAX_SESSIONS_PER_PRINCIPAL?: string }): number {
+  const value = positiveOr(env.MAX_SESSIONS_PER_PRINCIPAL, DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
+  return value === 0 ? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL : Math.floor(value);
 }

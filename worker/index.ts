@@ -3,6 +3,7 @@
  */
 import { app } from "./router";
 
+export { PrincipalObject } from "./auth/principal-object";
 export { TicketObject } from "./auth/ticket-object";
 export { SessionObject } from "./session-object";
 

@@ -10,7 +10,7 @@ import { INVALID_REQUEST, JsonRpcError } from "../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../shared/limits";
 import { isSessionEraVersion } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
-import { sseKeepaliveMs } from "./config";
+import { maxSessionsPerPrincipal, sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
 import { newSessionId, parseSessionId } from "./session-ids";
@@ -37,7 +37,10 @@ import {
   readBoundedText,
 } from "./transports/streamable-http";
 
-type Env_ = { Bindings: Env; Variables: { corsOrigin: string | null; principal: string } };
+type Env_ = {
+  Bindings: Env;
+  Variables: { corsOrigin: string | null; principal: string; authenticated: boolean };
+};
 type Ctx = Context<Env_>;
 
 export const app = new Hono<Env_>();
@@ -70,6 +73,7 @@ app.use("*", async (c, next) => {
   const outcome = await authenticate(c.req.raw, c.env, isLoopbackRequest(c.req.raw));
   if (!outcome.ok) return outcome.response;
   c.set("principal", outcome.principal);
+  c.set("authenticated", outcome.authenticated);
   return next();
 });
 
@@ -101,6 +105,8 @@ app.all("/ws", async (c) => {
   const namespace = c.env.SESSIONS;
   if (sessionParam === undefined) {
     const id = newSessionId(namespace);
+    const refused = await reserveSessionSlot(c, id);
+    if (refused) return refused;
     return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_CREATE));
   }
   const id = parseSessionId(namespace, sessionParam);
@@ -131,7 +137,10 @@ app.post("/mcp", async (c) => {
   const sessionHeader = c.req.header(SESSION_ID_HEADER);
   if (sessionHeader === undefined) {
     if (frame.kind === "request" && frame.message.method === "initialize") {
-      return forward(c, newSessionId(c.env.SESSIONS), "create", text);
+      const id = newSessionId(c.env.SESSIONS);
+      const refused = await reserveSessionSlot(c, id);
+      if (refused) return refused;
+      return forward(c, id, "create", text);
     }
     return jsonRpcErrorResponse(
       400,
@@ -192,6 +201,21 @@ function checkSessionEraVersion(c: Ctx): Response | null {
   const version = c.req.header(PROTOCOL_VERSION_HEADER);
   if (version === undefined || isSessionEraVersion(version.trim())) return null;
   return c.text(`Bad Request: unsupported ${PROTOCOL_VERSION_HEADER} "${version}"\n`, 400);
+}
+
+/** MAX_SESSIONS_PER_PRINCIPAL for authenticated principals (open loopback mode has one user). */
+async function reserveSessionSlot(c: Ctx, id: DurableObjectId): Promise<Response | null> {
+  if (!c.get("authenticated")) return null;
+  const limit = maxSessionsPerPrincipal(c.env);
+  const principals = c.env.PRINCIPALS;
+  const ok = await principals
+    .get(principals.idFromName(c.get("principal")))
+    .reserve(id.toString(), limit);
+  if (ok) return null;
+  return c.text(
+    `Too Many Requests: this principal already holds ${limit} live sessions; end one (DELETE /mcp) or let one expire\n`,
+    429,
+  );
 }
 
 function sessionFromHeader(c: Ctx): DurableObjectId | Response {

@@ -34,6 +34,8 @@ export class SessionObject extends DurableObject<Env> {
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
       idleTtlMs: sessionIdleTtlMs(env),
+      releaseSlot: (principal, sessionId) =>
+        env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal)).release(sessionId),
     });
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),

@@ -25,6 +25,7 @@ import {
   decodeAttachment,
   encodeAttachment,
 } from "./attachment";
+import { ANONYMOUS } from "./auth/authenticate";
 import type { RateLimit } from "./config";
 import { logEvent } from "./log";
 import type { Channel, HotState, SessionContext } from "./mcp/context";
@@ -57,6 +58,8 @@ export interface RuntimeOptions {
   keepaliveMs: number;
   rateLimit: RateLimit | null;
   idleTtlMs: number;
+  /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
+  releaseSlot: (principal: string, sessionId: string) => Promise<void>;
 }
 
 export class SessionRuntime implements SessionContext {
@@ -177,6 +180,7 @@ export class SessionRuntime implements SessionContext {
     const response = await exchange.response;
     if (op === "create" && exchange.failed) {
       // A failed initialize mints nothing: no stored session, no session id handed out.
+      await this.#releaseSlot();
       await this.storage.destroy();
       const cleaned = new Headers(response.headers);
       cleaned.delete(SESSION_ID_HEADER);
@@ -192,6 +196,7 @@ export class SessionRuntime implements SessionContext {
    */
   async end(reason: string): Promise<void> {
     this.dispatcher.abortAll(reason);
+    await this.#releaseSlot();
     this.#hot = { ...this.hot(), phase: "ended" };
     if (this.storage.exists()) this.storage.savePhase("ended");
     for (const ws of this.ctx.getWebSockets(SOCKET_TAG)) {
@@ -228,6 +233,16 @@ export class SessionRuntime implements SessionContext {
       return;
     }
     await this.#purge();
+  }
+
+  async #releaseSlot(): Promise<void> {
+    const principal = this.storage.read()?.principal;
+    if (!principal || principal === ANONYMOUS) return;
+    try {
+      await this.options.releaseSlot(principal, this.sessionId);
+    } catch (error) {
+      logEvent("warn", "slot_release_failed", { sessionId: this.sessionId, error });
+    }
   }
 
   async #purge(): Promise<void> {
