@@ -10,6 +10,7 @@ import { INVALID_REQUEST, JsonRpcError } from "../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../shared/limits";
 import { isSessionEraVersion } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
+import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
 import { maxSessionsPerPrincipal, sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
@@ -67,9 +68,13 @@ app.use("*", async (c, next) => {
   }
 });
 
+// Protected-resource metadata (RFC 9728) is public, like /healthz.
+app.get(`${PROTECTED_RESOURCE_PATH}/*`, (c) => protectedResource(c));
+app.get(PROTECTED_RESOURCE_PATH, (c) => protectedResource(c));
+
 // Then authentication; /healthz stays open and reveals nothing about sessions.
 app.use("*", async (c, next) => {
-  if (c.req.path === "/healthz") return next();
+  if (c.req.path === "/healthz" || c.req.path.startsWith(PROTECTED_RESOURCE_PATH)) return next();
   const outcome = await authenticate(c.req.raw, c.env, isLoopbackRequest(c.req.raw));
   if (!outcome.ok) return outcome.response;
   c.set("principal", outcome.principal);
@@ -216,6 +221,12 @@ async function reserveSessionSlot(c: Ctx, id: DurableObjectId): Promise<Response
     `Too Many Requests: this principal already holds ${limit} live sessions; end one (DELETE /mcp) or let one expire\n`,
     429,
   );
+}
+
+function protectedResource(c: Ctx): Response {
+  const config = oauthConfigFrom(c.env);
+  if (!config) return c.text("Not found: OAuth is not configured\n", 404);
+  return c.json(protectedResourceMetadata(config, new URL(c.req.url).origin));
 }
 
 function sessionFromHeader(c: Ctx): DurableObjectId | Response {

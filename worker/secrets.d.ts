@@ -24,3 +24,13 @@ interface Env {
   /** Live sessions per authenticated principal (default 1000). */
   MAX_SESSIONS_PER_PRINCIPAL?: string;
 }
+interface Env {
+  /** OAuth 2.1 resource server: the authorization server's issuer URL (turns OAuth on). */
+  OAUTH_ISSUER?: string;
+  /** Expected `aud` of access tokens (default: this gateway's /mcp URL). */
+  OAUTH_AUDIENCE?: string;
+  /** JWKS URL of the issuer (default: <issuer>/.well-known/jwks.json). */
+  OAUTH_JWKS_URL?: string;
+  /** Space-separated scopes every access token must carry. */
+  OAUTH_REQUIRED_SCOPES?: string;
+}

@@ -8,6 +8,7 @@
  */
 import { logEvent } from "../log";
 import { credentialOf } from "./credentials";
+import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, principalForAccessToken } from "./oauth";
 import { parseTokenHashes, principalForToken, type TokenTable } from "./tokens";
 
 export const ANONYMOUS = "anonymous";
@@ -30,7 +31,8 @@ export async function authenticate(
   isLoopbackHost: boolean,
 ): Promise<AuthOutcome> {
   const table = tokenTable(env.AUTH_TOKEN_HASHES);
-  if (!table) {
+  const oauth = oauthConfigFrom(env);
+  if (!table && !oauth) {
     if (!isLoopbackHost) {
       return {
         ok: false,
@@ -49,16 +51,23 @@ export async function authenticate(
     return { ok: true, principal: ANONYMOUS, authenticated: false };
   }
   const credential = credentialOf(request);
+  const origin = new URL(request.url).origin;
   let principal: string | null = null;
-  if (credential.kind === "bearer") principal = await principalForToken(table, credential.token);
+  if (credential.kind === "bearer") {
+    if (table) principal = await principalForToken(table, credential.token);
+    if (!principal && oauth)
+      principal = await principalForAccessToken(oauth, credential.token, origin);
+  }
   if (credential.kind === "ticket") principal = await redeemTicket(env, credential.ticket);
   if (principal) return { ok: true, principal, authenticated: true };
+  // RFC 6750 section 3; RFC 9728 section 5.1 points OAuth clients at the metadata.
   const error = credential.kind === "none" ? "" : ', error="invalid_token"';
+  const metadata = oauth ? `, resource_metadata="${origin}${PROTECTED_RESOURCE_PATH}"` : "";
   return {
     ok: false,
     response: new Response("Unauthorized: a valid bearer token or ticket is required\n", {
       status: 401,
-      headers: { "WWW-Authenticate": `Bearer realm="dormouse"${error}` },
+      headers: { "WWW-Authenticate": `Bearer realm="dormouse"${error}${metadata}` },
     }),
   };
 }
