@@ -29,7 +29,7 @@ const AttachmentSchema = v.object({
   pv: v.nullable(v.pipe(v.string(), v.maxLength(32))),
   ll: LogLevelSchema,
   /** Rate-limit token bucket [tokens, at ms]; optional so older attachments still decode. */
-  tb: v.optional(v.tuple([v.number(), v.number()])),
+  tb: v.optional(v.tuple([v.pipe(v.number(), v.minValue(0)), v.number()])),
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 

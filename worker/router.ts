@@ -12,9 +12,10 @@ import { isSessionEraVersion } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
 import { maxSessionsPerPrincipal, sseKeepaliveMs } from "./config";
+import { inspector } from "./inspector/route";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
-import { newSessionId, parseSessionId } from "./session-ids";
+import { newSessionId, parseSessionId, unknownSession } from "./session-ids";
 import {
   INTERNAL_HTTP,
   INTERNAL_WS_ATTACH,
@@ -68,6 +69,10 @@ app.use("*", async (c, next) => {
   }
 });
 
+// The inspector page: behind the Host/Origin check, before authentication (it holds no secrets;
+// the person enters a token in the page).
+app.route("/", inspector);
+
 // Protected-resource metadata (RFC 9728) is public, like /healthz.
 app.get(`${PROTECTED_RESOURCE_PATH}/*`, (c) => protectedResource(c));
 app.get(PROTECTED_RESOURCE_PATH, (c) => protectedResource(c));
@@ -115,7 +120,7 @@ app.all("/ws", async (c) => {
     return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_CREATE));
   }
   const id = parseSessionId(namespace, sessionParam);
-  if (!id) return c.text("Unknown or expired session\n", 404);
+  if (!id) return unknownSession();
   return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_ATTACH));
 });
 
@@ -157,7 +162,7 @@ app.post("/mcp", async (c) => {
     );
   }
   const sessionId = parseSessionId(c.env.SESSIONS, sessionHeader);
-  if (!sessionId) return c.text("Unknown or expired session\n", 404);
+  if (!sessionId) return unknownSession();
   return forward(c, sessionId, "post", text);
 });
 
@@ -233,7 +238,7 @@ function sessionFromHeader(c: Ctx): DurableObjectId | Response {
   const header = c.req.header(SESSION_ID_HEADER);
   if (header === undefined)
     return c.text(`Bad Request: ${SESSION_ID_HEADER} header required\n`, 400);
-  return parseSessionId(c.env.SESSIONS, header) ?? c.text("Unknown or expired session\n", 404);
+  return parseSessionId(c.env.SESSIONS, header) ?? unknownSession();
 }
 
 function forward(c: Ctx, id: DurableObjectId, op: string, body: string): Promise<Response> {

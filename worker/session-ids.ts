@@ -20,3 +20,15 @@ export function parseSessionId(
     return null;
   }
 }
+
+/**
+ * The one answer for a session the caller cannot reach: unknown, malformed,
+ * expired, ended, or another principal's. Identical bytes and headers in every
+ * case, so a 404 reveals nothing about which it was.
+ */
+export function unknownSession(): Response {
+  return new Response("Unknown or expired session\n", {
+    status: 404,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+}

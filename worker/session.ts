@@ -32,6 +32,7 @@ import type { Channel, HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
 import { InputBridge } from "./mcp/input-bridge";
 import { type Bucket, fullBucket, take } from "./rate-limit";
+import { unknownSession } from "./session-ids";
 import type { SessionRecord, SessionStorage } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
 import { HttpExchange } from "./transports/streamable-http";
@@ -101,6 +102,9 @@ export class SessionRuntime implements SessionContext {
     const record = this.storage.read();
     if (!record || record.phase === "ended") return unknownSession();
     const gen = this.storage.nextAttachGeneration(now);
+    // Arm the idle TTL now: a client that never sends a message must still expire.
+    this.#lastTouch = 0;
+    this.touch();
     // Requests of a superseded connection have nobody to answer to, and the new
     // connection may reuse their ids: stop them before it starts.
     this.dispatcher.abortAll("superseded by a newer connection");
@@ -154,20 +158,19 @@ export class SessionRuntime implements SessionContext {
     }
     const frame = decodeFrame(body);
     if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400, headers });
+    const refusal = this.#admit(frame);
+    if (refusal) {
+      const retryAfterMs = (refusal.data as { retryAfterMs: number }).retryAfterMs;
+      headers.set("Retry-After", String(Math.ceil(retryAfterMs / 1000)));
+      const id = frame.kind === "request" ? frame.message.id : null;
+      return Response.json(errorEnvelope(id, refusal), { status: 429, headers });
+    }
     if (frame.kind !== "request") {
       // Answers to input requests may resume a long call on another stream: don't hold the 202.
       this.dispatcher.handle(frame, this.#socketChannel).catch((error) => {
         logEvent("error", "http_message_failed", { sessionId: this.sessionId, error });
       });
       return new Response(null, { status: 202, headers });
-    }
-    const refusal = this.#admit(frame);
-    if (refusal) {
-      const retryAfter = String(
-        Math.ceil((refusal.data as { retryAfterMs: number }).retryAfterMs / 1000),
-      );
-      headers.set("Retry-After", retryAfter);
-      return Response.json(errorEnvelope(frame.message.id, refusal), { status: 429, headers });
     }
     const exchange = new HttpExchange(frame.message.id, headers, this.options.keepaliveMs);
     const key = JSON.stringify(frame.message.id);
@@ -347,7 +350,12 @@ export class SessionRuntime implements SessionContext {
         logLevel: attachment.ll,
       };
       this.#gen = attachment.gen;
-      if (attachment.tb) this.#bucket = { tokens: attachment.tb[0], at: attachment.tb[1] };
+      // Clamp: a corrupt bucket must not lock the session out (or grant it a flood).
+      if (attachment.tb) {
+        const burst = this.options.rateLimit?.burst ?? 0;
+        const tokens = Math.min(Math.max(attachment.tb[0], 0), burst);
+        this.#bucket = { tokens, at: Math.min(attachment.tb[1], Date.now()) };
+      }
     } else {
       if (!this.storage.exists()) {
         closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
@@ -411,8 +419,4 @@ export class SessionRuntime implements SessionContext {
     }
     return best;
   }
-}
-
-function unknownSession(): Response {
-  return new Response("Unknown or expired session\n", { status: 404 });
 }

@@ -1,7 +1,8 @@
 /**
  * Starts the gateway as a real `wrangler dev` process for end-to-end tests.
  *
- * Each gateway gets a free port, a fresh `--persist-to` directory and its own
+ * Each gateway gets a free port, a fresh `--persist-to` directory (or the one
+ * given as `persistTo`, e.g. to restart on the state of a killed gateway) and its own
  * process group (`detached: true`): wrangler runs two workerd children (a proxy
  * and the runtime), and killing the group by PID is the only way to be sure
  * none of them outlives the test file. Local observability is switched off
@@ -12,7 +13,7 @@
  * fails with the tail of its log.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +33,10 @@ export interface GatewayOptions {
   /** Passed as `--var KEY:VALUE` (e.g. `{ TOOLSETS: "default,extras" }`). */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Persist state here instead of a fresh temporary directory (created if missing). */
+  persistTo?: string;
+  /** Leave the persistence directory in place on stop (default: remove it). */
+  keepState?: boolean;
 }
 
 export interface Gateway {
@@ -44,8 +49,16 @@ export interface Gateway {
   pid: number;
   /** The last few KiB of wrangler's stdout and stderr. */
   logTail(): string;
-  /** Kills the whole process group and removes the persistence directory; idempotent. */
+  /** The `--persist-to` directory. */
+  persistDir: string;
+  /** Kills the whole process group and removes the persistence directory (unless keepState); idempotent. */
   stop(): Promise<void>;
+  /**
+   * SIGKILLs the whole process group at once (wrangler and both workerd
+   * children: no chance to flush or shut down), waits until every member is
+   * gone, and leaves the persistence directory untouched.
+   */
+  crash(): Promise<void>;
 }
 
 /** Binds port 0, reads the port the OS chose, and releases it. */
@@ -64,7 +77,12 @@ export function freePort(): Promise<number> {
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const port = await freePort();
-  const persistDir = await mkdtemp(join(tmpdir(), "dormouse-e2e-"));
+  const persistDir = options.persistTo ?? (await mkdtemp(join(tmpdir(), "dormouse-e2e-")));
+  if (options.persistTo) await mkdir(options.persistTo, { recursive: true });
+  const removeState = () =>
+    options.keepState
+      ? Promise.resolve()
+      : rm(persistDir, { recursive: true, force: true, maxRetries: 3 });
   const args = [
     WRANGLER_BIN,
     "dev",
@@ -98,7 +116,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   const pid = child.pid;
   if (pid === undefined) {
-    await rm(persistDir, { recursive: true, force: true });
+    await removeState();
     throw new Error("wrangler dev did not start (no pid)");
   }
 
@@ -119,14 +137,24 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     wsUrl: `ws://${HOST}:${port}`,
     port,
     pid,
+    persistDir,
     logTail: () => log,
     stop() {
       stopped ??= (async () => {
         process.off("exit", killOnExit);
         await stopGroup(child, pid);
-        await rm(persistDir, { recursive: true, force: true, maxRetries: 3 });
+        await removeState();
       })();
       return stopped;
+    },
+    async crash() {
+      process.off("exit", killOnExit);
+      killGroup(pid, "SIGKILL");
+      const deadline = Date.now() + STOP_GRACE_MS;
+      while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
+      if (groupAlive(pid))
+        throw new Error(`process group ${pid} survived SIGKILL for ${STOP_GRACE_MS} ms`);
+      stopped ??= Promise.resolve();
     },
   };
 

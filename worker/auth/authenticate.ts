@@ -58,7 +58,10 @@ export async function authenticate(
     if (!principal && oauth)
       principal = await principalForAccessToken(oauth, credential.token, origin);
   }
-  if (credential.kind === "ticket") principal = await redeemTicket(env, credential.ticket);
+  // Tickets exist for browser WebSocket upgrades only (and can never buy another ticket).
+  if (credential.kind === "ticket" && new URL(request.url).pathname === "/ws") {
+    principal = await redeemTicket(env, credential.ticket);
+  }
   if (principal) return { ok: true, principal, authenticated: true };
   // RFC 6750 section 3; RFC 9728 section 5.1 points OAuth clients at the metadata.
   const error = credential.kind === "none" ? "" : ', error="invalid_token"';

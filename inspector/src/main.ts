@@ -1,0 +1,73 @@
+/**
+ * The Dormouse inspector: a single page served by the gateway at `/` and
+ * `/inspector`, talking to the same gateway over WebSocket or Streamable HTTP.
+ * This module only composes: the connection, the panels, the dialogs for
+ * server->client requests, and a small debug hook for tests
+ * (`window.dormouseInspector`).
+ */
+import { Connection } from "./connection";
+import { h } from "./dom";
+import { connectionBar } from "./ui/connection-bar";
+import { logsPanel } from "./ui/logs-panel";
+import { promptsPanel } from "./ui/prompts-panel";
+import { resourcesPanel } from "./ui/resources-panel";
+import { schemaForm } from "./ui/schema-form";
+import { serverRequests } from "./ui/server-requests";
+import { sessionView } from "./ui/session-panel";
+import { tabs } from "./ui/tabs";
+import { toolsPanel } from "./ui/tools-panel";
+import { trafficPanel } from "./ui/traffic-panel";
+
+const traffic = trafficPanel();
+const requests = serverRequests();
+const logs = logsPanel();
+const connection = new Connection({
+  traffic: (entry) => traffic.add(entry),
+  notification: (notification) => logs.onNotification(notification),
+  serverRequest: (request) => requests.handle(request),
+});
+logs.bind(connection);
+const session = sessionView(connection, (info) => logs.showLevel(info.logLevel));
+
+const root = document.getElementById("app") ?? document.body;
+root.replaceChildren(
+  h("a", { href: "#main", class: "skip" }, "Skip to the inspector"),
+  connectionBar(connection),
+  session.summary,
+  h(
+    "main",
+    { id: "main", class: "layout" },
+    h(
+      "div",
+      { class: "primary" },
+      tabs("Inspector views", [
+        { id: "tools", label: "Tools", panel: toolsPanel(connection) },
+        { id: "resources", label: "Resources", panel: resourcesPanel(connection) },
+        { id: "prompts", label: "Prompts", panel: promptsPanel(connection) },
+        { id: "session", label: "Session", panel: session.panel },
+      ]),
+    ),
+    h("div", { class: "side" }, logs.element, traffic.element),
+  ),
+  requests.element,
+);
+
+declare global {
+  interface Window {
+    /** For tests and demos: drop the socket, read the state, build a schema form. Not an API. */
+    dormouseInspector: {
+      connection: Connection;
+      dropSocket(): boolean;
+      schemaForm: typeof schemaForm;
+    };
+  }
+}
+window.dormouseInspector = {
+  connection,
+  dropSocket: () => connection.simulateDrop(),
+  schemaForm,
+};
+
+// A reload resumes this tab's last session (sessionStorage survives reloads, not new tabs).
+const saved = connection.saved();
+if (saved) void connection.resume(saved, "reload");

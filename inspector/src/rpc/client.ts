@@ -1,0 +1,299 @@
+/**
+ * The inspector's JSON-RPC client: ids, correlation, progress routing,
+ * cancellation, answers to server->client requests, and a traffic record of
+ * every message with its timing. It outlives transports: after a re-attach the
+ * connection hands it the new one and calls still in flight keep waiting, since
+ * Dormouse sends their replies on the session's current socket.
+ */
+import { isRecord } from "../dom";
+import {
+  classify,
+  type RequestId,
+  RpcError,
+  type RpcMessage,
+  type RpcNotification,
+  type RpcRequest,
+  type RpcResponse,
+} from "./messages";
+import type { Transport } from "./transport";
+
+export type Direction = "out" | "in" | "event";
+export type TrafficKind = "request" | "response" | "error" | "notification" | "invalid" | "event";
+
+export interface TrafficEntry {
+  seq: number;
+  /** Wall clock (ms since the epoch). */
+  time: number;
+  dir: Direction;
+  kind: TrafficKind;
+  method?: string | undefined;
+  /** What the method acts on: a tool or prompt name, a resource URI, a log level. */
+  detail?: string | undefined;
+  id?: RequestId | null | undefined;
+  /** For responses: time since the matching request was sent or received. */
+  durationMs?: number | undefined;
+  bytes: number;
+  message: unknown;
+}
+
+export interface Progress {
+  progress: number;
+  total?: number | undefined;
+  message?: string | undefined;
+}
+
+export interface ClientHooks {
+  traffic(entry: TrafficEntry): void;
+  notification(notification: RpcNotification): void;
+  /** Answers a server->client request; throw an RpcError to answer with an error. */
+  serverRequest(request: RpcRequest): Promise<Record<string, unknown>>;
+}
+
+export interface Call {
+  id: RequestId;
+  result: Promise<Record<string, unknown>>;
+  /** Sends notifications/cancelled and rejects `result` with a CancelledError. */
+  cancel(reason?: string): void;
+}
+
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+interface Pending {
+  method: string;
+  detail: string | undefined;
+  startedAt: number;
+  resolve(result: Record<string, unknown>): void;
+  reject(error: Error): void;
+  onProgress?: ((progress: Progress) => void) | undefined;
+}
+
+/** A short per-page tag keeps ids unique across reloads of the same session. */
+const PAGE_TAG = Math.random().toString(36).slice(2, 5);
+
+export class McpClient {
+  #transport: Transport | null = null;
+  #nextId = 1;
+  #seq = 0;
+  readonly #pending = new Map<RequestId, Pending>();
+  readonly #serverRequests = new Map<RequestId, { method: string; startedAt: number }>();
+
+  constructor(private readonly hooks: ClientHooks) {}
+
+  get transport(): Transport | null {
+    return this.#transport;
+  }
+
+  attach(transport: Transport): void {
+    this.#transport = transport;
+    transport.onMessage = (message) => this.#receive(message);
+  }
+
+  detach(): void {
+    this.#transport = null;
+  }
+
+  request(
+    method: string,
+    params: Record<string, unknown> = {},
+    options: { onProgress?: (progress: Progress) => void } = {},
+  ): Call {
+    const id = `${PAGE_TAG}-${this.#nextId++}`;
+    const withToken = options.onProgress
+      ? { ...params, _meta: { ...(isRecord(params._meta) ? params._meta : {}), progressToken: id } }
+      : params;
+    const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#pending.set(id, {
+        method,
+        detail: detailOf(params),
+        startedAt: performance.now(),
+        resolve,
+        reject,
+        onProgress: options.onProgress,
+      });
+    });
+    this.#send({ jsonrpc: "2.0", id, method, params: withToken }).catch((error: unknown) =>
+      this.#settle(id, (pending) => pending.reject(asError(error))),
+    );
+    return {
+      id,
+      result,
+      cancel: (reason = "Cancelled in the inspector") => this.cancel(id, reason),
+    };
+  }
+
+  cancel(id: RequestId, reason: string): void {
+    if (!this.#pending.has(id)) return;
+    this.notify("notifications/cancelled", { requestId: id, reason });
+    this.#transport?.abandon?.(id);
+    this.#settle(id, (pending) => pending.reject(new CancelledError(reason)));
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.#send({ jsonrpc: "2.0", method, ...(params ? { params } : {}) }).catch(() => {});
+  }
+
+  /** Rejects every call in flight (the session is gone or the person disconnected). */
+  failAll(reason: string): void {
+    for (const id of [...this.#pending.keys()]) {
+      this.#settle(id, (pending) => pending.reject(new Error(reason)));
+    }
+  }
+
+  /** Records a transport event (open, close, re-attach) in the traffic log. */
+  event(message: string): void {
+    this.hooks.traffic(this.#entry("event", "event", { message }, { method: message }));
+  }
+
+  async #send(message: RpcMessage): Promise<void> {
+    const transport = this.#transport;
+    if (!transport) throw new Error("Not connected");
+    const kind: TrafficKind =
+      "method" in message
+        ? "id" in message
+          ? "request"
+          : "notification"
+        : "error" in message
+          ? "error"
+          : "response";
+    // Our answer to a server->client request: time how long the person took.
+    const answered = !("method" in message) && message.id !== null ? message.id : undefined;
+    const serverRequest = answered === undefined ? undefined : this.#serverRequests.get(answered);
+    if (answered !== undefined) this.#serverRequests.delete(answered);
+    this.hooks.traffic(
+      this.#entry("out", kind, message, {
+        method: "method" in message ? message.method : serverRequest?.method,
+        detail: "method" in message ? detailOf(message.params) : undefined,
+        id: "id" in message ? message.id : undefined,
+        durationMs: serverRequest ? performance.now() - serverRequest.startedAt : undefined,
+      }),
+    );
+    await transport.send(message);
+  }
+
+  #receive(raw: unknown): void {
+    const classified = classify(raw);
+    switch (classified.kind) {
+      case "response":
+        this.#onResponse(classified.message);
+        return;
+      case "notification":
+        this.hooks.traffic(
+          this.#entry("in", "notification", raw, {
+            method: classified.message.method,
+            detail: detailOf(classified.message.params),
+          }),
+        );
+        this.#onNotification(classified.message);
+        return;
+      case "request":
+        this.hooks.traffic(
+          this.#entry("in", "request", raw, {
+            method: classified.message.method,
+            id: classified.message.id,
+          }),
+        );
+        this.#serverRequests.set(classified.message.id, {
+          method: classified.message.method,
+          startedAt: performance.now(),
+        });
+        void this.#answer(classified.message);
+        return;
+      case "invalid":
+        this.hooks.traffic(this.#entry("in", "invalid", raw, {}));
+    }
+  }
+
+  #onResponse(response: RpcResponse): void {
+    const pending = response.id === null ? undefined : this.#pending.get(response.id);
+    this.hooks.traffic(
+      this.#entry("in", "error" in response ? "error" : "response", response, {
+        id: response.id,
+        method: pending?.method,
+        detail: pending?.detail,
+        durationMs: pending ? performance.now() - pending.startedAt : undefined,
+      }),
+    );
+    if (response.id === null || !pending) return;
+    this.#settle(response.id, (p) => {
+      if ("error" in response) {
+        const { code, message, data } = response.error;
+        p.reject(new RpcError(code, message, data));
+      } else {
+        p.resolve(response.result);
+      }
+    });
+  }
+
+  #onNotification(notification: RpcNotification): void {
+    if (notification.method === "notifications/progress") {
+      const params = notification.params ?? {};
+      const token = params.progressToken;
+      const pending =
+        typeof token === "string" || typeof token === "number"
+          ? this.#pending.get(token)
+          : undefined;
+      if (pending?.onProgress && typeof params.progress === "number") {
+        pending.onProgress({
+          progress: params.progress,
+          total: typeof params.total === "number" ? params.total : undefined,
+          message: typeof params.message === "string" ? params.message : undefined,
+        });
+      }
+    }
+    this.hooks.notification(notification);
+  }
+
+  async #answer(request: RpcRequest): Promise<void> {
+    try {
+      const result = request.method === "ping" ? {} : await this.hooks.serverRequest(request);
+      await this.#send({ jsonrpc: "2.0", id: request.id, result });
+    } catch (error) {
+      const code = error instanceof RpcError ? error.code : -32603;
+      const message = error instanceof Error ? error.message : String(error);
+      await this.#send({ jsonrpc: "2.0", id: request.id, error: { code, message } }).catch(
+        () => {},
+      );
+    }
+  }
+
+  #settle(id: RequestId, apply: (pending: Pending) => void): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    apply(pending);
+  }
+
+  #entry(
+    dir: Direction,
+    kind: TrafficKind,
+    message: unknown,
+    extra: Partial<TrafficEntry>,
+  ): TrafficEntry {
+    this.#seq += 1;
+    return {
+      seq: this.#seq,
+      time: Date.now(),
+      dir,
+      kind,
+      bytes: JSON.stringify(message)?.length ?? 0,
+      message,
+      ...extra,
+    };
+  }
+}
+
+function detailOf(params: Record<string, unknown> | undefined): string | undefined {
+  if (typeof params?.progress === "number") {
+    return typeof params.total === "number"
+      ? `${params.progress}/${params.total}`
+      : String(params.progress);
+  }
+  const value = params?.name ?? params?.uri ?? params?.level ?? params?.requestId;
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run screenshots`: regenerates docs/inspector-*.png; not part of `npm test`.
+export default defineConfig({
+  test: {
+    name: "screenshots",
+    root: new URL("../..", import.meta.url).pathname,
+    environment: "node",
+    include: ["tests/browser/screenshots.run.ts"],
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+  },
+});
