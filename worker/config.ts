@@ -5,6 +5,7 @@
 import {
   DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
   DEFAULT_SESSION_IDLE_TTL_MS,
+  MAX_TOOL_CALL_MS,
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
   SSE_KEEPALIVE_MS,
@@ -51,4 +52,10 @@ function positiveOr(raw: string | undefined, fallback: number): number {
 export function maxSessionsPerPrincipal(env: { MAX_SESSIONS_PER_PRINCIPAL?: string }): number {
   const value = positiveOr(env.MAX_SESSIONS_PER_PRINCIPAL, DEFAULT_MAX_SESSIONS_PER_PRINCIPAL);
   return value === 0 ? DEFAULT_MAX_SESSIONS_PER_PRINCIPAL : Math.floor(value);
+}
+
+/** REQUEST_DEADLINE_MS: longest a request (a tool call) may run, 1 s to MAX_TOOL_CALL_MS. */
+export function requestDeadlineMs(env: { REQUEST_DEADLINE_MS?: string }): number {
+  const value = positiveOr(env.REQUEST_DEADLINE_MS, MAX_TOOL_CALL_MS);
+  return Math.min(Math.max(value, 1_000), MAX_TOOL_CALL_MS);
 }

@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../sh
 import { isSessionEraVersion } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
-import { maxSessionsPerPrincipal, sseKeepaliveMs } from "./config";
+import { maxSessionsPerPrincipal, requestDeadlineMs, sseKeepaliveMs } from "./config";
 import { inspector } from "./inspector/route";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
@@ -140,7 +140,14 @@ app.post("/mcp", async (c) => {
       checkParamHeaders(c.req.raw, body, (tool) => registry.tools.get(tool)?.item.inputSchema);
     if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
     const secret = c.env.REQUEST_STATE_SECRET;
-    return serveStateless(frame, registry, secret, new Headers(), sseKeepaliveMs(c.env));
+    return serveStateless(
+      frame,
+      registry,
+      secret,
+      new Headers(),
+      sseKeepaliveMs(c.env),
+      requestDeadlineMs(c.env),
+    );
   }
   const versionError = checkSessionEraVersion(c);
   if (versionError) return versionError;

@@ -34,3 +34,7 @@ interface Env {
   /** Space-separated scopes every access token must carry. */
   OAUTH_REQUIRED_SCOPES?: string;
 }
+interface Env {
+  /** Longest a request may run before it is aborted with -32001 (ms, at most 120000). */
+  REQUEST_DEADLINE_MS?: string;
+}

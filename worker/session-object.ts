@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
-import { rateLimit, sessionIdleTtlMs, sseKeepaliveMs } from "./config";
+import { rateLimit, requestDeadlineMs, sessionIdleTtlMs, sseKeepaliveMs } from "./config";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
@@ -34,6 +34,7 @@ export class SessionObject extends DurableObject<Env> {
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
       idleTtlMs: sessionIdleTtlMs(env),
+      requestDeadlineMs: requestDeadlineMs(env),
       releaseSlot: (principal, sessionId) =>
         env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal)).release(sessionId),
     });

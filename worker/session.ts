@@ -59,6 +59,7 @@ export interface RuntimeOptions {
   keepaliveMs: number;
   rateLimit: RateLimit | null;
   idleTtlMs: number;
+  requestDeadlineMs: number;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot: (principal: string, sessionId: string) => Promise<void>;
 }
@@ -84,7 +85,7 @@ export class SessionRuntime implements SessionContext {
     private readonly options: RuntimeOptions,
   ) {
     this.requestStateSecret = options.requestStateSecret;
-    const dispatcher = new Dispatcher(this);
+    const dispatcher = new Dispatcher(this, options.requestDeadlineMs);
     dispatcher.bridge = new InputBridge(
       storage,
       () => this.requestStateSecret,

@@ -22,9 +22,10 @@ export async function serveStateless(
   secret: string | undefined,
   headers: Headers,
   keepaliveMs: number,
+  deadlineMs: number,
 ): Promise<Response> {
   const session = statelessContext(registry, secret);
-  const dispatcher = new Dispatcher(session);
+  const dispatcher = new Dispatcher(session, deadlineMs);
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} });
     return new Response(null, { status: 202, headers });

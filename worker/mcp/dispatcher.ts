@@ -54,7 +54,11 @@ export class Dispatcher {
   /** Session-era input bridge; null where no session storage exists (stateless HTTP). */
   bridge: InputBridge | null = null;
 
-  constructor(private readonly session: SessionContext) {}
+  constructor(
+    private readonly session: SessionContext,
+    /** Longest any request may run (REQUEST_DEADLINE_MS; MAX_TOOL_CALL_MS by default). */
+    private readonly deadlineMs: number = MAX_TOOL_CALL_MS,
+  ) {}
 
   get inflightCount(): number {
     return this.#inflight.size;
@@ -106,10 +110,10 @@ export class Dispatcher {
     // Bound every request's run time; the timer lives only while the request does.
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
     const deadline = setTimeout(() => {
-      const timeout = new RequestTimeout(MAX_TOOL_CALL_MS);
+      const timeout = new RequestTimeout(this.deadlineMs);
       controller.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
-    }, MAX_TOOL_CALL_MS);
+    }, this.deadlineMs);
     try {
       const era = selectEra(request);
       if (
