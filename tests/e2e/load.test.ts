@@ -9,7 +9,7 @@
  * script bundles it; every run has a hard time limit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -27,6 +27,7 @@ let bundle: string;
 
 beforeAll(async () => {
   // Inside the repository, so the bundle's external imports (ws) resolve from node_modules.
+  await mkdir(join(REPO_ROOT, ".bench"), { recursive: true });
   workDir = await mkdtemp(join(REPO_ROOT, ".bench", "e2e-load-"));
   bundle = join(workDir, "load.mjs");
   const [started] = await Promise.all([

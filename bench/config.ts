@@ -1,0 +1,96 @@
+/**
+ * Sizes of a benchmark run, from flags or environment variables (flags win).
+ * Defaults finish in about five minutes on a 2-core machine; `--ceiling` adds
+ * the search for the most idle sessions each server holds (several minutes
+ * more, and it crashes local workerd on purpose at the end of each search).
+ */
+import { parseArgs } from "node:util";
+
+export interface BenchConfig {
+  /** Idle WebSocket sessions per server in the idle-scale runs. */
+  idleSessions: number;
+  /** Silence before waking (> 10 s: local workerd evicts after 10 s). */
+  idleS: number;
+  wakeSample: number;
+  connectConcurrency: number;
+  warmS: number;
+  warmLevels: number[];
+  httpSessions: number;
+  ceiling: boolean;
+  ceilingMax: number;
+  ceilingStep: number;
+  skip: Set<string>;
+  out: string;
+}
+
+export const BENCH_HELP = `Usage: npm run bench -- [options]   (or the BENCH_* environment variables)
+
+  --idle-sessions N   idle WebSocket sessions per server (BENCH_IDLE_SESSIONS, default 2000)
+  --idle-seconds S    idle time before waking (BENCH_IDLE_SECONDS, default 12)
+  --wake-sample N     sessions woken after idling (BENCH_WAKE_SAMPLE, default 200)
+  --warm-seconds S    steady echo calls per level (BENCH_WARM_SECONDS, default 4)
+  --warm-levels LIST  concurrent sessions for the warm rows (BENCH_WARM_LEVELS, default 1,10,100)
+  --http-sessions N   Streamable HTTP sessions for the McpAgent rows (BENCH_HTTP_SESSIONS, default 100)
+  --ceiling           also search the most idle sessions each server holds (BENCH_CEILING=1)
+  --ceiling-max N     upper bound of that search (BENCH_CEILING_MAX, default 25000)
+  --ceiling-step N    sessions added per step (BENCH_CEILING_STEP, default 500)
+  --skip LIST         leave out any of: direct, peer, node, http (BENCH_SKIP)
+  --out FILE          where to write the tables (default BENCHMARKS.md)
+  --help
+`;
+
+export function parseBenchConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): BenchConfig | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      "idle-sessions": { type: "string" },
+      "idle-seconds": { type: "string" },
+      "wake-sample": { type: "string" },
+      "warm-seconds": { type: "string" },
+      "warm-levels": { type: "string" },
+      "http-sessions": { type: "string" },
+      ceiling: { type: "boolean" },
+      "ceiling-max": { type: "string" },
+      "ceiling-step": { type: "string" },
+      skip: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) return "help";
+  const pick = (flag: string | undefined, name: string, fallback: number, max: number) => {
+    const raw = flag ?? env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0 || n > max)
+      throw new Error(`${name}: "${raw}" is not a number in 1..${max}`);
+    return n;
+  };
+  const levels = (values["warm-levels"] ?? env.BENCH_WARM_LEVELS ?? "1,10,100")
+    .split(",")
+    .map((s) => Number(s.trim()));
+  if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 1000))
+    throw new Error("--warm-levels: 1..1000 each");
+  return {
+    idleSessions: Math.round(pick(values["idle-sessions"], "BENCH_IDLE_SESSIONS", 2000, 100_000)),
+    idleS: pick(values["idle-seconds"], "BENCH_IDLE_SECONDS", 12, 600),
+    wakeSample: Math.round(pick(values["wake-sample"], "BENCH_WAKE_SAMPLE", 200, 100_000)),
+    connectConcurrency: 16,
+    warmS: pick(values["warm-seconds"], "BENCH_WARM_SECONDS", 4, 600),
+    warmLevels: levels,
+    httpSessions: Math.round(pick(values["http-sessions"], "BENCH_HTTP_SESSIONS", 100, 10_000)),
+    ceiling: values.ceiling ?? env.BENCH_CEILING === "1",
+    ceilingMax: Math.round(pick(values["ceiling-max"], "BENCH_CEILING_MAX", 25_000, 100_000)),
+    ceilingStep: Math.round(pick(values["ceiling-step"], "BENCH_CEILING_STEP", 500, 100_000)),
+    skip: new Set(
+      (values.skip ?? env.BENCH_SKIP ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+    out: values.out ?? "BENCHMARKS.md",
+  };
+}
