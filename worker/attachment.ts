@@ -30,6 +30,8 @@ const AttachmentSchema = v.object({
   ll: LogLevelSchema,
   /** Rate-limit token bucket [tokens, at ms]; optional so older attachments still decode. */
   tb: v.optional(v.tuple([v.pipe(v.number(), v.minValue(0)), v.number()])),
+  /** When activity was last written for the idle TTL (ms); spares a write on most wakes. */
+  ta: v.optional(v.pipe(v.number(), v.minValue(0))),
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 

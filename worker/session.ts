@@ -351,6 +351,8 @@ export class SessionRuntime implements SessionContext {
         logLevel: attachment.ll,
       };
       this.#gen = attachment.gen;
+      // A wake within TOUCH_EVERY_MS of the last recorded activity writes nothing.
+      this.#lastTouch = Math.min(attachment.ta ?? 0, Date.now());
       // Clamp: a corrupt bucket must not lock the session out (or grant it a flood).
       if (attachment.tb) {
         const burst = this.options.rateLimit?.burst ?? 0;
@@ -405,6 +407,7 @@ export class SessionRuntime implements SessionContext {
       pv: hot.protocolVersion,
       ll: hot.logLevel,
       ...(this.#bucket ? { tb: [this.#bucket.tokens, this.#bucket.at] as [number, number] } : {}),
+      ...(this.#lastTouch > 0 ? { ta: this.#lastTouch } : {}),
     });
   }
 

@@ -353,16 +353,24 @@ const attachmentFieldsArb = fc.record({
     fc.oneof(fc.constantFrom("INFO", "verbose", ""), notAString),
   ),
   tb: field(
-    fc.option(fc.tuple(fc.double({ noNaN: true }), fc.double({ noNaN: true })), { nil: undefined }),
+    fc.option(fc.tuple(fc.double({ noNaN: true, min: 0 }), fc.double({ noNaN: true })), {
+      nil: undefined,
+    }),
     fc.oneof(
       fc.constant([1]),
-
       fc.constant(["1", 2]),
       fc.constant([Number.NaN, 0]),
+      fc.constant([-1, 0]),
       fc.constant({ 0: 1, 1: 2 }),
     ),
   ),
-  omit: fc.subarray(["v", "sid", "gen", "phase", "pv", "ll", "tb"] as const, { maxLength: 2 }),
+  ta: field(
+    fc.option(fc.nat(), { nil: undefined }),
+    fc.oneof(fc.constant(-5), fc.constant("1"), fc.constant(Number.NaN)),
+  ),
+  omit: fc.subarray(["v", "sid", "gen", "phase", "pv", "ll", "tb", "ta"] as const, {
+    maxLength: 2,
+  }),
 });
 
 describe("decodeAttachment under fuzzing", () => {
@@ -396,8 +404,8 @@ describe("decodeAttachment under fuzzing", () => {
         let valid = true;
         for (const [name, { value, valid: fieldValid }] of Object.entries(fields)) {
           if ((omit as readonly string[]).includes(name)) {
-            // Only the token bucket is optional (attachments from before rate limiting).
-            if (name !== "tb") valid = false;
+            // The token bucket and the touch time are optional (attachments from before them).
+            if (name !== "tb" && name !== "ta") valid = false;
             continue;
           }
           if (value !== undefined) raw[name] = value;
@@ -428,5 +436,7 @@ function expectValidAttachment(attachment: Attachment): void {
   if (attachment.tb !== undefined) {
     expect(attachment.tb).toHaveLength(2);
     for (const n of attachment.tb) expect(typeof n === "number" && !Number.isNaN(n)).toBe(true);
+    expect(attachment.tb[0]).toBeGreaterThanOrEqual(0);
   }
+  if (attachment.ta !== undefined) expect(attachment.ta).toBeGreaterThanOrEqual(0);
 }
