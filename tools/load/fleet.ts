@@ -202,18 +202,28 @@ function send(child: ChildProcess, message: ToChild): void {
   if (child.connected) child.send(message);
 }
 
+/**
+ * Sends to the coordinator if it is still there. The callback form matters: a
+ * pipe that breaks mid-send (the coordinator exiting) then reports to it
+ * instead of crashing this child with an unhandled EPIPE.
+ */
+function toParent(message: FromChild): void {
+  if (!process.connected || !process.send) return;
+  process.send(message, undefined, {}, () => {});
+}
+
 /** The child side: one Shard driven over IPC until the parent disconnects. */
 export function runChild(): void {
   let shard: Shard | null = null;
   let current: AbortController | null = null;
   process.on("SIGINT", () => {}); // The coordinator decides; see the module comment.
   const ticker = setInterval(() => {
-    if (shard && process.connected) process.send?.({ type: "progress", progress: shard.progress });
+    if (shard) toParent({ type: "progress", progress: shard.progress });
   }, PROGRESS_INTERVAL_MS);
   process.on("message", (message: ToChild) => {
     if (message.type === "init") {
       shard = new Shard(message.target);
-      process.send?.({ type: "ready" } satisfies FromChild);
+      toParent({ type: "ready" });
     } else if (message.type === "abort") {
       current?.abort();
     } else if (message.type === "run" && shard) {
@@ -221,15 +231,9 @@ export function runChild(): void {
       current = controller;
       shard
         .run(message.command, controller.signal)
-        .then((result) =>
-          process.send?.({ type: "result", id: message.id, result } satisfies FromChild),
-        )
+        .then((result) => toParent({ type: "result", id: message.id, result }))
         .catch((error: unknown) =>
-          process.send?.({
-            type: "failed",
-            id: message.id,
-            message: String(error),
-          } satisfies FromChild),
+          toParent({ type: "failed", id: message.id, message: String(error) }),
         );
     }
   });
