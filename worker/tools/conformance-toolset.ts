@@ -49,7 +49,7 @@ import {
   USER_INFO_FORM,
   WAV_BASE64,
 } from "./conformance-fixtures";
-import { defineTool, text } from "./define";
+import { defineTool, delay, text } from "./define";
 import {
   type InputRequest,
   InputRequired,
@@ -120,7 +120,7 @@ const notificationTools = [
     input: v.object({}),
     run: async (_args, ctx) => {
       for (const progress of [0, 50, 100]) {
-        if (progress > 0) await pause(NOTIFICATION_GAP_MS, ctx.signal);
+        if (progress > 0) await delay(NOTIFICATION_GAP_MS, ctx.signal);
         ctx.progress(progress, 100);
       }
       return text("Reported progress 0, 50 and 100 of 100.");
@@ -133,7 +133,7 @@ const notificationTools = [
     run: async (_args, ctx) => {
       const steps = ["Tool execution started", "Tool processing data", "Tool execution completed"];
       for (const [i, step] of steps.entries()) {
-        if (i > 0) await pause(NOTIFICATION_GAP_MS, ctx.signal);
+        if (i > 0) await delay(NOTIFICATION_GAP_MS, ctx.signal);
         ctx.log("info", step, "conformance");
       }
       return text("Tool with logging executed successfully");
@@ -441,19 +441,3 @@ export const conformanceToolset: Toolset = {
   resourceTemplates: CONFORMANCE_TEMPLATES,
   prompts: CONFORMANCE_PROMPTS,
 };
-
-/** Resolves after `ms`, or rejects once the call is cancelled. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}

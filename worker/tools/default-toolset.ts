@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { PROGRESS_INTERVAL_MS, SLEEP_MAX_MS } from "../../shared/limits";
 import { LogLevelSchema } from "../../shared/protocol";
-import { defineTool, text } from "./define";
+import { defineTool, delay, text } from "./define";
 import type { Toolset } from "./types";
 
 const echo = defineTool({
@@ -121,19 +121,3 @@ export const defaultToolset: Toolset = {
     },
   ],
 };
-
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
