@@ -25,6 +25,15 @@ function tokenTable(value: string | undefined): TokenTable | null {
   return memo.table;
 }
 
+/** Logs once per isolate that auth is off (at start, and again if a request finds it so). */
+export function warnIfOpen(env: Env): void {
+  if (warnedOpen || env.AUTH_TOKEN_HASHES?.trim() || env.OAUTH_ISSUER?.trim()) return;
+  warnedOpen = true;
+  logEvent("warn", "auth_off", {
+    detail: "AUTH_TOKEN_HASHES and OAUTH_ISSUER unset: serving open, on loopback hosts only",
+  });
+}
+
 export async function authenticate(
   request: Request,
   env: Env,
