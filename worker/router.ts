@@ -23,7 +23,7 @@ import {
   PRINCIPAL_HEADER,
 } from "./session-object";
 import { serveStateless } from "./stateless";
-import { registryFor } from "./tools/registry";
+import { ConfigError, registryFor } from "./tools/registry";
 import {
   checkModernRequest,
   checkParamHeaders,
@@ -38,6 +38,7 @@ import {
   plainError,
   readBoundedText,
 } from "./transports/streamable-http";
+import { parseUpstreams } from "./upstreams";
 
 type Env_ = {
   Bindings: Env;
@@ -93,13 +94,21 @@ app.post("/tickets", async (c) => {
 });
 
 app.get("/healthz", (c) => {
-  // Validates TOOLSETS as a side effect, so a bad config shows here, not at the first call.
-  const registry = registryFor(c.env.TOOLSETS);
-  return c.json({
-    status: "ok",
-    service: "dormouse",
-    toolsets: registry.toolsets.map((t) => t.name),
-  });
+  // Validates the configuration (TOOLSETS, UPSTREAMS) so a bad one shows here, not at a call.
+  try {
+    const registry = registryFor(c.env.TOOLSETS);
+    parseUpstreams(c.env.UPSTREAMS, c.env as unknown as Record<string, unknown>);
+    return c.json({
+      status: "ok",
+      service: "dormouse",
+      toolsets: registry.toolsets.map((t) => t.name),
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logEvent("error", "config_invalid", { error });
+    // The reason goes to the operator's log only: /healthz is public.
+    return c.json({ status: "misconfigured", service: "dormouse" }, 503);
+  }
 });
 
 app.all("/ws", async (c) => {

@@ -38,3 +38,7 @@ interface Env {
   /** Longest a request may run before it is aborted with -32001 (ms, at most 120000). */
   REQUEST_DEADLINE_MS?: string;
 }
+interface Env {
+  /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/upstreams.ts. */
+  UPSTREAMS?: unknown;
+}

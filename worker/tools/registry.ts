@@ -4,6 +4,8 @@
  * nothing to rebuild it. Names must be unique across enabled sources; a
  * clash fails loudly at build time rather than shadowing a tool.
  */
+
+import { ConfigError } from "../config-error";
 import { conformanceToolset } from "./conformance-toolset";
 import { defaultToolset } from "./default-toolset";
 import { extrasToolset } from "./extras-toolset";
@@ -21,9 +23,7 @@ export const TOOLSET_CATALOGUE: Record<string, Toolset> = {
   conformance: conformanceToolset,
 };
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 export interface Owned<T> {
   toolset: string;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../worker/config-error";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS, parseUpstreams } from "../../worker/upstreams";
+
+const valid = { name: "everything", url: "http://127.0.0.1:3001/mcp", prefix: "ev" };
+
+describe("UPSTREAMS configuration", () => {
+  it("is empty when unset", () => {
+    expect(parseUpstreams(undefined, {})).toEqual([]);
+    expect(parseUpstreams("", {})).toEqual([]);
+  });
+
+  it("accepts a JSON value and a string holding JSON alike, with defaults filled in", () => {
+    const expected = [{ ...valid, timeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS, headers: {} }];
+    expect(parseUpstreams([valid], {})).toEqual(expected);
+    expect(parseUpstreams(JSON.stringify([valid]), {})).toEqual(expected);
+  });
+
+  it.each([
+    ["not JSON", "[{", /UPSTREAMS: not valid JSON/],
+    ["not an array", { ...valid }, /UPSTREAMS/],
+    ["a missing url", [{ name: "a", prefix: "a" }], /UPSTREAMS\[0\]\.url \(a\)/],
+    ["a relative url", [{ ...valid, url: "/mcp" }], /UPSTREAMS\[0\]\.url \(everything\)/],
+    ["a websocket url", [{ ...valid, url: "ws://127.0.0.1/mcp" }], /http\(s\) URL/],
+    ["a bad prefix", [{ ...valid, prefix: "e v" }], /UPSTREAMS\[0\]\.prefix/],
+    ["a timeout out of range", [{ ...valid, timeoutMs: 10 }], /UPSTREAMS\[0\]\.timeoutMs/],
+    ["an unknown field", [{ ...valid, token: "secret" }], /UPSTREAMS\[0\]/],
+    [
+      "a literal credential as a header value",
+      [{ ...valid, headers: { Authorization: "Bearer abc123" } }],
+      /NAME of a Worker secret/,
+    ],
+    [
+      "two upstreams with one prefix",
+      [valid, { ...valid, name: "other" }],
+      /share the prefix "ev"/,
+    ],
+  ])("fails loudly on %s, naming the field and the reason", (_case, raw, message) => {
+    expect(() => parseUpstreams(raw, {})).toThrow(ConfigError);
+    expect(() => parseUpstreams(raw, {})).toThrow(message);
+  });
+
+  it("requires every secret a header names to exist, and never echoes its value", () => {
+    const raw = [{ ...valid, headers: { Authorization: "EVERYTHING_TOKEN" } }];
+    expect(() => parseUpstreams(raw, {})).toThrow(
+      /names the secret EVERYTHING_TOKEN, which is not set/,
+    );
+    expect(parseUpstreams(raw, { EVERYTHING_TOKEN: "s3cret" })[0]?.headers).toEqual({
+      Authorization: "EVERYTHING_TOKEN",
+    });
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Upstream MCP servers to federate (issue #4), from the Worker var UPSTREAMS:
+ * a JSON array (given as a JSON value in wrangler.jsonc or as a string holding
+ * JSON, e.g. from `--var`) of `{ name, url, prefix, timeoutMs?, allowTools?,
+ * denyTools?, headers? }`. Header values name Worker secrets (`{ "Authorization":
+ * "UPSTREAM_TOKEN" }`), never literal credentials, and every named secret must
+ * exist. A bad config is a ConfigError naming the upstream, the field and the
+ * reason, raised on the first request (and by /healthz), not at the first call.
+ *
+ * This module validates configuration only; relaying calls is the next step.
+ */
+import * as v from "valibot";
+import { ConfigError } from "./config-error";
+
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
+const MAX_UPSTREAMS = 32;
+
+const NamePattern = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const PrefixPattern = /^[A-Za-z0-9_-]{1,32}$/;
+const SecretNamePattern = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+const UpstreamSchema = v.strictObject({
+  name: v.pipe(v.string(), v.regex(NamePattern, "lower-case letters, digits, - and _, at most 32")),
+  url: v.pipe(
+    v.string(),
+    v.url("an absolute URL"),
+    v.check((url) => /^https?:\/\//.test(url), "an http(s) URL (Streamable HTTP)"),
+  ),
+  prefix: v.pipe(v.string(), v.regex(PrefixPattern, "letters, digits, - and _, at most 32")),
+  timeoutMs: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(120_000)),
+    DEFAULT_UPSTREAM_TIMEOUT_MS,
+  ),
+  allowTools: v.optional(v.array(v.string())),
+  denyTools: v.optional(v.array(v.string())),
+  headers: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]+$/, "an HTTP header name")),
+      v.pipe(v.string(), v.regex(SecretNamePattern, "the NAME of a Worker secret, not a value")),
+    ),
+    {},
+  ),
+});
+export type Upstream = v.InferOutput<typeof UpstreamSchema>;
+
+const UpstreamsSchema = v.pipe(
+  v.array(UpstreamSchema),
+  v.maxLength(MAX_UPSTREAMS, `at most ${MAX_UPSTREAMS} upstreams`),
+);
+
+/** Parses UPSTREAMS; `secrets` is the Worker env, for checking that named secrets exist. */
+export function parseUpstreams(raw: unknown, secrets: Record<string, unknown>): Upstream[] {
+  if (raw === undefined || raw === null || raw === "") return [];
+  let value = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ConfigError("UPSTREAMS: not valid JSON (expected an array of upstream objects)");
+    }
+  }
+  const parsed = v.safeParse(UpstreamsSchema, value);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const path = issue ? (v.getDotPath(issue) ?? "") : "";
+    const [index, ...rest] = path.split(".");
+    const entry = Array.isArray(value) && index ? value[Number(index)] : undefined;
+    const name = typeof entry?.name === "string" ? ` (${entry.name})` : "";
+    const field = index ? `[${index}]${rest.length > 0 ? `.${rest.join(".")}` : ""}` : "";
+    throw new ConfigError(`UPSTREAMS${field}${name}: ${issue?.message ?? "invalid"}`);
+  }
+  const upstreams = parsed.output;
+  for (const [key, pick] of [
+    ["name", (u: Upstream) => u.name],
+    ["prefix", (u: Upstream) => u.prefix],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const upstream of upstreams) {
+      const value = pick(upstream);
+      if (seen.has(value))
+        throw new ConfigError(`UPSTREAMS: two upstreams share the ${key} "${value}"`);
+      seen.add(value);
+    }
+  }
+  for (const upstream of upstreams) {
+    for (const [header, secret] of Object.entries(upstream.headers)) {
+      if (typeof secrets[secret] !== "string") {
+        throw new ConfigError(
+          `UPSTREAMS (${upstream.name}): header ${header} names the secret ${secret}, which is not set`,
+        );
+      }
+    }
+  }
+  return upstreams;
+}
