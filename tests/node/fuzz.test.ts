@@ -320,7 +320,10 @@ const notAString = fc.oneof(
 const attachmentFieldsArb = fc.record({
   v: field(
     fc.constant(ATTACHMENT_VERSION),
-    fc.oneof(fc.constantFrom(0, 2, "1", null), fc.integer()),
+    fc.oneof(
+      fc.constantFrom(0, 2, "1", null),
+      fc.integer().filter((n) => n !== ATTACHMENT_VERSION),
+    ),
   ),
   sid: field(
     fc.constant(SID),
