@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+  DEFAULT_REPLY_STREAM_MAX_MS,
   DEFAULT_SESSION_IDLE_TTL_MS,
   MAX_TOOL_CALL_MS,
   RATE_BURST_MESSAGES,
@@ -58,4 +59,10 @@ export function maxSessionsPerPrincipal(env: { MAX_SESSIONS_PER_PRINCIPAL?: stri
 export function requestDeadlineMs(env: { REQUEST_DEADLINE_MS?: string }): number {
   const value = positiveOr(env.REQUEST_DEADLINE_MS, MAX_TOOL_CALL_MS);
   return Math.min(Math.max(value, 1_000), MAX_TOOL_CALL_MS);
+}
+
+/** REPLY_STREAM_MAX_MS: longest an SSE reply may stay open, 1 s to 1 h (default 10 min). */
+export function replyStreamMaxMs(env: { REPLY_STREAM_MAX_MS?: string }): number {
+  const value = positiveOr(env.REPLY_STREAM_MAX_MS, DEFAULT_REPLY_STREAM_MAX_MS);
+  return Math.min(Math.max(value, 1_000), 60 * 60_000);
 }

@@ -11,7 +11,12 @@ import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../sh
 import { isSessionEraVersion } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
-import { maxSessionsPerPrincipal, requestDeadlineMs, sseKeepaliveMs } from "./config";
+import {
+  maxSessionsPerPrincipal,
+  replyStreamMaxMs,
+  requestDeadlineMs,
+  sseKeepaliveMs,
+} from "./config";
 import { inspector } from "./inspector/route";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
@@ -154,7 +159,7 @@ app.post("/mcp", async (c) => {
       registry,
       secret,
       new Headers(),
-      sseKeepaliveMs(c.env),
+      { keepaliveMs: sseKeepaliveMs(c.env), maxOpenMs: replyStreamMaxMs(c.env) },
       requestDeadlineMs(c.env),
     );
   }

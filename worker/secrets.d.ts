@@ -42,3 +42,7 @@ interface Env {
   /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/upstreams.ts. */
   UPSTREAMS?: unknown;
 }
+interface Env {
+  /** Longest an SSE reply to a POST may stay open, waiting for input included (ms). */
+  REPLY_STREAM_MAX_MS?: string;
+}

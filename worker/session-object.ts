@@ -8,7 +8,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
-import { rateLimit, requestDeadlineMs, sessionIdleTtlMs, sseKeepaliveMs } from "./config";
+import {
+  rateLimit,
+  replyStreamMaxMs,
+  requestDeadlineMs,
+  sessionIdleTtlMs,
+  sseKeepaliveMs,
+} from "./config";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
@@ -35,6 +41,7 @@ export class SessionObject extends DurableObject<Env> {
       rateLimit: rateLimit(env),
       idleTtlMs: sessionIdleTtlMs(env),
       requestDeadlineMs: requestDeadlineMs(env),
+      replyStreamMaxMs: replyStreamMaxMs(env),
       releaseSlot: (principal, sessionId) =>
         env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal)).release(sessionId),
     });

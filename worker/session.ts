@@ -60,6 +60,7 @@ export interface RuntimeOptions {
   rateLimit: RateLimit | null;
   idleTtlMs: number;
   requestDeadlineMs: number;
+  replyStreamMaxMs: number;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot: (principal: string, sessionId: string) => Promise<void>;
 }
@@ -173,8 +174,13 @@ export class SessionRuntime implements SessionContext {
       });
       return new Response(null, { status: 202, headers });
     }
-    const exchange = new HttpExchange(frame.message.id, headers, this.options.keepaliveMs);
+    const exchange = new HttpExchange(frame.message.id, headers, {
+      keepaliveMs: this.options.keepaliveMs,
+      maxOpenMs: this.options.replyStreamMaxMs,
+    });
     const key = JSON.stringify(frame.message.id);
+    // A call still waiting for client input when its stream expires is forgotten.
+    exchange.onExpired = () => this.dispatcher.bridge?.cancel(key);
     this.dispatcher
       .run(frame.message, exchange)
       .finally(() => {
@@ -200,6 +206,8 @@ export class SessionRuntime implements SessionContext {
    */
   async end(reason: string): Promise<void> {
     this.dispatcher.abortAll(reason);
+    // Calls waiting for input hold reply streams (and their keepalive timers): end them too.
+    this.dispatcher.bridge?.abandonAll();
     await this.#releaseSlot();
     this.#hot = { ...this.hot(), phase: "ended" };
     if (this.storage.exists()) this.storage.savePhase("ended");

@@ -21,7 +21,7 @@ export async function serveStateless(
   registry: ToolRegistry,
   secret: string | undefined,
   headers: Headers,
-  keepaliveMs: number,
+  streams: { keepaliveMs: number; maxOpenMs: number },
   deadlineMs: number,
 ): Promise<Response> {
   const session = statelessContext(registry, secret);
@@ -32,7 +32,7 @@ export async function serveStateless(
   }
   if (frame.message.method === "subscriptions/listen") {
     try {
-      return openListenStream(frame.message, keepaliveMs);
+      return openListenStream(frame.message, streams.keepaliveMs);
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {
@@ -41,7 +41,10 @@ export async function serveStateless(
       });
     }
   }
-  const exchange = new HttpExchange(frame.message.id, headers, keepaliveMs, modernStatusFor);
+  const exchange = new HttpExchange(frame.message.id, headers, {
+    ...streams,
+    statusFor: modernStatusFor,
+  });
   dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());
   return exchange.response;
 }

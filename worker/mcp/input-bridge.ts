@@ -139,6 +139,12 @@ export class InputBridge {
     return this.#finish(callKey);
   }
 
+  /** Ends every waiting call's channel (the session is ending; its rows go with its storage). */
+  abandonAll(): void {
+    for (const channel of this.#channels.values()) channel.abandon?.();
+    this.#channels.clear();
+  }
+
   /** Whether a call started in this object lifetime is waiting for client input. */
   isWaiting(callKey: string): boolean {
     return this.#channels.has(callKey);

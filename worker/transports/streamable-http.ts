@@ -8,7 +8,12 @@
  * keepalive comment every `keepaliveMs` (25 s at most); that timer exists only while the
  * call is in progress, so an idle session keeps no timer alive.
  */
-import { type ErrorEnvelope, errorEnvelope, type JsonRpcError } from "../../shared/errors";
+import {
+  type ErrorEnvelope,
+  errorEnvelope,
+  JsonRpcError,
+  REQUEST_TIMEOUT,
+} from "../../shared/errors";
 import { MAX_BODY_BYTES } from "../../shared/limits";
 import type { RequestId } from "../../shared/protocol";
 import type { Channel } from "../mcp/context";
@@ -96,9 +101,24 @@ export function plainError(failure: EdgeFailure, headers?: HeadersInit): Respons
   return new Response(`${failure.message}\n`, { status: failure.status, headers });
 }
 
+export interface ExchangeOptions {
+  /** Interval of keepalive comments on an SSE reply (at most 25 s). */
+  keepaliveMs: number;
+  /**
+   * Longest an SSE reply may stay open. An open stream keeps a session object
+   * awake, so this bounds even a call waiting for an elicitation answer that
+   * never comes: at expiry the client gets REQUEST_TIMEOUT and the stream closes.
+   */
+  maxOpenMs: number;
+  /** HTTP status for a JSON error reply (2026-07-28 maps codes to statuses). */
+  statusFor?: (error: ErrorEnvelope["error"]) => number;
+}
+
 /**
  * The channel of one POSTed request. `response` resolves with the HTTP response
- * to return: JSON when the reply comes first, SSE otherwise.
+ * to return: JSON when the reply comes first, SSE otherwise. Its only timer is
+ * the keepalive of an open SSE reply, cleared when the reply ends, the client
+ * goes away, the exchange is abandoned, or `maxOpenMs` passes.
  */
 export class HttpExchange implements Channel {
   readonly response: Promise<Response>;
@@ -106,15 +126,16 @@ export class HttpExchange implements Channel {
   #sse: SseWriter | null = null;
   #keepalive: ReturnType<typeof setInterval> | null = null;
   #done = false;
+  #openedAt = 0;
   /** Whether the exchange ended with a JSON-RPC error reply. */
   failed = false;
+  /** Called when the reply stream expires (maxOpenMs): lets the owner forget the call. */
+  onExpired: (() => void) | null = null;
 
   constructor(
     private readonly requestId: RequestId,
     private readonly headers: Headers,
-    private readonly keepaliveMs: number,
-    /** HTTP status for a JSON error reply (2026-07-28 maps codes to statuses). */
-    private readonly statusFor: (error: ErrorEnvelope["error"]) => number = () => 200,
+    private readonly options: ExchangeOptions,
   ) {
     this.response = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -131,7 +152,7 @@ export class HttpExchange implements Channel {
         const error = (message as Partial<ErrorEnvelope>).error;
         this.#resolve(
           Response.json(message, {
-            status: error ? this.statusFor(error) : 200,
+            status: error ? (this.options.statusFor?.(error) ?? 200) : 200,
             headers: this.headers,
           }),
         );
@@ -161,10 +182,27 @@ export class HttpExchange implements Channel {
     headers.set("Content-Type", "text/event-stream");
     headers.set("Cache-Control", "no-cache, no-transform");
     this.#resolve(new Response(sse.response, { status: 200, headers }));
-    this.#keepalive = setInterval(() => {
-      if (sse.closed) this.#finish();
-      else sse.comment("keepalive");
-    }, this.keepaliveMs);
+    this.#openedAt = Date.now();
+    this.#keepalive = setInterval(() => this.#tick(sse), this.options.keepaliveMs);
+  }
+
+  #tick(sse: SseWriter): void {
+    if (sse.closed) {
+      this.#finish();
+      return;
+    }
+    if (Date.now() - this.#openedAt < this.options.maxOpenMs) {
+      sse.comment("keepalive");
+      return;
+    }
+    const error = new JsonRpcError(
+      REQUEST_TIMEOUT,
+      `Request timed out: its reply stream was open for ${this.options.maxOpenMs} ms (was an input request left unanswered?)`,
+    );
+    sse.event(JSON.stringify(errorEnvelope(this.requestId, error)));
+    this.failed = true;
+    this.#finish();
+    this.onExpired?.();
   }
 
   #finish(): void {
