@@ -1,0 +1,227 @@
+/**
+ * Starts real upstream MCP servers on localhost for the gateway's federation
+ * tests: our own stateful upstream (`tests/upstreams/stateful-upstream.ts`,
+ * run by Node's type stripping) and the reference server-everything over
+ * Streamable HTTP.
+ *
+ * Conventions follow `process.ts`: each upstream runs in its own process group
+ * (`detached: true`) and is killed by PID group; every wait is bounded and a
+ * failure carries the tail of the upstream's log. An upstream is ready when its
+ * TCP port accepts connections. `stop()` returns only once the group is gone
+ * and the port can be bound again, so a restart on the same port (pass
+ * `port`) reaches the new process, not a dying one. Upstreams get a minimal
+ * environment (PATH plus what they need), never the test runner's.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { connect, createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./process";
+import { sleep, withTimeout } from "./wait";
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const STATEFUL_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "stateful-upstream.ts");
+const EVERYTHING_SCRIPT = join(
+  REPO_ROOT,
+  "node_modules",
+  "@modelcontextprotocol",
+  "server-everything",
+  "dist",
+  "index.js",
+);
+const HOST = "127.0.0.1";
+
+const READY_TIMEOUT_MS = 20_000;
+const CONNECT_PROBE_TIMEOUT_MS = 1_000;
+const STOP_GRACE_MS = 5_000;
+const PORT_RELEASE_TIMEOUT_MS = 5_000;
+const LOG_TAIL_CHARS = 8_000;
+
+export type StatefulMode = "normal" | "garbage" | "hang";
+
+export interface UpstreamProcess {
+  /** `http://127.0.0.1:<port>/mcp` */
+  url: string;
+  port: number;
+  /** PID of the upstream, which leads its process group. */
+  pid: number;
+  /** The last few KiB of its stdout and stderr. */
+  logTail(): string;
+  /** Kills the process group, waits until it is gone and the port is free; idempotent. */
+  stop(): Promise<void>;
+}
+
+interface UpstreamSpec {
+  label: string;
+  port: number;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+/** Our stateful upstream; pass `port` to restart one on the port it had. */
+export async function startStatefulUpstream(
+  options: { port?: number; mode?: StatefulMode } = {},
+): Promise<UpstreamProcess> {
+  const port = options.port ?? (await freePort());
+  const mode = options.mode ?? "normal";
+  return startUpstream({
+    label: `stateful-upstream (${mode})`,
+    port,
+    args: [STATEFUL_SCRIPT, "--port", String(port), "--mode", mode],
+  });
+}
+
+/**
+ * server-everything over Streamable HTTP. It listens on every interface (not
+ * only loopback) and takes its port from `PORT`.
+ */
+export async function startEverything(options: { port?: number } = {}): Promise<UpstreamProcess> {
+  const port = options.port ?? (await freePort());
+  return startUpstream({
+    label: "server-everything",
+    port,
+    args: [EVERYTHING_SCRIPT, "streamableHttp"],
+    env: { PORT: String(port) },
+  });
+}
+
+async function startUpstream(spec: UpstreamSpec): Promise<UpstreamProcess> {
+  const child = spawn(process.execPath, spec.args, {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    // A minimal environment: server-everything's `get-env` tool returns its whole
+    // environment to any client, so the runner's variables must not reach it.
+    env: { PATH: process.env.PATH ?? "", ...spec.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${spec.label} did not start (no pid)`);
+
+  let log = "";
+  const capture = (chunk: Buffer) => {
+    log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
+  };
+  child.stdout?.on("data", capture);
+  child.stderr?.on("data", capture);
+
+  // Last resort if the test runner exits without reaching afterAll.
+  const killOnExit = () => killGroup(pid, "SIGKILL");
+  process.once("exit", killOnExit);
+
+  let stopped: Promise<void> | undefined;
+  const upstream: UpstreamProcess = {
+    url: `http://${HOST}:${spec.port}/mcp`,
+    port: spec.port,
+    pid,
+    logTail: () => log,
+    stop() {
+      stopped ??= (async () => {
+        process.off("exit", killOnExit);
+        await stopGroup(child, pid);
+        await waitUntilPortFree(spec.port, PORT_RELEASE_TIMEOUT_MS);
+      })();
+      return stopped;
+    },
+  };
+
+  try {
+    await waitUntilListening(spec, child, READY_TIMEOUT_MS);
+  } catch (error) {
+    await upstream.stop().catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`${reason}\n--- ${spec.label} log tail ---\n${log}`);
+  }
+  return upstream;
+}
+
+async function waitUntilListening(
+  spec: UpstreamSpec,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    child.once("exit", (code, signal) =>
+      reject(new Error(`${spec.label} exited early (code ${code}, signal ${signal})`)),
+    );
+  });
+  exited.catch(() => {}); // Observed through the race below; avoid an unhandled rejection.
+  const listening = (async () => {
+    while (!(await portAccepts(spec.port))) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(
+          `${spec.label} exited early (code ${child.exitCode}, signal ${child.signalCode})`,
+        );
+      await sleep(50);
+    }
+  })();
+  await withTimeout(
+    Promise.race([listening, exited]),
+    timeoutMs,
+    `${spec.label} to accept connections on ${HOST}:${spec.port}`,
+  );
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    socket.setTimeout(CONNECT_PROBE_TIMEOUT_MS);
+    const done = (accepted: boolean) => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+    socket.once("timeout", () => done(false));
+  });
+}
+
+function portBindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+async function waitUntilPortFree(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portBindable(port))) {
+    if (Date.now() >= deadline) throw new Error(`port ${port} still bound after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** SIGTERM to the group, then SIGKILL if anything in it is still alive after a grace period. */
+async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
+  if (!groupAlive(pid)) return;
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  killGroup(pid, "SIGTERM");
+  await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+  if (groupAlive(pid)) killGroup(pid, "SIGKILL");
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (groupAlive(pid)) {
+    if (Date.now() >= deadline)
+      throw new Error(`process group ${pid} survived SIGKILL for ${STOP_GRACE_MS} ms`);
+    await sleep(50);
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
