@@ -25,6 +25,12 @@ export const HEADER_MISMATCH = -32020;
 export const MISSING_CLIENT_CAPABILITY = -32021;
 /** 2026-07-28: the requested protocol version is not supported (data: supported, requested). */
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+/** Federation: an upstream server could not be reached or answered an HTTP error (data: upstream, reason). */
+export const UPSTREAM_UNAVAILABLE = -32030;
+/** Federation: an upstream stayed silent for longer than its timeoutMs. */
+export const UPSTREAM_TIMEOUT = -32031;
+/** Federation: an upstream answered with something that is not valid MCP / JSON-RPC. */
+export const UPSTREAM_INVALID = -32032;
 
 export class JsonRpcError extends Error {
   constructor(

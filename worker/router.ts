@@ -8,7 +8,7 @@ import { type Context, Hono } from "hono";
 import { decodeFrame } from "../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../shared/limits";
-import { isSessionEraVersion } from "../shared/protocol";
+import { isSessionEraVersion, META_CLIENT_CAPABILITIES } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
 import {
@@ -17,6 +17,8 @@ import {
   requestDeadlineMs,
   sseKeepaliveMs,
 } from "./config";
+import { Federation } from "./federation/federation";
+import { pooledUpstreamStore } from "./federation/store";
 import { inspector } from "./inspector/route";
 import { logEvent } from "./log";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
@@ -43,7 +45,7 @@ import {
   plainError,
   readBoundedText,
 } from "./transports/streamable-http";
-import { parseUpstreams } from "./upstreams";
+import { configuredUpstreams } from "./upstreams";
 
 type Env_ = {
   Bindings: Env;
@@ -90,6 +92,8 @@ app.use("*", async (c, next) => {
   if (!outcome.ok) return outcome.response;
   c.set("principal", outcome.principal);
   c.set("authenticated", outcome.authenticated);
+  // A bad TOOLSETS/UPSTREAMS refuses service loudly (503 via onError), not at the first call.
+  configuredUpstreams(c.env);
   return next();
 });
 
@@ -102,7 +106,8 @@ app.get("/healthz", (c) => {
   // Validates the configuration (TOOLSETS, UPSTREAMS) so a bad one shows here, not at a call.
   try {
     const registry = registryFor(c.env.TOOLSETS);
-    parseUpstreams(c.env.UPSTREAMS, c.env as unknown as Record<string, unknown>);
+    // Validated here, but not named: upstream names describe the operator's network.
+    configuredUpstreams(c.env);
     return c.json({
       status: "ok",
       service: "dormouse",
@@ -161,6 +166,7 @@ app.post("/mcp", async (c) => {
       new Headers(),
       { keepaliveMs: sseKeepaliveMs(c.env), maxOpenMs: replyStreamMaxMs(c.env) },
       requestDeadlineMs(c.env),
+      statelessFederation(c, body),
     );
   }
   const versionError = checkSessionEraVersion(c);
@@ -217,6 +223,21 @@ app.delete("/mcp", async (c) => {
   return forward(c, sessionId, "delete", "");
 });
 
+/**
+ * Federation for a stateless 2026-07-28 request: upstream sessions come from the
+ * isolate's pool, scoped to the principal and the capabilities the client declared.
+ */
+function statelessFederation(c: Ctx, body: Record<string, unknown>): Federation | null {
+  const upstreams = configuredUpstreams(c.env);
+  if (upstreams.length === 0) return null;
+  const params = body.params as { _meta?: Record<string, unknown> } | undefined;
+  const declared = params?._meta?.[META_CLIENT_CAPABILITIES];
+  const capabilities =
+    typeof declared === "object" && declared !== null ? (declared as Record<string, unknown>) : {};
+  const store = pooledUpstreamStore(c.get("principal"), capabilities);
+  return new Federation(upstreams, c.env as unknown as Record<string, unknown>, store, false);
+}
+
 app.all("/mcp", (c) =>
   c.text("Method Not Allowed: use POST, GET or DELETE\n", 405, { Allow: "GET, POST, DELETE" }),
 );
@@ -224,6 +245,10 @@ app.all("/mcp", (c) =>
 app.notFound((c) => c.text("Not found\n", 404));
 
 app.onError((error, c) => {
+  if (error instanceof ConfigError) {
+    logEvent("error", "config_invalid", { error });
+    return c.text("Service Unavailable: the gateway is misconfigured (see its log)\n", 503);
+  }
   logEvent("error", "router_error", { path: c.req.path, error });
   return c.text("Internal error\n", 500);
 });

@@ -15,11 +15,13 @@ import {
   sessionIdleTtlMs,
   sseKeepaliveMs,
 } from "./config";
+import { Federation } from "./federation/federation";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
 import { registryFor } from "./tools/registry";
 import { closeQuietly } from "./transports/websocket";
+import { configuredUpstreams } from "./upstreams";
 
 /** Internal paths the router uses to address the object (never reachable from outside). */
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
@@ -35,7 +37,14 @@ export class SessionObject extends DurableObject<Env> {
     super(ctx, env);
     const storage = new SessionStorage(ctx.storage);
     storage.countWake();
+    // Memoised per isolate; the router refuses every request while the configuration is invalid.
+    const upstreams = configuredUpstreams(env);
+    const federation =
+      upstreams.length > 0
+        ? new Federation(upstreams, env as unknown as Record<string, unknown>, storage, true)
+        : null;
     this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString(), {
+      federation,
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),

@@ -27,6 +27,7 @@ import {
 } from "./attachment";
 import { ANONYMOUS } from "./auth/authenticate";
 import type { RateLimit } from "./config";
+import type { Federation } from "./federation/federation";
 import { logEvent } from "./log";
 import type { Channel, HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
@@ -55,6 +56,8 @@ export type AttachMode = "create" | "attach";
 export type HttpOp = "create" | "post" | "probe" | "delete";
 
 export interface RuntimeOptions {
+  /** Upstream servers this session relays to (null without UPSTREAMS). */
+  federation: Federation | null;
   requestStateSecret: string | undefined;
   keepaliveMs: number;
   rateLimit: RateLimit | null;
@@ -77,6 +80,7 @@ export class SessionRuntime implements SessionContext {
   #current: WebSocket | null = null;
 
   readonly requestStateSecret: string | undefined;
+  readonly federation: Federation | null;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -86,6 +90,7 @@ export class SessionRuntime implements SessionContext {
     private readonly options: RuntimeOptions,
   ) {
     this.requestStateSecret = options.requestStateSecret;
+    this.federation = options.federation;
     const dispatcher = new Dispatcher(this, options.requestDeadlineMs);
     dispatcher.bridge = new InputBridge(
       storage,
@@ -209,6 +214,8 @@ export class SessionRuntime implements SessionContext {
     // Calls waiting for input hold reply streams (and their keepalive timers): end them too.
     this.dispatcher.bridge?.abandonAll();
     await this.#releaseSlot();
+    // The upstream sessions this session opened end with it (DELETE, bounded, best effort).
+    await this.federation?.terminateAll();
     this.#hot = { ...this.hot(), phase: "ended" };
     if (this.storage.exists()) this.storage.savePhase("ended");
     for (const ws of this.ctx.getWebSockets(SOCKET_TAG)) {

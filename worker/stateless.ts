@@ -6,6 +6,7 @@
  */
 import type { DecodedFrame } from "../shared/codec";
 import { asJsonRpcError, errorEnvelope } from "../shared/errors";
+import type { Federation } from "./federation/federation";
 import { openListenStream } from "./listen";
 import type { HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
@@ -23,8 +24,9 @@ export async function serveStateless(
   headers: Headers,
   streams: { keepaliveMs: number; maxOpenMs: number },
   deadlineMs: number,
+  federation: Federation | null,
 ): Promise<Response> {
-  const session = statelessContext(registry, secret);
+  const session = statelessContext(registry, secret, federation);
   const dispatcher = new Dispatcher(session, deadlineMs);
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} });
@@ -49,7 +51,11 @@ export async function serveStateless(
   return exchange.response;
 }
 
-function statelessContext(registry: ToolRegistry, secret: string | undefined): SessionContext {
+function statelessContext(
+  registry: ToolRegistry,
+  secret: string | undefined,
+  federation: Federation | null,
+): SessionContext {
   const hot: HotState = { phase: "ready", protocolVersion: null, logLevel: "info" };
   const now = Date.now();
   const record: SessionRecord = {
@@ -70,6 +76,7 @@ function statelessContext(registry: ToolRegistry, secret: string | undefined): S
     requestStateSecret: secret,
     storage: new EphemeralStore(),
     registry,
+    federation,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

@@ -20,6 +20,11 @@
  *   pending_input  server-issued request id -> (call_key, input key): routes a
  *               client's response to its waiting call. At most one row per
  *               expected input of a pending call.
+ *   upstream_session  upstream name -> the federated upstream session this
+ *               session holds (its Mcp-Session-Id, negotiated version, the
+ *               upstream's capabilities), so a woken object reuses it. At most
+ *               one row per configured upstream (MAX_UPSTREAMS). Created lazily,
+ *               so sessions stored before federation existed need no migration.
  *
  * Growth bound: O(1) rows per session plus one row per stateful tool key; client
  * info and capabilities are capped at MAX_CLIENT_JSON_BYTES each.
@@ -34,6 +39,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../shared/protocol";
+import type { UpstreamSessionState, UpstreamSessionStore } from "./federation/store";
 import { PHASES, type Phase } from "./lifecycle";
 
 const SCHEMA_VERSION = 1;
@@ -96,11 +102,12 @@ export interface SessionStore {
   listSubscriptions(): string[];
 }
 
-export class SessionStorage implements SessionStore {
+export class SessionStorage implements SessionStore, UpstreamSessionStore {
   readonly #sql: SqlStorage;
   readonly #storage: DurableObjectStorage;
   /** Memo of "the schema exists": once true it stays true until destroy(). */
   #hasSchema = false;
+  #hasUpstreamTable = false;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -325,6 +332,70 @@ export class SessionStorage implements SessionStore {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
     this.#hasSchema = false;
+    this.#hasUpstreamTable = false;
+  }
+
+  // Federated upstream sessions ------------------------------------------------
+
+  loadUpstream(name: string): UpstreamSessionState | null {
+    if (!this.#upstreamTable(false)) return null;
+    const row = this.#sql
+      .exec<UpstreamRow>("SELECT * FROM upstream_session WHERE name = ?", name)
+      .toArray()[0];
+    if (!row) return null;
+    return {
+      sessionId: row.session_id,
+      protocolVersion: row.protocol_version,
+      capabilities: parseJsonObject<Record<string, unknown>>(row.capabilities) ?? {},
+    };
+  }
+
+  saveUpstream(name: string, state: UpstreamSessionState): void {
+    this.#upstreamTable(true);
+    this.#sql.exec(
+      `INSERT OR REPLACE INTO upstream_session (name, session_id, protocol_version, capabilities, updated_at)
+       VALUES (?, ?, ?, ?, ?)`,
+      name,
+      state.sessionId,
+      state.protocolVersion,
+      cappedJson(state.capabilities),
+      Date.now(),
+    );
+  }
+
+  deleteUpstream(name: string): void {
+    if (!this.#upstreamTable(false)) return;
+    this.#sql.exec("DELETE FROM upstream_session WHERE name = ?", name);
+  }
+
+  listUpstreams(): string[] {
+    if (!this.#upstreamTable(false)) return [];
+    return this.#sql
+      .exec<{ name: string }>("SELECT name FROM upstream_session ORDER BY name")
+      .toArray()
+      .map((row) => row.name);
+  }
+
+  /** Whether the upstream_session table exists; creates it when `create`. */
+  #upstreamTable(create: boolean): boolean {
+    if (this.#hasUpstreamTable) return true;
+    if (create) {
+      this.#sql.exec(`
+        CREATE TABLE IF NOT EXISTS upstream_session (
+          name TEXT PRIMARY KEY,
+          session_id TEXT,
+          protocol_version TEXT NOT NULL,
+          capabilities TEXT NOT NULL,
+          updated_at INTEGER NOT NULL
+        )`);
+      this.#hasUpstreamTable = true;
+      return true;
+    }
+    this.#hasUpstreamTable =
+      this.#sql
+        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upstream_session'")
+        .toArray().length > 0;
+    return this.#hasUpstreamTable;
   }
 
   #tableExists(): boolean {
@@ -384,6 +455,14 @@ export interface PendingCall {
   expected: string[];
   responses: Record<string, unknown>;
   createdAt: number;
+}
+
+interface UpstreamRow extends Record<string, SqlStorageValue> {
+  name: string;
+  session_id: string | null;
+  protocol_version: string;
+  capabilities: string;
+  updated_at: number;
 }
 
 interface PendingRow extends Record<string, SqlStorageValue> {

@@ -7,10 +7,11 @@
  * exist. A bad config is a ConfigError naming the upstream, the field and the
  * reason, raised on the first request (and by /healthz), not at the first call.
  *
- * This module validates configuration only; relaying calls is the next step.
+ * Relaying lives in worker/federation/; this module owns the configuration.
  */
 import * as v from "valibot";
 import { ConfigError } from "./config-error";
+import { registryFor } from "./tools/registry";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 const MAX_UPSTREAMS = 32;
@@ -92,4 +93,42 @@ export function parseUpstreams(raw: unknown, secrets: Record<string, unknown>): 
     }
   }
   return upstreams;
+}
+
+const memo = new Map<string, Upstream[]>();
+
+/**
+ * The parsed UPSTREAMS of this Worker, memoised per isolate (a woken object
+ * pays nothing). `builtinNames` are the built-in tools and prompts: an
+ * upstream prefix that would shadow one of them is a ConfigError.
+ */
+export function upstreamsFor(
+  env: Record<string, unknown>,
+  builtinNames: readonly string[],
+): Upstream[] {
+  const raw = env.UPSTREAMS;
+  const key = `${typeof raw === "string" ? raw : JSON.stringify(raw ?? "")}\u0000${builtinNames.join(",")}`;
+  let upstreams = memo.get(key);
+  if (!upstreams) {
+    upstreams = parseUpstreams(raw, env);
+    for (const name of builtinNames) {
+      const clash = upstreams.find((u) => name.startsWith(`${u.prefix}__`));
+      if (clash) {
+        throw new ConfigError(
+          `UPSTREAMS (${clash.name}): prefix "${clash.prefix}" would shadow the built-in "${name}"`,
+        );
+      }
+    }
+    memo.set(key, upstreams);
+  }
+  return upstreams;
+}
+
+/** UPSTREAMS checked against the built-ins TOOLSETS enables (memoised per isolate). */
+export function configuredUpstreams(env: { TOOLSETS?: string }): Upstream[] {
+  const registry = registryFor(env.TOOLSETS);
+  return upstreamsFor(env as unknown as Record<string, unknown>, [
+    ...registry.tools.keys(),
+    ...registry.prompts.keys(),
+  ]);
 }

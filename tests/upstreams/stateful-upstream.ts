@@ -100,7 +100,8 @@ const STATIC_TOOLS: Tool[] = [
   },
   {
     name: "stats",
-    description: "Process-wide counters: tools/call count, cancelled and running slow calls.",
+    description:
+      "Process-wide counters: tools/call count, cancelled and running slow calls, live sessions.",
     inputSchema: objectSchema(),
   },
   {
@@ -199,7 +200,9 @@ const TOOL_HANDLERS: Record<string, ToolHandler> = {
     }
   },
   stats() {
-    return text(JSON.stringify(stats), { ...stats });
+    // `sessions`: upstream sessions alive now (a DELETE ends one).
+    const now = { ...stats, sessions: sessions.size };
+    return text(JSON.stringify(now), now);
   },
   async count_down({ args, extra }) {
     const steps = countArg(args, "steps");

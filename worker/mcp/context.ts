@@ -8,6 +8,7 @@ import type {
   ModernEnvelope,
   ProgressToken,
 } from "../../shared/protocol";
+import type { Federation } from "../federation/federation";
 import type { Phase } from "../lifecycle";
 import type { SessionRecord, SessionStore } from "../storage";
 import type { ToolRegistry } from "../tools/registry";
@@ -25,6 +26,8 @@ export interface SessionContext {
   requestStateSecret: string | undefined;
   storage: SessionStore;
   registry: ToolRegistry;
+  /** The configured upstream servers as this session sees them; null without UPSTREAMS. */
+  federation: Federation | null;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
   updateHot(change: Partial<HotState>): void;

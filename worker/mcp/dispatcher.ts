@@ -75,6 +75,7 @@ export class Dispatcher {
       case "notification":
         return this.#notification(frame.message);
       case "response":
+        if (this.session.federation?.onResponse(frame.message)) return;
         if (await this.bridge?.onResponse(frame.message)) return;
         logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
         return;

@@ -20,12 +20,14 @@ import {
   META_SESSION_ID,
   MODERN_VERSIONS,
 } from "../../shared/protocol";
+import { type ListKind, type MergedList, UNAVAILABLE_META } from "../federation/federation";
 import { transition } from "../lifecycle";
 import { MAX_SUBSCRIPTIONS } from "../storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import type { CallContext } from "./context";
 import {
+  FEDERATED_SERVER_CAPABILITIES,
   INSTRUCTIONS,
   MODERN_SERVER_CAPABILITIES,
   SERVER_CAPABILITIES,
@@ -78,7 +80,8 @@ const initialize: Handler = (params, call) => {
   session.updateHot({ phase, protocolVersion });
   return {
     protocolVersion,
-    capabilities: SERVER_CAPABILITIES,
+    // With upstreams, lists can change (an upstream's list_changed is forwarded).
+    capabilities: session.federation ? FEDERATED_SERVER_CAPABILITIES : SERVER_CAPABILITIES,
     serverInfo: SERVER_INFO,
     instructions: INSTRUCTIONS,
     _meta: { [META_SESSION_ID]: session.sessionId },
@@ -95,6 +98,25 @@ const ping: Handler = () => ({});
 
 const PaginatedSchema = v.looseObject({ cursor: v.optional(v.string()) });
 
+/**
+ * Built-in items followed by every upstream's (namespaced, passed through
+ * unchanged otherwise); upstreams that could not answer are named in `_meta`.
+ */
+async function withUpstreams(
+  key: string,
+  kind: ListKind,
+  builtin: object[],
+  call: CallContext,
+): Promise<Record<string, unknown>> {
+  const federation = call.session.federation;
+  if (!federation) return { [key]: builtin };
+  const merged: MergedList = await federation.list(kind, call);
+  return {
+    [key]: [...builtin, ...merged.items],
+    ...(merged.unavailable.length > 0 ? { _meta: { [UNAVAILABLE_META]: merged.unavailable } } : {}),
+  };
+}
+
 const listTools: Handler = (params, call) => {
   rejectCursor(parseParams(PaginatedSchema, params, "tools/list").cursor);
   const tools = [...call.session.registry.tools.values()].map(({ item }) => ({
@@ -104,7 +126,7 @@ const listTools: Handler = (params, call) => {
     inputSchema: item.inputSchema,
     ...(item.annotations ? { annotations: item.annotations } : {}),
   }));
-  return { tools };
+  return withUpstreams("tools", "tools", tools, call);
 };
 
 const CallToolSchema = v.looseObject({
@@ -125,7 +147,7 @@ const listResources: Handler = (params, call) => {
     description: item.description,
     mimeType: item.mimeType,
   }));
-  return { resources };
+  return withUpstreams("resources", "resources", resources, call);
 };
 
 const listResourceTemplates: Handler = (params, call) => {
@@ -138,7 +160,7 @@ const listResourceTemplates: Handler = (params, call) => {
       mimeType: item.mimeType,
     }),
   );
-  return { resourceTemplates };
+  return withUpstreams("resourceTemplates", "resourceTemplates", resourceTemplates, call);
 };
 
 const ReadResourceSchema = v.looseObject({ uri: v.string() });
@@ -156,6 +178,8 @@ const readResource: Handler = (params, call) => {
     const body = item.read(variables, toolContext(toolset, call));
     return { contents: [{ uri, mimeType: item.mimeType, ...body }] };
   }
+  const target = call.session.federation?.resolve(uri);
+  if (target) return call.session.federation?.readResource(target, call) ?? {};
   // Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164).
   const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
   throw new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
@@ -187,7 +211,7 @@ const listPrompts: Handler = (params, call) => {
     description: item.description,
     arguments: item.arguments,
   }));
-  return { prompts };
+  return withUpstreams("prompts", "prompts", prompts, call);
 };
 
 const GetPromptSchema = v.looseObject({
@@ -198,6 +222,9 @@ const GetPromptSchema = v.looseObject({
 const getPrompt: Handler = (params, call) => {
   const input = parseParams(GetPromptSchema, params, "prompts/get");
   const owned = call.session.registry.prompts.get(input.name);
+  const federation = call.session.federation;
+  const target = owned ? null : federation?.resolve(input.name);
+  if (target && federation) return federation.getPrompt(target, input.arguments ?? {}, call);
   if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${input.name}`);
   const args = input.arguments ?? {};
   const missing = owned.item.arguments.filter((a) => a.required && !(a.name in args));
@@ -232,6 +259,15 @@ const CompleteSchema = v.looseObject({
 
 const complete: Handler = (params, call) => {
   const { ref, argument } = parseParams(CompleteSchema, params, "completion/complete");
+  const federation = call.session.federation;
+  const namespaced = ref.type === "ref/prompt" ? ref.name : ref.uri;
+  const builtin = ref.type === "ref/prompt" ? call.session.registry.prompts.has(ref.name) : false;
+  const target = builtin ? null : federation?.resolve(namespaced);
+  if (target && federation) {
+    const upstreamRef =
+      ref.type === "ref/prompt" ? { ...ref, name: target.name } : { ...ref, uri: target.name };
+    return federation.complete(target, { ...params, ref: upstreamRef }, call);
+  }
   let candidates: readonly string[] = [];
   if (ref.type === "ref/prompt") {
     const owned = call.session.registry.prompts.get(ref.name);

@@ -10,6 +10,14 @@ export const SERVER_CAPABILITIES = {
   completions: {},
 };
 
+/** Session era with upstreams: their list changes are forwarded to the client. */
+export const FEDERATED_SERVER_CAPABILITIES = {
+  ...SERVER_CAPABILITIES,
+  tools: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  prompts: { listChanged: true },
+};
+
 /**
  * 2026-07-28 (server/discover): list changes are announced on
  * subscriptions/listen streams (Streamable HTTP); resources/subscribe is gone.

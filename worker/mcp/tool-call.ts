@@ -19,7 +19,13 @@ export async function callTool(
   call: CallContext,
 ): Promise<ToolResult | InputRequired> {
   const owned = call.session.registry.tools.get(name);
-  if (!owned) throw toWireError({ kind: "unknown_tool", name });
+  if (!owned) {
+    const federation = call.session.federation;
+    const target = federation?.resolve(name, "tool");
+    if (!target || !federation) throw toWireError({ kind: "unknown_tool", name });
+    // Arguments are validated by the upstream, which owns the schema.
+    return federation.callTool(target, args, call);
+  }
   const tool = owned.item;
   const validated = await tool.input["~standard"].validate(args);
   if (validated.issues) {

@@ -1,0 +1,682 @@
+/**
+ * End to end for federation (issue #4): a real `wrangler dev` gateway in front
+ * of real upstream processes on localhost: @modelcontextprotocol/server-everything
+ * (Streamable HTTP) and the project's stateful upstream (a value per upstream
+ * session). Clients are the v1 SDK over WebSocket (an independent client) and
+ * raw 2026-07-28 HTTP requests.
+ *
+ * The faulty gateway federates upstreams that are down (nothing listens), hang
+ * (never answer) and answer garbage, beside a healthy one.
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
+import {
+  type CallToolResult,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  type Progress,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UPSTREAM_INVALID, UPSTREAM_TIMEOUT, UPSTREAM_UNAVAILABLE } from "../../shared/errors";
+import {
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_PROTOCOL_VERSION,
+} from "../../shared/protocol";
+import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { firstText, RpcSocket } from "../helpers/rpc-socket";
+import { sseOf } from "../helpers/sse";
+import { startEverything, startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
+import { sleep, waitFor, withTimeout } from "../helpers/wait";
+
+const TIMEOUT_MS = 20_000;
+/** wrangler dev evicts an idle object after about 10 s. */
+const IDLE_FOR_EVICTION_MS = 12_500;
+const SECRET_VALUE = "s3cret-upstream-key-value";
+const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
+
+let stateful: UpstreamProcess | undefined;
+let everything: UpstreamProcess | undefined;
+let hanging: UpstreamProcess | undefined;
+let garbage: UpstreamProcess | undefined;
+let healthy: Gateway | undefined;
+let faulty: Gateway | undefined;
+/** Authenticated (two principals), for isolation of stateless upstream sessions. */
+let guarded: Gateway | undefined;
+const tokens = { alice: randomBytes(24).toString("hex"), bob: randomBytes(24).toString("hex") };
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+beforeAll(async () => {
+  const upstreams = await Promise.allSettled([
+    startStatefulUpstream(),
+    startEverything(),
+    startStatefulUpstream({ mode: "hang" }),
+    startStatefulUpstream({ mode: "garbage" }),
+  ]);
+  [stateful, everything, hanging, garbage] = upstreams.map((s) =>
+    s.status === "fulfilled" ? s.value : undefined,
+  );
+  const failed = upstreams.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  if (!stateful || !everything || !hanging || !garbage)
+    throw new Error("an upstream did not start");
+  const downPort = await freePort();
+  const gateways = await Promise.allSettled([
+    startGateway({
+      vars: {
+        UPSTREAM_KEY: SECRET_VALUE,
+        UPSTREAMS: JSON.stringify([
+          {
+            name: "state",
+            url: stateful.url,
+            prefix: "state",
+            headers: { "X-Upstream-Key": "UPSTREAM_KEY" },
+          },
+          { name: "everything", url: everything.url, prefix: "everything" },
+          {
+            name: "tight",
+            url: stateful.url,
+            prefix: "tight",
+            timeoutMs: 700,
+            allowTools: ["slow", "recall"],
+          },
+        ]),
+      },
+    }),
+    startGateway({
+      vars: {
+        UPSTREAMS: JSON.stringify([
+          { name: "state", url: stateful.url, prefix: "state" },
+          {
+            name: "down",
+            url: `http://127.0.0.1:${downPort}/mcp`,
+            prefix: "down",
+            timeoutMs: 2_000,
+          },
+          { name: "hang", url: hanging.url, prefix: "hang", timeoutMs: 1_000 },
+          { name: "garbage", url: garbage.url, prefix: "garbage" },
+        ]),
+      },
+    }),
+    startGateway({
+      vars: {
+        AUTH_TOKEN_HASHES: Object.entries(tokens)
+          .map(([who, token]) => `${who}:${sha256(token)}`)
+          .join(","),
+        UPSTREAMS: JSON.stringify([{ name: "state", url: stateful.url, prefix: "state" }]),
+      },
+    }),
+  ]);
+  if (gateways[0].status === "fulfilled") healthy = gateways[0].value;
+  if (gateways[1].status === "fulfilled") faulty = gateways[1].value;
+  if (gateways[2].status === "fulfilled") guarded = gateways[2].value;
+  const gatewayFailed = gateways.find((s) => s.status === "rejected");
+  if (gatewayFailed) throw gatewayFailed.reason;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([
+    healthy?.stop(),
+    faulty?.stop(),
+    guarded?.stop(),
+    stateful?.stop(),
+    everything?.stop(),
+    hanging?.stop(),
+    garbage?.stop(),
+  ]);
+}, 60_000);
+
+function gatewayOf(gateway: Gateway | undefined): Gateway {
+  if (!gateway) throw new Error("gateway did not start");
+  return gateway;
+}
+
+/** A v1 SDK client over WebSocket that answers elicitations with `name`. */
+async function connect(
+  gateway: Gateway | undefined,
+  options: { name?: string; session?: string } = {},
+): Promise<Client> {
+  const client = new Client(
+    { name: "dormouse-e2e-federation", version: "1.0.0" },
+    { capabilities: { elicitation: {} } },
+  );
+  client.setRequestHandler(ElicitRequestSchema, async () => ({
+    action: "accept",
+    content: { name: options.name ?? "Ada" },
+  }));
+  const query = options.session ? `?session=${options.session}` : "";
+  const transport = new WebSocketClientTransport(new URL(`${gatewayOf(gateway).wsUrl}/ws${query}`));
+  await withTimeout(client.connect(transport), TIMEOUT_MS, "initialize");
+  return client;
+}
+
+async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+  onprogress?: (p: Progress) => void,
+) {
+  return (await client.callTool({ name, arguments: args }, undefined, {
+    timeout: TIMEOUT_MS,
+    ...(onprogress ? { onprogress } : {}),
+  })) as CallToolResult;
+}
+
+async function toolNames(client: Client): Promise<string[]> {
+  const { tools } = await client.listTools(undefined, { timeout: TIMEOUT_MS });
+  return tools.map((t) => t.name);
+}
+
+/** A client connected straight to an upstream, for comparison. */
+async function direct(upstream: UpstreamProcess | undefined): Promise<Client> {
+  if (!upstream) throw new Error("upstream did not start");
+  const client = new Client(
+    { name: "dormouse-e2e-direct", version: "1.0.0" },
+    { capabilities: { elicitation: {} } },
+  );
+  await withTimeout(
+    client.connect(new StreamableHTTPClientTransport(new URL(upstream.url))),
+    TIMEOUT_MS,
+    "direct initialize",
+  );
+  return client;
+}
+
+describe("federation over WebSocket", () => {
+  it("merges built-in and upstream tools, namespaced, with descriptions and schemas unchanged", async () => {
+    const client = await connect(healthy);
+    const upstream = await direct(everything);
+    try {
+      const { tools } = await client.listTools(undefined, { timeout: TIMEOUT_MS });
+      const names = tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["echo", "add", "counter"]));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          "state__remember",
+          "state__recall",
+          "state__ask_name",
+          // The stateful upstream pages its list by 4: the last page must be there too.
+          "state__t05",
+          "everything__echo",
+          "everything__get-sum",
+          "everything__trigger-long-running-operation",
+          "everything__trigger-elicitation-request",
+          "tight__slow",
+          "tight__recall",
+        ]),
+      );
+      // allowTools: only slow and recall come through "tight".
+      expect(names.filter((n) => n.startsWith("tight__")).sort()).toEqual([
+        "tight__recall",
+        "tight__slow",
+      ]);
+      const directTools = (await upstream.listTools(undefined, { timeout: TIMEOUT_MS })).tools;
+      for (const tool of directTools) {
+        const relayed = tools.find((t) => t.name === `everything__${tool.name}`);
+        expect(relayed, tool.name).toBeDefined();
+        expect(relayed?.description).toBe(tool.description);
+        expect(relayed?.inputSchema).toEqual(tool.inputSchema);
+      }
+    } finally {
+      await Promise.all([client.close(), upstream.close()]);
+    }
+  });
+
+  it("calls a tool on each upstream", async () => {
+    const client = await connect(healthy);
+    try {
+      const sum = await call(client, "everything__get-sum", { a: 2, b: 40 });
+      expect(firstText(sum as Record<string, unknown>)).toContain("42");
+      await call(client, "state__remember", { value: "relayed" });
+      expect(firstText((await call(client, "state__recall")) as Record<string, unknown>)).toBe(
+        "relayed",
+      );
+      // Built-ins are untouched.
+      expect(
+        firstText((await call(client, "add", { a: 1, b: 2 })) as Record<string, unknown>),
+      ).toBe("3");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("relays progress from a long upstream call and its log messages", async () => {
+    const client = await connect(healthy);
+    const progress: Progress[] = [];
+    const logs: unknown[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      logs.push(n.params);
+    });
+    try {
+      const result = await call(
+        client,
+        "everything__trigger-long-running-operation",
+        { duration: 2, steps: 4 },
+        (p) => progress.push(p),
+      );
+      expect(firstText(result as Record<string, unknown>)).toContain(
+        "Long running operation completed",
+      );
+      expect(progress.map((p) => p.progress)).toEqual([1, 2, 3, 4]);
+      expect(progress.every((p) => p.total === 4)).toBe(true);
+      await call(client, "state__count_down", { steps: 3, intervalMs: 50 }, (p) =>
+        progress.push(p),
+      );
+      expect(logs).toHaveLength(3);
+      expect(logs[0]).toMatchObject({ level: "info", logger: "state/count_down", data: "step 1" });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("relays an upstream elicitation to the client and its answer back", async () => {
+    const client = await connect(healthy, { name: "Grace" });
+    try {
+      const own = await call(client, "state__ask_name");
+      expect(firstText(own as Record<string, unknown>)).toBe("hello Grace");
+      const theirs = await call(client, "everything__trigger-elicitation-request");
+      expect(JSON.stringify(theirs.content)).toContain("Grace");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("forwards an upstream list_changed and lists the new tool", async () => {
+    const client = await connect(healthy);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed++;
+    });
+    try {
+      expect(await toolNames(client)).not.toContain("state__extra_1");
+      await call(client, "state__grow");
+      await waitFor(() => changed > 0 || undefined, {
+        timeoutMs: TIMEOUT_MS,
+        what: "list_changed",
+      });
+      expect(await toolNames(client)).toContain("state__extra_1");
+      expect(firstText((await call(client, "state__extra_1")) as Record<string, unknown>)).toBe(
+        "extra 1",
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("forwards a client's cancellation upstream", async () => {
+    const client = await connect(healthy);
+    try {
+      const before = (await call(client, "state__stats")).structuredContent as {
+        cancelled: number;
+      };
+      const controller = new AbortController();
+      const slow = client.callTool({ name: "state__slow", arguments: { ms: 15_000 } }, undefined, {
+        signal: controller.signal,
+        timeout: TIMEOUT_MS,
+      });
+      slow.catch(() => {});
+      await sleep(300);
+      controller.abort("changed my mind");
+      await expect(slow).rejects.toThrow();
+      await waitFor(
+        async () => {
+          const stats = (await call(client, "state__stats")).structuredContent as {
+            cancelled: number;
+          };
+          return stats.cancelled > before.cancelled || undefined;
+        },
+        { timeoutMs: TIMEOUT_MS, intervalMs: 100, what: "the upstream to see the cancellation" },
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("keeps one upstream session per gateway session", async () => {
+    const [a, b] = await Promise.all([connect(healthy), connect(healthy)]);
+    try {
+      await call(a, "state__remember", { value: "alpha" });
+      await call(b, "state__remember", { value: "beta" });
+      expect(firstText((await call(a, "state__recall")) as Record<string, unknown>)).toBe("alpha");
+      expect(firstText((await call(b, "state__recall")) as Record<string, unknown>)).toBe("beta");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("times out a slow upstream call with a clear error, and the session keeps working", async () => {
+    const client = await connect(healthy);
+    try {
+      const started = Date.now();
+      const error = await call(client, "tight__slow", { ms: 5_000 }).then(
+        () => null,
+        (e: { code?: number; message: string }) => e,
+      );
+      expect(error?.code).toBe(UPSTREAM_TIMEOUT);
+      expect(error?.message).toContain('Upstream "tight" timed out after 700 ms');
+      expect(Date.now() - started).toBeLessThan(4_500);
+      expect(
+        firstText((await call(client, "echo", { text: "still here" })) as Record<string, unknown>),
+      ).toBe("still here");
+      // A tool outside allowTools is not offered.
+      await expect(call(client, "tight__remember", { value: "x" })).rejects.toThrow(/Unknown tool/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("sends configured secret headers upstream", async () => {
+    const client = await connect(healthy);
+    try {
+      const result = await call(client, "state__header", { name: "x-upstream-key" });
+      expect(firstText(result as Record<string, unknown>)).toBe(SECRET_VALUE);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe("upstream sessions survive the gateway and the upstream", () => {
+  it("reuses the same upstream session after the gateway's object is evicted", async () => {
+    const gateway = gatewayOf(healthy);
+    const socket = await RpcSocket.open(`${gateway.wsUrl}/ws`);
+    try {
+      await socket.call("initialize", {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "evict", version: "1" },
+      });
+      socket.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      await socket.call("tools/call", { name: "state__remember", arguments: { value: "kept" } });
+      const first = await socket.call("tools/call", { name: "state__recall", arguments: {} });
+      const upstreamSession = (first.structuredContent as { sessionId: string }).sessionId;
+      const wakesBefore = await wakes(socket);
+      await sleep(IDLE_FOR_EVICTION_MS);
+      const after = await socket.call("tools/call", { name: "state__recall", arguments: {} });
+      expect(await wakes(socket)).toBeGreaterThan(wakesBefore);
+      expect(firstText(after)).toBe("kept");
+      expect((after.structuredContent as { sessionId: string }).sessionId).toBe(upstreamSession);
+    } finally {
+      await socket.close();
+    }
+  }, 60_000);
+
+  it("re-initialises transparently after the upstream restarts", async () => {
+    const gateway = gatewayOf(healthy);
+    const client = await connect(gateway);
+    try {
+      await call(client, "state__remember", { value: "before restart" });
+      const before = (await call(client, "state__recall")).structuredContent as {
+        sessionId: string;
+      };
+      const port = stateful?.port;
+      await stateful?.stop();
+      stateful = await startStatefulUpstream({ port });
+      const after = await call(client, "state__recall");
+      // A new upstream session: the value is gone, the call still succeeds.
+      expect(firstText(after as Record<string, unknown>)).toBe("(nothing)");
+      expect((after.structuredContent as { sessionId: string }).sessionId).not.toBe(
+        before.sessionId,
+      );
+      await call(client, "state__remember", { value: "after restart" });
+      expect(firstText((await call(client, "state__recall")) as Record<string, unknown>)).toBe(
+        "after restart",
+      );
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
+
+describe("failing upstreams", () => {
+  it("lists what works and names the unavailable upstreams in _meta", async () => {
+    const client = await connect(faulty);
+    try {
+      const started = Date.now();
+      const result = await client.listTools(undefined, { timeout: TIMEOUT_MS });
+      expect(Date.now() - started).toBeLessThan(8_000);
+      const names = result.tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["echo", "state__recall"]));
+      expect(names.some((n) => /^(down|hang|garbage)__/.test(n))).toBe(false);
+      const unavailable = (result._meta as Record<string, unknown>)[UNAVAILABLE_META] as {
+        upstream: string;
+        reason: string;
+      }[];
+      expect(unavailable.map((u) => u.upstream).sort()).toEqual(["down", "garbage", "hang"]);
+      expect(unavailable.find((u) => u.upstream === "down")?.reason).toBe("could not be reached");
+      expect(unavailable.find((u) => u.upstream === "hang")?.reason).toBe(
+        "timed out after 1000 ms",
+      );
+      expect(unavailable.find((u) => u.upstream === "garbage")?.reason).toMatch(/not JSON/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("fails calls to each broken upstream with its own error, naming the upstream but not its address", async () => {
+    const client = await connect(faulty);
+    try {
+      const cases = [
+        {
+          tool: "down__anything",
+          code: UPSTREAM_UNAVAILABLE,
+          text: 'Upstream "down" could not be reached',
+        },
+        {
+          tool: "hang__anything",
+          code: UPSTREAM_TIMEOUT,
+          text: 'Upstream "hang" timed out after 1000 ms',
+        },
+        { tool: "garbage__anything", code: UPSTREAM_INVALID, text: 'Upstream "garbage"' },
+      ];
+      for (const expected of cases) {
+        const error = await call(client, expected.tool).then(
+          () => null,
+          (e: { code?: number; message: string; data?: unknown }) => e,
+        );
+        expect(error?.code, expected.tool).toBe(expected.code);
+        expect(error?.message).toContain(expected.text);
+        expect(error?.message).not.toMatch(/127\.0\.0\.1|localhost|http:/);
+        // The healthy upstream and the built-ins are unaffected.
+        expect(
+          firstText((await call(client, "echo", { text: "ok" })) as Record<string, unknown>),
+        ).toBe("ok");
+        await call(client, "state__recall");
+      }
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe("federation for 2026-07-28 clients (stateless HTTP)", () => {
+  const envelope = (capabilities: Record<string, unknown> = {}) => ({
+    [META_PROTOCOL_VERSION]: "2026-07-28",
+    [META_CLIENT_INFO]: { name: "dormouse-e2e-modern", version: "1" },
+    [META_CLIENT_CAPABILITIES]: capabilities,
+  });
+
+  async function modern(
+    method: string,
+    params: Record<string, unknown>,
+    capabilities = {},
+    target: { gateway?: Gateway; token?: string } = {},
+  ) {
+    const gateway = gatewayOf(target.gateway ?? healthy);
+    const name = typeof params.name === "string" ? params.name : undefined;
+    const response = await fetch(`${gateway.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": method,
+        ...(name ? { "Mcp-Name": name } : {}),
+        ...(target.token ? { Authorization: `Bearer ${target.token}` } : {}),
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method,
+        params: { ...params, _meta: envelope(capabilities) },
+      }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const json = response.headers.get("Content-Type")?.startsWith("text/event-stream")
+      ? JSON.parse(
+          text
+            .split("\n")
+            .filter((l) => l.startsWith("data:"))
+            .map((l) => l.slice(5))
+            .pop() ?? "{}",
+        )
+      : JSON.parse(text);
+    if (!json.result) throw new Error(JSON.stringify(json));
+    return json.result as Record<string, unknown>;
+  }
+
+  it("lists and calls upstream tools without a session", async () => {
+    const list = await modern("tools/list", {});
+    const names = (list.tools as { name: string }[]).map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["echo", "state__recall", "everything__get-sum"]));
+    const sum = await modern("tools/call", {
+      name: "everything__get-sum",
+      arguments: { a: 1, b: 2 },
+    });
+    expect(sum.resultType).toBe("complete");
+    expect(firstText(sum)).toContain("3");
+  });
+
+  it("bridges an upstream elicitation through input_required and a retry", async () => {
+    const caps = { elicitation: {} };
+    const first = await modern("tools/call", { name: "state__ask_name", arguments: {} }, caps);
+    expect(first.resultType).toBe("input_required");
+    const requests = first.inputRequests as Record<string, { method: string }>;
+    const [key] = Object.keys(requests);
+    expect(key).toBeDefined();
+    expect(requests[key as string]?.method).toBe("elicitation/create");
+    const second = await modern(
+      "tools/call",
+      {
+        name: "state__ask_name",
+        arguments: {},
+        inputResponses: { [key as string]: { action: "accept", content: { name: "Lin" } } },
+        requestState: first.requestState,
+      },
+      caps,
+    );
+    expect(second.resultType).toBe("complete");
+    expect(firstText(second)).toBe("hello Lin");
+  });
+
+  it("never lets one principal reach another principal's upstream session", async () => {
+    const alice = { gateway: guarded, token: tokens.alice };
+    const bob = { gateway: guarded, token: tokens.bob };
+    const call = (name: string, args: Record<string, unknown>, who: typeof alice) =>
+      modern("tools/call", { name, arguments: args }, {}, who);
+    await call("state__remember", { value: "alice's secret" }, alice);
+    // Alice's requests share one pooled upstream session; Bob's never see it.
+    expect(firstText(await call("state__recall", {}, alice))).toBe("alice's secret");
+    expect(firstText(await call("state__recall", {}, bob))).toBe("(nothing)");
+  });
+});
+
+describe("federation over session-era Streamable HTTP", () => {
+  const headers = (sessionId?: string) => ({
+    "Content-Type": "application/json",
+    Accept: "application/json, text/event-stream",
+    ...(sessionId ? { "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": "2025-11-25" } : {}),
+  });
+
+  async function postMessage(message: object, sessionId?: string): Promise<Response> {
+    return fetch(`${gatewayOf(healthy).url}/mcp`, {
+      method: "POST",
+      headers: headers(sessionId),
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  }
+
+  async function upstreamSessions(): Promise<number> {
+    const client = await direct(stateful);
+    try {
+      const result = await call(client, "stats");
+      // Minus the direct client's own session.
+      return (result.structuredContent as { sessions: number }).sessions - 1;
+    } finally {
+      await (client.transport as StreamableHTTPClientTransport | undefined)?.terminateSession();
+      await client.close();
+    }
+  }
+
+  it("relays an upstream elicitation on the call's SSE stream and ends upstream sessions with the session", async () => {
+    const init = await postMessage({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: { elicitation: {} },
+        clientInfo: { name: "dormouse-e2e-http", version: "1" },
+      },
+    });
+    expect(init.status).toBe(200);
+    const sessionId = init.headers.get("Mcp-Session-Id") ?? "";
+    await init.text();
+    expect(
+      (await postMessage({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId))
+        .status,
+    ).toBe(202);
+    const sessionsBefore = await upstreamSessions();
+
+    const reply = await postMessage(
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "state__ask_name", arguments: {} },
+      },
+      sessionId,
+    );
+    expect(reply.headers.get("Content-Type")).toMatch(/text\/event-stream/);
+    const stream = sseOf(reply);
+    const [asked] = await stream.messages({
+      until: (m) => m.method === "elicitation/create",
+      timeoutMs: TIMEOUT_MS,
+    });
+    expect(asked?.id).toMatch(/^dormouse-up-/);
+    const answered = await postMessage(
+      { jsonrpc: "2.0", id: asked?.id, result: { action: "accept", content: { name: "Hopper" } } },
+      sessionId,
+    );
+    expect(answered.status).toBe(202);
+    const messages = await stream.messages({ until: (m) => m.id === 2, timeoutMs: TIMEOUT_MS });
+    const result = messages.at(-1)?.result as Record<string, unknown>;
+    expect(firstText(result)).toBe("hello Hopper");
+    expect(await upstreamSessions()).toBe(sessionsBefore + 1);
+
+    // Ending the gateway session ends the upstream session it opened.
+    const deleted = await fetch(`${gatewayOf(healthy).url}/mcp`, {
+      method: "DELETE",
+      headers: headers(sessionId),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    expect(deleted.status).toBe(204);
+    await waitFor(async () => ((await upstreamSessions()) === sessionsBefore ? true : undefined), {
+      timeoutMs: TIMEOUT_MS,
+      intervalMs: 100,
+      what: "the upstream session to be deleted",
+    });
+  });
+});
+
+async function wakes(socket: RpcSocket): Promise<number> {
+  const info = await socket.call("tools/call", { name: "session_info", arguments: {} });
+  return (JSON.parse(firstText(info)) as { wakes: number }).wakes;
+}

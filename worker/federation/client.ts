@@ -1,0 +1,450 @@
+/**
+ * A client for one upstream MCP server over Streamable HTTP (session era):
+ * POSTs JSON-RPC messages and reads the answer as JSON or as an SSE stream
+ * that may carry notifications and server->client requests before it.
+ *
+ * Why not the SDK's StreamableHTTPClientTransport: after `initialized` it
+ * opens a standing GET stream (and reconnects it), which would keep every
+ * session object awake for as long as the session lives; a hibernating
+ * gateway must hold nothing open between calls. Everything this client
+ * receives arrives on the stream of a request it made, so notifications are
+ * attributed to the call that caused them, and nothing outlives a call.
+ *
+ * Failures are typed (UpstreamFailure) and never carry the upstream's URL or
+ * headers, which may hold credentials.
+ */
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
+import {
+  isSessionEraVersion,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  LATEST_SESSION_ERA_VERSION,
+} from "../../shared/protocol";
+import { logEvent } from "../log";
+import { EventTooLarge, readSseData } from "./sse-reader";
+import type { UpstreamSessionState } from "./store";
+
+export type { UpstreamSessionState };
+
+export type FailureKind = "unavailable" | "timeout" | "invalid" | "expired";
+
+/** The upstream could not serve a request; `detail` is safe to show to clients. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "UpstreamFailure";
+  }
+}
+
+/** The upstream answered with a JSON-RPC error. */
+export class UpstreamRpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = "UpstreamRpcError";
+  }
+}
+
+/**
+ * Thrown by a hook to end a call early (a 2026-07-28 caller must be asked for
+ * input first): the upstream is told the request is cancelled, and the
+ * StopCall reaches the caller unchanged.
+ */
+export class StopCall extends Error {
+  constructor(readonly value: unknown) {
+    super("call stopped by the gateway");
+    this.name = "StopCall";
+  }
+}
+
+/** A reply to a server->client request, sent back upstream. */
+export type ClientReply =
+  | { result: Record<string, unknown> }
+  | { error: { code: number; message: string } };
+
+export interface CallHooks {
+  /** Aborted when the caller gives up (cancellation, deadline, disconnect). */
+  signal?: AbortSignal;
+  /** A notification the upstream sent on this request's stream (progress, log, list change). */
+  onNotification?(notification: JsonRpcNotification): void;
+  /**
+   * A request the upstream sent on this request's stream (elicitation, sampling,
+   * roots). The silence timeout is paused while it is answered (a person may be typing).
+   */
+  onRequest?(request: JsonRpcRequest, signal: AbortSignal): Promise<ClientReply>;
+}
+
+export interface ClientOptions {
+  url: string;
+  /** Extra request headers (resolved secrets). */
+  headers: Record<string, string>;
+  /** Longest silence from the upstream before a request fails. */
+  timeoutMs: number;
+  fetcher?: typeof fetch;
+}
+
+const CLIENT_INFO = { name: "dormouse-gateway", version: "0.1.0" };
+/** Cancellation notices and DELETEs are best effort and bounded. */
+const BEST_EFFORT_MS = 2_000;
+const ERROR_BODY_CHARS = 2_048;
+
+export class UpstreamClient {
+  #state: UpstreamSessionState | null;
+  #nextId = 1;
+  readonly #fetch: typeof fetch;
+
+  constructor(
+    private readonly options: ClientOptions,
+    state: UpstreamSessionState | null,
+  ) {
+    this.#state = state;
+    // Bound: workerd refuses a detached global fetch ("Illegal invocation").
+    this.#fetch = options.fetcher ?? ((input, init) => fetch(input, init));
+  }
+
+  get state(): UpstreamSessionState | null {
+    return this.#state;
+  }
+
+  /** Opens a new upstream session (initialize + initialized) and returns its state. */
+  async initialize(
+    capabilities: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<UpstreamSessionState> {
+    this.#state = null;
+    const { result, sessionId } = await this.#exchange(
+      "initialize",
+      { protocolVersion: LATEST_SESSION_ERA_VERSION, capabilities, clientInfo: CLIENT_INFO },
+      { signal },
+      null,
+    );
+    const version = result.protocolVersion;
+    if (!isSessionEraVersion(version)) {
+      throw new UpstreamFailure(
+        "invalid",
+        `answered initialize with an unsupported protocol version (${String(version).slice(0, 40)})`,
+      );
+    }
+    const serverCapabilities =
+      typeof result.capabilities === "object" && result.capabilities !== null
+        ? (result.capabilities as Record<string, unknown>)
+        : {};
+    this.#state = { sessionId, protocolVersion: version, capabilities: serverCapabilities };
+    await this.notify("notifications/initialized");
+    return this.#state;
+  }
+
+  /** Sends one request and returns its result; throws UpstreamFailure or UpstreamRpcError. */
+  async request(
+    method: string,
+    params: Record<string, unknown>,
+    hooks: CallHooks = {},
+  ): Promise<Record<string, unknown>> {
+    if (!this.#state) throw new Error("upstream session not initialized");
+    return (await this.#exchange(method, params, hooks, this.#state)).result;
+  }
+
+  /** Sends a notification (202 expected); failures are swallowed by callers that don't care. */
+  async notify(method: string, params?: Record<string, unknown>): Promise<void> {
+    const body = { jsonrpc: "2.0", method, ...(params ? { params } : {}) };
+    const response = await withDeadline(this.options.timeoutMs, (signal) =>
+      this.#post(body, this.#state, signal),
+    );
+    await response.body?.cancel();
+    if (response.status === 404 && this.#state?.sessionId) {
+      throw new UpstreamFailure("expired", "no longer knows this session");
+    }
+    if (!response.ok) throw new UpstreamFailure("unavailable", `answered HTTP ${response.status}`);
+  }
+
+  /** Ends the upstream session (DELETE); best effort. */
+  async terminate(): Promise<void> {
+    const sessionId = this.#state?.sessionId;
+    this.#state = null;
+    if (!sessionId) return;
+    try {
+      const response = await withDeadline(BEST_EFFORT_MS, (signal) =>
+        this.#fetch(this.options.url, {
+          method: "DELETE",
+          headers: this.#headers({ sessionId, protocolVersion: LATEST_SESSION_ERA_VERSION }),
+          signal,
+        }),
+      );
+      await response.body?.cancel();
+    } catch {
+      // The upstream forgets idle sessions on its own.
+    }
+  }
+
+  async #exchange(
+    method: string,
+    params: Record<string, unknown>,
+    hooks: CallHooks,
+    session: UpstreamSessionState | null,
+  ): Promise<{ result: Record<string, unknown>; sessionId: string | null }> {
+    const id = this.#nextId++;
+    const silence = new SilenceTimer(this.options.timeoutMs);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(hooks.signal?.reason);
+    hooks.signal?.addEventListener("abort", onAbort, { once: true });
+    silence.onExpire = () =>
+      controller.abort(
+        new UpstreamFailure("timeout", `timed out after ${this.options.timeoutMs} ms`),
+      );
+    try {
+      if (hooks.signal?.aborted) throw hooks.signal.reason;
+      const response = await this.#post(
+        { jsonrpc: "2.0", id, method, params },
+        session,
+        controller.signal,
+      );
+      const sessionId = response.headers.get(SESSION_ID_HEADER);
+      if (!response.ok) throw await failureOf(response, session);
+      const type = (response.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
+      if (type === "application/json") {
+        silence.touch();
+        const message = parseMessage(await boundedText(response, MAX_FRAME_BYTES));
+        return { result: resultFor(message, id), sessionId };
+      }
+      if (type === "text/event-stream" && response.body) {
+        for await (const data of readSseData(response.body, MAX_FRAME_BYTES)) {
+          silence.touch();
+          // Resumable servers prime a stream with an event that has an id and empty data.
+          if (data.trim() === "") continue;
+          const message = parseMessage(data);
+          if ("method" in message && typeof message.method === "string") {
+            if ("id" in message && message.id !== undefined && message.id !== null) {
+              silence.pause();
+              const reply = await this.#answer(message as JsonRpcRequest, hooks, controller.signal);
+              await this.#reply(message.id as string | number, reply, session, controller.signal);
+              silence.touch();
+            } else {
+              hooks.onNotification?.(message as JsonRpcNotification);
+            }
+            continue;
+          }
+          if (message.id === id) return { result: resultFor(message, id), sessionId };
+        }
+        throw new UpstreamFailure("unavailable", "closed its stream before answering");
+      }
+      await response.body?.cancel();
+      throw new UpstreamFailure(
+        "invalid",
+        `answered with Content-Type ${JSON.stringify(type ?? "")}, not JSON or an event stream`,
+      );
+    } catch (thrown) {
+      const stopped = thrown instanceof StopCall ? thrown : null;
+      if (controller.signal.aborted || stopped) {
+        const reason = stopped ?? controller.signal.reason;
+        controller.abort(reason);
+        // Tell the upstream to stop working on it (spec: cancellation).
+        if (session) {
+          this.notify("notifications/cancelled", {
+            requestId: id,
+            reason: reason instanceof UpstreamFailure ? reason.detail : "cancelled by the client",
+          }).catch(() => {});
+        }
+        throw reason;
+      }
+      throw normalise(thrown);
+    } finally {
+      silence.stop();
+      hooks.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #answer(
+    request: JsonRpcRequest,
+    hooks: CallHooks,
+    signal: AbortSignal,
+  ): Promise<ClientReply> {
+    if (request.method === "ping") return { result: {} };
+    if (!hooks.onRequest) {
+      return { error: { code: -32601, message: `Method not found: ${request.method}` } };
+    }
+    return hooks.onRequest(request, signal);
+  }
+
+  async #reply(
+    id: string | number,
+    reply: ClientReply,
+    session: UpstreamSessionState | null,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const response = await this.#post({ jsonrpc: "2.0", id, ...reply }, session, signal);
+    await response.body?.cancel();
+    if (!response.ok) throw await failureOf(response, session);
+  }
+
+  async #post(
+    body: object,
+    session: UpstreamSessionState | null,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    try {
+      return await this.#fetch(this.options.url, {
+        method: "POST",
+        headers: {
+          ...this.#headers(session),
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (thrown) {
+      if (signal.aborted) throw thrown;
+      logEvent("warn", "upstream_fetch_failed", { error: thrown });
+      // Never the fetch error's own text to the client: it may name the URL.
+      throw new UpstreamFailure("unavailable", "could not be reached");
+    }
+  }
+
+  #headers(
+    session: Pick<UpstreamSessionState, "sessionId" | "protocolVersion"> | null,
+  ): Record<string, string> {
+    const headers: Record<string, string> = { ...this.options.headers };
+    if (session?.sessionId) headers[SESSION_ID_HEADER] = session.sessionId;
+    if (session) headers[PROTOCOL_VERSION_HEADER] = session.protocolVersion;
+    return headers;
+  }
+}
+
+/**
+ * Runs `work` with a signal that aborts after `ms`. Not AbortSignal.timeout: its
+ * timer outlives the request, and a pending timer keeps a session object awake.
+ */
+async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new UpstreamFailure("timeout", `timed out after ${ms} ms`)),
+    ms,
+  );
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Aborts a request when the upstream stays silent for `ms`; paused while a
+ * server->client request waits for the client's answer.
+ */
+class SilenceTimer {
+  onExpire: () => void = () => {};
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly ms: number) {
+    this.touch();
+  }
+
+  touch(): void {
+    this.pause();
+    this.#timer = setTimeout(() => this.onExpire(), this.ms);
+  }
+
+  pause(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  stop(): void {
+    this.pause();
+  }
+}
+
+type Message = Record<string, unknown>;
+
+function parseMessage(text: string): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UpstreamFailure("invalid", "answered with something that is not JSON");
+  }
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    Array.isArray(value) ||
+    (value as Message).jsonrpc !== "2.0"
+  ) {
+    throw new UpstreamFailure("invalid", "answered with something that is not a JSON-RPC message");
+  }
+  return value as Message;
+}
+
+function resultFor(message: Message, id: number): Record<string, unknown> {
+  if (message.id !== id) {
+    throw new UpstreamFailure("invalid", "answered a request it was not asked");
+  }
+  const error = message.error;
+  if (typeof error === "object" && error !== null) {
+    const { code, message: text, data } = error as Record<string, unknown>;
+    if (typeof code === "number" && Number.isInteger(code) && typeof text === "string") {
+      throw new UpstreamRpcError(code, text.slice(0, ERROR_BODY_CHARS), data);
+    }
+    throw new UpstreamFailure("invalid", "answered with a malformed JSON-RPC error");
+  }
+  const result = message.result;
+  if (typeof result !== "object" || result === null || Array.isArray(result)) {
+    throw new UpstreamFailure("invalid", "answered without a result object");
+  }
+  return result as Record<string, unknown>;
+}
+
+/**
+ * Maps an HTTP error answer. A 404 to a request carrying a session id means the
+ * upstream forgot the session (spec); some servers answer 400 "no valid session
+ * ID" instead, which is read the same way (the caller re-initialises once).
+ */
+async function failureOf(
+  response: Response,
+  session: UpstreamSessionState | null,
+): Promise<UpstreamFailure> {
+  const text = await boundedText(response, ERROR_BODY_CHARS).catch(() => "");
+  if (session?.sessionId) {
+    if (response.status === 404)
+      return new UpstreamFailure("expired", "no longer knows this session");
+    if (response.status === 400 && /session/i.test(text)) {
+      return new UpstreamFailure("expired", "no longer knows this session");
+    }
+  }
+  if (response.status === 401 || response.status === 403) {
+    return new UpstreamFailure(
+      "unavailable",
+      `refused the gateway's credentials (HTTP ${response.status})`,
+    );
+  }
+  return new UpstreamFailure("unavailable", `answered HTTP ${response.status}`);
+}
+
+async function boundedText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += value;
+    if (text.length > limit) {
+      await reader.cancel();
+      if (limit === ERROR_BODY_CHARS) return text.slice(0, limit);
+      throw new UpstreamFailure("invalid", `answered with more than ${limit} bytes`);
+    }
+  }
+}
+
+function normalise(thrown: unknown): Error {
+  if (thrown instanceof UpstreamFailure || thrown instanceof UpstreamRpcError) return thrown;
+  if (thrown instanceof EventTooLarge)
+    return new UpstreamFailure("invalid", thrown.message.replace(/^an upstream /, "sent an "));
+  // A broken stream (connection reset) or anything else: no details, they may name the URL.
+  return new UpstreamFailure("unavailable", "broke the connection");
+}
