@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../worker/config-error";
-import { DEFAULT_UPSTREAM_TIMEOUT_MS, parseUpstreams } from "../../worker/upstreams";
+import { MAX_POOLED_UPSTREAM_SESSIONS, pooledUpstreamStore } from "../../worker/federation/store";
+import { DEFAULT_UPSTREAM_TIMEOUT_MS, parseUpstreams, upstreamsFor } from "../../worker/upstreams";
 
 const valid = { name: "everything", url: "http://127.0.0.1:3001/mcp", prefix: "ev" };
 
@@ -48,5 +49,37 @@ describe("UPSTREAMS configuration", () => {
     expect(parseUpstreams(raw, { EVERYTHING_TOKEN: "s3cret" })[0]?.headers).toEqual({
       Authorization: "EVERYTHING_TOKEN",
     });
+  });
+});
+
+describe("upstreamsFor", () => {
+  it("refuses a prefix that would shadow a built-in tool or prompt", () => {
+    const env = { UPSTREAMS: JSON.stringify([{ ...valid, prefix: "my" }]) };
+    expect(() => upstreamsFor(env, ["echo", "my__tool"])).toThrow(ConfigError);
+    expect(() => upstreamsFor(env, ["echo", "my__tool"])).toThrow(
+      /prefix "my" would shadow the built-in "my__tool"/,
+    );
+    expect(upstreamsFor(env, ["echo", "mytool"]).map((u) => u.name)).toEqual(["everything"]);
+  });
+});
+
+describe("pooledUpstreamStore", () => {
+  const state = { sessionId: "s1", protocolVersion: "2025-11-25", capabilities: {} };
+
+  it("keeps principals and capability sets apart", () => {
+    pooledUpstreamStore("alice", {}).saveUpstream("u", state);
+    expect(pooledUpstreamStore("alice", {}).loadUpstream("u")).toEqual(state);
+    expect(pooledUpstreamStore("bob", {}).loadUpstream("u")).toBeNull();
+    expect(pooledUpstreamStore("alice", { elicitation: {} }).loadUpstream("u")).toBeNull();
+    pooledUpstreamStore("alice", {}).deleteUpstream("u");
+    expect(pooledUpstreamStore("alice", {}).loadUpstream("u")).toBeNull();
+  });
+
+  it("is bounded: the least recently used entries go first", () => {
+    const store = pooledUpstreamStore("many", {});
+    for (let i = 0; i <= MAX_POOLED_UPSTREAM_SESSIONS; i++) store.saveUpstream(`u${i}`, state);
+    expect(store.loadUpstream("u0")).toBeNull();
+    expect(store.loadUpstream(`u${MAX_POOLED_UPSTREAM_SESSIONS}`)).toEqual(state);
+    expect(store.listUpstreams().length).toBeLessThanOrEqual(MAX_POOLED_UPSTREAM_SESSIONS);
   });
 });

@@ -199,3 +199,46 @@ describe("destroy", () => {
     });
   });
 });
+
+describe("upstream sessions (federation)", () => {
+  const state = {
+    sessionId: "upstream-session-1",
+    protocolVersion: "2025-11-25",
+    capabilities: { tools: { listChanged: true } },
+  };
+
+  it("creates no table until the first upstream session is saved", async () => {
+    await withFreshStorage((storage, state_) => {
+      expect(storage.loadUpstream("state")).toBeNull();
+      expect(storage.listUpstreams()).toEqual([]);
+      storage.deleteUpstream("state");
+      expect(tableNames(state_)).not.toContain("upstream_session");
+    });
+  });
+
+  it("round-trips, replaces and deletes rows, visible to a fresh SessionStorage (a woken object)", async () => {
+    await withFreshStorage((storage, durable, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.saveUpstream("state", state);
+      storage.saveUpstream("everything", { ...state, sessionId: null });
+      const woken = new SessionStorage(durable.storage);
+      expect(woken.loadUpstream("state")).toEqual(state);
+      expect(woken.loadUpstream("everything")?.sessionId).toBeNull();
+      expect(woken.listUpstreams()).toEqual(["everything", "state"]);
+      woken.saveUpstream("state", { ...state, sessionId: "upstream-session-2" });
+      expect(storage.loadUpstream("state")?.sessionId).toBe("upstream-session-2");
+      woken.deleteUpstream("state");
+      expect(storage.listUpstreams()).toEqual(["everything"]);
+    });
+  });
+
+  it("goes with the session's storage when it is destroyed", async () => {
+    await withFreshStorage(async (storage, durable, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.saveUpstream("state", state);
+      await storage.destroy();
+      expect(tableNames(durable)).not.toContain("upstream_session");
+      expect(storage.loadUpstream("state")).toBeNull();
+    });
+  });
+});

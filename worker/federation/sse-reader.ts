@@ -15,7 +15,9 @@ export async function* readSseData(
   body: ReadableStream<Uint8Array>,
   maxEventBytes: number,
 ): AsyncGenerator<string> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  // The cast bridges the DOM and workerd typings of TextDecoderStream.
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const reader = body.pipeThrough(decoder).getReader();
   let buffer = "";
   let data: string[] = [];
   let size = 0;
