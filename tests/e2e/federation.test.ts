@@ -452,6 +452,16 @@ describe("failing upstreams", () => {
         "timed out after 1000 ms",
       );
       expect(unavailable.find((u) => u.upstream === "garbage")?.reason).toMatch(/not JSON/);
+      // Within RETRY_AFTER_MS, lists skip the failed upstreams instead of waiting for them again.
+      const again = await client.listTools(undefined, { timeout: TIMEOUT_MS });
+      const skipped = (again._meta as Record<string, unknown>)[UNAVAILABLE_META] as {
+        upstream: string;
+        reason: string;
+      }[];
+      expect(skipped.find((u) => u.upstream === "hang")?.reason).toMatch(
+        /^timed out after 1000 ms \(failed \d+ s ago; tried again in \d+ s\)$/,
+      );
+      expect(again.tools.map((t) => t.name)).toContain("state__recall");
     } finally {
       await client.close();
     }

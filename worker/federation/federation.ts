@@ -52,6 +52,7 @@ import {
   UpstreamFailure,
   UpstreamRpcError,
 } from "./client";
+import { recordFailure, recordSuccess, skipReason } from "./health";
 import type { UpstreamSessionStore } from "./store";
 
 export const NAME_SEPARATOR = "__";
@@ -148,11 +149,14 @@ export class Federation {
     const spec = LISTS[kind];
     const settled = await Promise.all(
       this.upstreams.map(async (upstream) => {
+        const skip = skipReason(upstream);
+        if (skip) return { unavailable: { upstream: upstream.name, reason: skip } };
         try {
           return { items: await this.#listOne(upstream, spec, kind, call) };
         } catch (error) {
           if (call.signal.aborted) throw error;
           const reason = describe(error);
+          if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
           return { unavailable: { upstream: upstream.name, reason } };
         }
@@ -345,10 +349,17 @@ export class Federation {
     hooks: CallHooks,
   ): Promise<Record<string, unknown>> {
     for (let attempt = 0; ; attempt++) {
-      const client = await this.#client(upstream, call);
       try {
-        return await client.request(method, params, hooks);
+        const client = await this.#client(upstream, call);
+        const result = await client.request(method, params, hooks);
+        recordSuccess(upstream);
+        return result;
       } catch (error) {
+        // An answer, even an error, shows the upstream is up; a failure is remembered for lists.
+        if (error instanceof UpstreamRpcError) recordSuccess(upstream);
+        if (error instanceof UpstreamFailure && error.kind !== "expired") {
+          recordFailure(upstream, error.detail);
+        }
         if (!(error instanceof UpstreamFailure && error.kind === "expired") || attempt > 0)
           throw error;
         // The upstream forgot the session (restart, expiry): open a new one and retry once.
