@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 import {
   type CallToolResult,
+  CreateMessageRequestSchema,
   ElicitRequestSchema,
   LoggingMessageNotificationSchema,
   type Progress,
@@ -142,11 +143,16 @@ async function connect(
 ): Promise<Client> {
   const client = new Client(
     { name: "dormouse-e2e-federation", version: "1.0.0" },
-    { capabilities: { elicitation: {} } },
+    { capabilities: { elicitation: {}, sampling: {} } },
   );
   client.setRequestHandler(ElicitRequestSchema, async () => ({
     action: "accept",
     content: { name: options.name ?? "Ada" },
+  }));
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+    role: "assistant",
+    model: "e2e-model",
+    content: { type: "text", text: `sampled ${request.params.messages.length} message(s)` },
   }));
   const query = options.session ? `?session=${options.session}` : "";
   const transport = new WebSocketClientTransport(new URL(`${gatewayOf(gateway).wsUrl}/ws${query}`));
@@ -280,6 +286,19 @@ describe("federation over WebSocket", () => {
       expect(firstText(own as Record<string, unknown>)).toBe("hello Grace");
       const theirs = await call(client, "everything__trigger-elicitation-request");
       expect(JSON.stringify(theirs.content)).toContain("Grace");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("relays an upstream sampling request to the client and its answer back", async () => {
+    const client = await connect(healthy);
+    try {
+      const result = await call(client, "everything__trigger-sampling-request", { prompt: "hi" });
+      const text = firstText(result as Record<string, unknown>);
+      expect(text).toContain("LLM sampling result");
+      expect(text).toContain("sampled 1 message(s)");
+      expect(text).toContain("e2e-model");
     } finally {
       await client.close();
     }
