@@ -3,10 +3,21 @@
  */
 import { env } from "cloudflare:workers";
 import { warnIfOpen } from "./auth/authenticate";
+import { ConfigError } from "./config-error";
+import { logEvent } from "./log";
 import { app } from "./router";
+import { configuredUpstreams } from "./upstreams";
 
-// At start: say plainly when the gateway runs without authentication.
+// At start: say plainly when the gateway runs without authentication, and check
+// TOOLSETS/UPSTREAMS now, so a bad configuration is in the log before any request
+// (requests are then refused with 503 until it is fixed).
 warnIfOpen(env as Env);
+try {
+  configuredUpstreams(env as Env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  logEvent("error", "config_invalid", { error });
+}
 
 export { PrincipalObject } from "./auth/principal-object";
 export { TicketObject } from "./auth/ticket-object";

@@ -709,3 +709,49 @@ async function wakes(socket: RpcSocket): Promise<number> {
   const info = await socket.call("tools/call", { name: "session_info", arguments: {} });
   return (JSON.parse(firstText(info)) as { wakes: number }).wakes;
 }
+
+describe("a bad UPSTREAMS", () => {
+  it("is logged with the field and reason when the Worker starts, and every endpoint refuses with 503", async () => {
+    const gateway = await startGateway({
+      readyStatus: 503,
+      vars: {
+        UPSTREAMS: JSON.stringify([{ name: "broken", url: "ftp://127.0.0.1/mcp", prefix: "b" }]),
+      },
+    });
+    try {
+      const health = await fetch(`${gateway.url}/healthz`, {
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      expect(health.status).toBe(503);
+      // /healthz is public: the reason is not in its body.
+      expect(await health.json()).toEqual({ status: "misconfigured", service: "dormouse" });
+      const post = await fetch(`${gateway.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-11-25",
+            capabilities: {},
+            clientInfo: { name: "x", version: "1" },
+          },
+        }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      expect(post.status).toBe(503);
+      expect(await post.text()).toMatch(/misconfigured/);
+      await waitFor(() => (gateway.logTail().includes("config_invalid") ? true : undefined), {
+        timeoutMs: TIMEOUT_MS,
+        what: "the config_invalid log line",
+      });
+      expect(gateway.logTail()).toContain("UPSTREAMS[0].url (broken): an http(s) URL");
+    } finally {
+      await gateway.stop();
+    }
+  }, 60_000);
+});

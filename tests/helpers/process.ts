@@ -33,6 +33,8 @@ export interface GatewayOptions {
   /** Passed as `--var KEY:VALUE` (e.g. `{ TOOLSETS: "default,extras" }`). */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** The /healthz status that means "started" (503 for a gateway started misconfigured on purpose). */
+  readyStatus?: number;
   /** Persist state here instead of a fresh temporary directory (created if missing). */
   persistTo?: string;
   /** Leave the persistence directory in place on stop (default: remove it). */
@@ -159,7 +161,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
 
   try {
-    await waitUntilHealthy(gateway, child, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    await waitUntilHealthy(
+      gateway,
+      child,
+      options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+      options.readyStatus ?? 200,
+    );
   } catch (error) {
     await gateway.stop();
     const reason = error instanceof Error ? error.message : String(error);
@@ -172,6 +179,7 @@ async function waitUntilHealthy(
   gateway: Gateway,
   child: ChildProcess,
   timeoutMs: number,
+  readyStatus: number,
 ): Promise<void> {
   const exited = new Promise<never>((_, reject) => {
     child.once("exit", (code, signal) =>
@@ -186,7 +194,7 @@ async function waitUntilHealthy(
         const response = await fetch(`${gateway.url}/healthz`, {
           signal: AbortSignal.timeout(HEALTH_PROBE_TIMEOUT_MS),
         });
-        if (response.status === 200) {
+        if (response.status === readyStatus) {
           await response.body?.cancel();
           return;
         }
@@ -201,7 +209,7 @@ async function waitUntilHealthy(
   await withTimeout(
     Promise.race([healthy, exited]),
     timeoutMs,
-    `GET ${gateway.url}/healthz to answer 200`,
+    `GET ${gateway.url}/healthz to answer ${readyStatus}`,
   ).catch((error: unknown) => {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`${reason} (last /healthz answer: ${lastAnswer})`);
