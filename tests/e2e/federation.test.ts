@@ -304,6 +304,37 @@ describe("federation over WebSocket", () => {
     }
   });
 
+  it("merges upstream resources and prompts under the prefix and routes reads and gets", async () => {
+    const client = await connect(healthy);
+    try {
+      await call(client, "state__remember", { value: "as a resource" });
+      const { resources } = await client.listResources(undefined, { timeout: TIMEOUT_MS });
+      const uris = resources.map((r) => r.uri);
+      expect(uris).toContain("dormouse://session");
+      expect(uris).toContain("state__state://value");
+      const read = await client.readResource(
+        { uri: "state__state://value" },
+        { timeout: TIMEOUT_MS },
+      );
+      expect(read.contents[0]).toMatchObject({
+        uri: "state__state://value",
+        text: "as a resource",
+      });
+      const { prompts } = await client.listPrompts(undefined, { timeout: TIMEOUT_MS });
+      expect(prompts.map((p) => p.name)).toEqual(expect.arrayContaining(["greet", "state__greet"]));
+      const prompt = await client.getPrompt(
+        { name: "state__greet", arguments: { name: "Ada" } },
+        { timeout: TIMEOUT_MS },
+      );
+      expect(prompt.messages[0]?.content).toMatchObject({ type: "text", text: "Hello, Ada!" });
+      await expect(
+        client.subscribeResource({ uri: "state__state://value" }, { timeout: TIMEOUT_MS }),
+      ).rejects.toThrow(/Subscriptions to upstream resources are not supported/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("forwards an upstream list_changed and lists the new tool", async () => {
     const client = await connect(healthy);
     let changed = 0;

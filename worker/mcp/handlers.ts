@@ -189,6 +189,15 @@ const SubscribeSchema = v.looseObject({ uri: v.pipe(v.string(), v.maxLength(2048
 
 const subscribe: Handler = (params, call) => {
   const { uri } = parseParams(SubscribeSchema, params, "resources/subscribe");
+  const upstream = call.session.federation?.resolve(uri);
+  if (upstream) {
+    // Updates would arrive on a standing upstream stream, which the gateway never holds
+    // (it would keep the session awake): say so instead of accepting a silent subscription.
+    throw new JsonRpcError(
+      INVALID_PARAMS,
+      `Subscriptions to upstream resources are not supported (${uri} belongs to upstream "${upstream.upstream.name}"); read it again instead`,
+    );
+  }
   if (!call.session.storage.addSubscription(uri)) {
     throw new JsonRpcError(
       INVALID_REQUEST,
