@@ -21,11 +21,16 @@ import { trafficPanel } from "./ui/traffic-panel";
 const traffic = trafficPanel();
 const requests = serverRequests();
 const logs = logsPanel();
+let tools: ReturnType<typeof toolsPanel> | null = null;
 const connection = new Connection({
   traffic: (entry) => traffic.add(entry),
-  notification: (notification) => logs.onNotification(notification),
+  notification: (notification) => {
+    logs.onNotification(notification);
+    tools?.onNotification(notification);
+  },
   serverRequest: (request) => requests.handle(request),
 });
+tools = toolsPanel(connection);
 logs.bind(connection);
 const session = sessionView(connection, (info) => logs.showLevel(info.logLevel));
 
@@ -41,7 +46,7 @@ root.replaceChildren(
       "div",
       { class: "primary" },
       tabs("Inspector views", [
-        { id: "tools", label: "Tools", panel: toolsPanel(connection) },
+        { id: "tools", label: "Tools", panel: tools.element },
         { id: "resources", label: "Resources", panel: resourcesPanel(connection) },
         { id: "prompts", label: "Prompts", panel: promptsPanel(connection) },
         { id: "session", label: "Session", panel: session.panel },

@@ -1,14 +1,19 @@
 /**
  * The tools tab: the tool list (filterable), a form generated from the chosen
  * tool's input schema (or raw JSON arguments), and the calls made, newest
- * first, each with progress, cancel and its rendered result.
+ * first, each with progress, cancel and its rendered result. Upstream servers
+ * the gateway could not reach are named above the list (from the result's
+ * `_meta["dormouse/unavailableUpstreams"]`), and a `tools/list_changed`
+ * notification reloads the list.
  */
 import type { Connection } from "../connection";
 import { h, isRecord, pretty, replace } from "../dom";
+import type { RpcNotification } from "../rpc/messages";
 import { callCard } from "./call-card";
 import { schemaForm } from "./schema-form";
 
 const MAX_CALLS_SHOWN = 50;
+const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 
 interface Tool {
   name: string;
@@ -18,7 +23,12 @@ interface Tool {
   annotations?: Record<string, unknown>;
 }
 
-export function toolsPanel(connection: Connection): HTMLElement {
+export interface ToolsPanel {
+  element: HTMLElement;
+  onNotification(notification: RpcNotification): void;
+}
+
+export function toolsPanel(connection: Connection): ToolsPanel {
   let tools: Tool[] = [];
   let selected: string | null = null;
   const filter = h("input", {
@@ -28,6 +38,7 @@ export function toolsPanel(connection: Connection): HTMLElement {
     "aria-label": "Filter tools",
   });
   const list = h("ul", { class: "tool-list", id: "tool-list", "aria-label": "Tools" });
+  const unavailable = h("div", { id: "unavailable-upstreams", role: "status" });
   const detail = h("div", { class: "tool-detail", id: "tool-detail" });
   const calls = h("div", { class: "calls", id: "calls", "aria-label": "Calls", role: "region" });
 
@@ -147,8 +158,10 @@ export function toolsPanel(connection: Connection): HTMLElement {
       tools = (Array.isArray(result.tools) ? result.tools : []).filter(
         (t): t is Tool => isRecord(t) && typeof t.name === "string",
       );
+      showUnavailable(isRecord(result._meta) ? result._meta[UNAVAILABLE_META] : undefined);
     } catch (error) {
       tools = [];
+      showUnavailable(undefined);
       replace(detail, h("p", { class: "error" }, `tools/list failed: ${String(error)}`));
     }
     renderList();
@@ -160,18 +173,41 @@ export function toolsPanel(connection: Connection): HTMLElement {
       );
   };
 
+  const showUnavailable = (entries: unknown) => {
+    const down = (Array.isArray(entries) ? entries : []).filter(
+      (e): e is { upstream: string; reason: string } =>
+        isRecord(e) && typeof e.upstream === "string" && typeof e.reason === "string",
+    );
+    replace(
+      unavailable,
+      down.length === 0
+        ? null
+        : h(
+            "p",
+            { class: "error" },
+            "Unavailable upstreams (their tools are not listed): ",
+            down.map((e, i) => [i > 0 ? "; " : "", h("strong", {}, e.upstream), ` ${e.reason}`]),
+          ),
+    );
+  };
+
   filter.addEventListener("input", renderList);
   connection.onReady((reason) => {
     if (reason !== "reattached") void load();
   });
   replace(detail, h("p", { class: "muted" }, "Connect to list the gateway's tools."));
 
-  return h(
-    "section",
-    { class: "panel tools" },
-    h("div", { class: "tool-picker" }, filter, list),
-    h("div", { class: "tool-main" }, detail, h("h2", { class: "calls-heading" }, "Calls"), calls),
-  );
+  return {
+    element: h(
+      "section",
+      { class: "panel tools" },
+      h("div", { class: "tool-picker" }, filter, unavailable, list),
+      h("div", { class: "tool-main" }, detail, h("h2", { class: "calls-heading" }, "Calls"), calls),
+    ),
+    onNotification(notification) {
+      if (notification.method === "notifications/tools/list_changed") void load();
+    },
+  };
 }
 
 function annotationBadges(annotations: Record<string, unknown> | undefined): HTMLElement | null {
