@@ -279,6 +279,39 @@ describe("federation over WebSocket", () => {
     }
   });
 
+  it("bounds the notifications relayed from a flooding upstream call, and the session keeps working", async () => {
+    const client = await connect(healthy);
+    let progress = 0;
+    let logs = 0;
+    client.setNotificationHandler(LoggingMessageNotificationSchema, () => {
+      logs++;
+    });
+    try {
+      const started = Date.now();
+      // 3,000 steps with no pause: 6,000 notifications as fast as the upstream can write them.
+      const result = await call(
+        client,
+        "state__count_down",
+        { steps: 3_000, intervalMs: 0 },
+        () => {
+          progress++;
+        },
+      );
+      const seconds = (Date.now() - started) / 1000;
+      expect(firstText(result as Record<string, unknown>)).toBe("done 3000");
+      const relayed = progress + logs;
+      // At most the burst plus the refill over the call's duration (200 + 100/s).
+      expect(relayed).toBeGreaterThanOrEqual(200);
+      expect(relayed).toBeLessThanOrEqual(200 + Math.ceil(seconds * 100) + 10);
+      expect(relayed).toBeLessThan(6_000);
+      expect(
+        firstText((await call(client, "echo", { text: "fine" })) as Record<string, unknown>),
+      ).toBe("fine");
+    } finally {
+      await client.close();
+    }
+  });
+
   it("relays an upstream elicitation to the client and its answer back", async () => {
     const client = await connect(healthy, { name: "Grace" });
     try {

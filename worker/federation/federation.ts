@@ -42,6 +42,7 @@ import { publishListChange } from "../change-feed";
 import { logEvent } from "../log";
 import type { CallContext } from "../mcp/context";
 import { toolContext } from "../mcp/tool-call";
+import { fullBucket, take } from "../rate-limit";
 import { InputRequired, type ToolResult } from "../tools/types";
 import type { Upstream } from "../upstreams";
 import {
@@ -61,6 +62,13 @@ export const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 const RELAY_ID_PREFIX = "dormouse-up-";
 /** Relayed server->client requests waiting for the client at once, per session. */
 export const MAX_RELAYED_REQUESTS = 16;
+/**
+ * Notifications relayed from one upstream call to the client (progress, logs,
+ * list changes): a token bucket per call, so a flooding upstream cannot fill the
+ * client's socket or stream. What exceeds it is dropped and counted in the log.
+ */
+export const RELAYED_NOTIFICATIONS_PER_SECOND = 100;
+export const RELAYED_NOTIFICATIONS_BURST = 200;
 /** Pages followed per upstream list, and items kept. */
 const MAX_LIST_PAGES = 32;
 const MAX_LIST_ITEMS = 2_000;
@@ -423,10 +431,31 @@ export class Federation {
   #hooks(upstream: Upstream, call: CallContext, replay: Replay | null): CallHooks {
     const tool = toolContext(`upstream:${upstream.name}`, call);
     let asked = 0;
+    let bucket = fullBucket(RELAYED_NOTIFICATIONS_BURST, Date.now());
+    let dropped = 0;
     return {
       signal: call.signal,
-      onNotification: (notification) =>
-        this.#onNotification(upstream, call, notification, tool.log),
+      onNotification: (notification) => {
+        const taken = take(
+          bucket,
+          Date.now(),
+          RELAYED_NOTIFICATIONS_PER_SECOND,
+          RELAYED_NOTIFICATIONS_BURST,
+        );
+        bucket = taken.bucket;
+        if (taken.allowed) {
+          this.#onNotification(upstream, call, notification, tool.log);
+          return;
+        }
+        dropped += 1;
+        if (dropped === 1 || dropped % 1_000 === 0) {
+          logEvent("warn", "upstream_notifications_dropped", {
+            sessionId: call.session.sessionId,
+            upstream: upstream.name,
+            dropped,
+          });
+        }
+      },
       onRequest: async (request, signal) => {
         const capability = CAPABILITY_FOR[request.method];
         if (!capability) {
