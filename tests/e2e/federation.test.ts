@@ -368,6 +368,22 @@ describe("federation over WebSocket", () => {
     }
   });
 
+  it("relays completion/complete for an upstream prompt", async () => {
+    const client = await connect(healthy);
+    try {
+      const result = await client.complete(
+        {
+          ref: { type: "ref/prompt", name: "everything__completable-prompt" },
+          argument: { name: "department", value: "S" },
+        },
+        { timeout: TIMEOUT_MS },
+      );
+      expect(result.completion.values.sort()).toEqual(["Sales", "Support"]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("forwards an upstream list_changed and lists the new tool", async () => {
     const client = await connect(healthy);
     let changed = 0;

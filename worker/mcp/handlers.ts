@@ -275,7 +275,9 @@ const complete: Handler = (params, call) => {
   if (target && federation) {
     const upstreamRef =
       ref.type === "ref/prompt" ? { ...ref, name: target.name } : { ...ref, uri: target.name };
-    return federation.complete(target, { ...params, ref: upstreamRef }, call);
+    // Not the caller's _meta: a 2026-07-28 envelope means nothing to a session-era upstream.
+    const { _meta: _envelope, ...rest } = params;
+    return federation.complete(target, { ...rest, ref: upstreamRef }, call);
   }
   let candidates: readonly string[] = [];
   if (ref.type === "ref/prompt") {
