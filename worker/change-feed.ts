@@ -1,29 +1,80 @@
 /**
- * List-change notifications for `subscriptions/listen` streams (2026-07-28).
+ * List-change notifications for `subscriptions/listen` streams (2026-07-28),
+ * across the whole deployment.
  *
- * The feed is per isolate: listen streams are held by the Worker (stateless,
- * no session object), and a change published in one isolate reaches the
- * streams that isolate holds. Dormouse's own lists are fixed per deployment,
- * so nothing real is lost between isolates today; upstream federation will
- * need a cross-isolate feed (a Durable Object) when its lists can change.
- * Bounded by MAX_LISTEN_STREAMS per isolate.
+ * Listen streams are held by Worker isolates; changes are noticed wherever a
+ * request runs (a conformance fixture in the Worker, an upstream's
+ * `list_changed` inside a session object, in another isolate or on another
+ * machine). The feed joins them through FEED_SHARDS Durable Objects
+ * (worker/feed-object.ts): each listen stream holds a WebSocket to one random
+ * shard, and a change is published to every shard, which forwards it to its
+ * sockets. Shards accept sockets through the Hibernation API and sleep between
+ * changes.
  */
+import { env } from "cloudflare:workers";
+
 export type ListKind = "tools" | "prompts" | "resources";
 
-export const MAX_LISTEN_STREAMS = 10_000;
+export const FEED_SHARDS = 4;
+const FEED_URL = "https://feed.internal/listen";
 
-type Listener = (kind: ListKind) => void;
-
-const listeners = new Set<Listener>();
-
-/** Adds a listener; returns its removal, or null when the isolate is at its bound. */
-export function listen(listener: Listener): (() => void) | null {
-  if (listeners.size >= MAX_LISTEN_STREAMS) return null;
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+export function isListKind(value: unknown): value is ListKind {
+  return value === "tools" || value === "prompts" || value === "resources";
 }
 
-export function publishListChange(kind: ListKind): number {
-  for (const listener of listeners) listener(kind);
-  return listeners.size;
+function shard(index: number) {
+  const feeds = (env as Env).FEEDS;
+  return feeds.get(feeds.idFromName(`feed-${index}`));
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+/**
+ * Subscribes to the feed; resolves once subscribed (a change published after
+ * this resolves is delivered), or to null when the shard is at its bound.
+ * `onEnd` runs if the feed drops the subscription (e.g. a deploy restarts it).
+ */
+export async function subscribe(
+  onChange: (kind: ListKind) => void,
+  onEnd: () => void,
+): Promise<Subscription | null> {
+  const response = await shard(Math.floor(Math.random() * FEED_SHARDS)).fetch(FEED_URL, {
+    headers: { Upgrade: "websocket" },
+  });
+  const ws = response.webSocket;
+  if (response.status !== 101 || !ws) {
+    await response.body?.cancel();
+    return null;
+  }
+  ws.accept();
+  let open = true;
+  ws.addEventListener("message", (event) => {
+    if (isListKind(event.data)) onChange(event.data);
+  });
+  ws.addEventListener("close", () => {
+    if (!open) return;
+    open = false;
+    onEnd();
+  });
+  return {
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        ws.close(1000, "listen stream closed");
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+}
+
+/** Announces a change to every listen stream of the deployment; returns how many it reached. */
+export async function publishListChange(kind: ListKind): Promise<number> {
+  const reached = await Promise.all(
+    Array.from({ length: FEED_SHARDS }, (_, index) => shard(index).publish(kind)),
+  );
+  return reached.reduce((sum, count) => sum + count, 0);
 }

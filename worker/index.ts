@@ -4,9 +4,9 @@
 import { env } from "cloudflare:workers";
 import { warnIfOpen } from "./auth/authenticate";
 import { ConfigError } from "./config-error";
+import { configuredUpstreams } from "./configuration";
 import { logEvent } from "./log";
 import { app } from "./router";
-import { configuredUpstreams } from "./upstreams";
 
 // At start: say plainly when the gateway runs without authentication, and check
 // TOOLSETS/UPSTREAMS now, so a bad configuration is in the log before any request
@@ -21,6 +21,7 @@ try {
 
 export { PrincipalObject } from "./auth/principal-object";
 export { TicketObject } from "./auth/ticket-object";
+export { FeedObject } from "./feed-object";
 export { SessionObject } from "./session-object";
 
 export default {

@@ -4,12 +4,14 @@
  * (echoing the accepted filter), then the list-change notifications the filter
  * asks for, each tagged with the subscription id (the listen request's id),
  * with keepalive comments in between. Held by the Worker, never by a session
- * object, so listening costs no object any awake time.
+ * object, so listening costs no object any awake time; changes arrive from the
+ * deployment-wide feed (worker/change-feed.ts). The acknowledgement is sent
+ * once the stream is subscribed, so a change made after it is delivered.
  */
 import * as v from "valibot";
 import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../shared/errors";
 import type { JsonRpcRequest } from "../shared/protocol";
-import { type ListKind, listen } from "./change-feed";
+import { type ListKind, subscribe } from "./change-feed";
 import { parseParams } from "./mcp/handlers";
 import { SseWriter } from "./transports/sse";
 
@@ -36,7 +38,10 @@ const FLAG_FOR: Record<
   resources: "resourcesListChanged",
 };
 
-export function openListenStream(request: JsonRpcRequest, keepaliveMs: number): Response {
+export async function openListenStream(
+  request: JsonRpcRequest,
+  keepaliveMs: number,
+): Promise<Response> {
   const { notifications: filter } = parseParams(
     FilterSchema,
     request.params,
@@ -44,18 +49,19 @@ export function openListenStream(request: JsonRpcRequest, keepaliveMs: number): 
   );
   const meta = { [META_SUBSCRIPTION_ID]: request.id };
   const sse = new SseWriter();
-  const stop = listen((kind) => {
-    if (filter[FLAG_FOR[kind]] !== true) return;
-    sse.event(
-      JSON.stringify(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta })),
-    );
-    if (sse.closed) close();
-  });
-  if (!stop) {
-    throw new JsonRpcError(
-      INTERNAL_ERROR,
-      "Too many listen streams on this gateway instance; retry later",
-    );
+  const subscription = await subscribe(
+    (kind) => {
+      if (filter[FLAG_FOR[kind]] !== true) return;
+      sse.event(
+        JSON.stringify(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta })),
+      );
+      if (sse.closed) close();
+    },
+    // The feed dropped us (a restart): end the stream so the client listens again.
+    () => close(),
+  );
+  if (!subscription) {
+    throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
   const accepted = {
     ...(filter.toolsListChanged !== undefined ? { toolsListChanged: filter.toolsListChanged } : {}),
@@ -83,7 +89,7 @@ export function openListenStream(request: JsonRpcRequest, keepaliveMs: number): 
   }, keepaliveMs);
   function close(): void {
     clearInterval(timer);
-    stop?.();
+    subscription?.close();
     sse.close();
   }
   return new Response(sse.response, {

@@ -17,6 +17,7 @@ import {
   requestDeadlineMs,
   sseKeepaliveMs,
 } from "./config";
+import { configuredUpstreams } from "./configuration";
 import { Federation } from "./federation/federation";
 import { pooledUpstreamStore } from "./federation/store";
 import { inspector } from "./inspector/route";
@@ -45,7 +46,6 @@ import {
   plainError,
   readBoundedText,
 } from "./transports/streamable-http";
-import { configuredUpstreams } from "./upstreams";
 
 type Env_ = {
   Bindings: Env;

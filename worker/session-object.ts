@@ -15,13 +15,13 @@ import {
   sessionIdleTtlMs,
   sseKeepaliveMs,
 } from "./config";
+import { configuredUpstreams } from "./configuration";
 import { Federation } from "./federation/federation";
 import { logEvent } from "./log";
 import { type AttachMode, SessionRuntime } from "./session";
 import { SessionStorage } from "./storage";
 import { registryFor } from "./tools/registry";
 import { closeQuietly } from "./transports/websocket";
-import { configuredUpstreams } from "./upstreams";
 
 /** Internal paths the router uses to address the object (never reachable from outside). */
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";

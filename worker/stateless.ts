@@ -34,7 +34,7 @@ export async function serveStateless(
   }
   if (frame.message.method === "subscriptions/listen") {
     try {
-      return openListenStream(frame.message, streams.keepaliveMs);
+      return await openListenStream(frame.message, streams.keepaliveMs);
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {

@@ -11,7 +11,6 @@
  */
 import * as v from "valibot";
 import { ConfigError } from "./config-error";
-import { registryFor } from "./tools/registry";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 const MAX_UPSTREAMS = 32;
@@ -122,13 +121,4 @@ export function upstreamsFor(
     memo.set(key, upstreams);
   }
   return upstreams;
-}
-
-/** UPSTREAMS checked against the built-ins TOOLSETS enables (memoised per isolate). */
-export function configuredUpstreams(env: { TOOLSETS?: string }): Upstream[] {
-  const registry = registryFor(env.TOOLSETS);
-  return upstreamsFor(env as unknown as Record<string, unknown>, [
-    ...registry.tools.keys(),
-    ...registry.prompts.keys(),
-  ]);
 }

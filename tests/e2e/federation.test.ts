@@ -684,6 +684,49 @@ describe("federation for 2026-07-28 clients (stateless HTTP)", () => {
     expect(firstText(second)).toBe("hello Lin");
   });
 
+  it("announces an upstream's list change, seen in a session's call, on 2026-07-28 listen streams", async () => {
+    const gateway = gatewayOf(healthy);
+    const listen = await fetch(`${gateway.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "subscriptions/listen",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: "listen-1",
+        method: "subscriptions/listen",
+        params: { notifications: { toolsListChanged: true }, _meta: envelope() },
+      }),
+      signal: AbortSignal.timeout(TIMEOUT_MS * 2),
+    });
+    expect(listen.status).toBe(200);
+    const stream = sseOf(listen);
+    try {
+      await stream.messages({
+        until: (m) => m.method === "notifications/subscriptions/acknowledged",
+        timeoutMs: TIMEOUT_MS,
+      });
+      const client = await connect(healthy);
+      try {
+        await call(client, "state__grow");
+      } finally {
+        await client.close();
+      }
+      const [changed] = await stream.messages({
+        until: (m) => m.method === "notifications/tools/list_changed",
+        timeoutMs: TIMEOUT_MS,
+      });
+      expect(changed?.params).toMatchObject({
+        _meta: { "io.modelcontextprotocol/subscriptionId": "listen-1" },
+      });
+    } finally {
+      await stream.cancel();
+    }
+  });
+
   it("never lets one principal reach another principal's upstream session", async () => {
     const alice = { gateway: guarded, token: tokens.alice };
     const bob = { gateway: guarded, token: tokens.bob };

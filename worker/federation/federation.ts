@@ -526,7 +526,10 @@ export class Federation {
         for (const key of [...this.#lists.keys()]) {
           if (key.startsWith(`${upstream.name}\u0000`)) this.#lists.delete(key);
         }
-        publishListChange(kind);
+        // Every listen stream of the deployment (2026-07-28 clients) hears of it too.
+        publishListChange(kind).catch((error: unknown) => {
+          logEvent("warn", "list_change_publish_failed", { upstream: upstream.name, error });
+        });
         if (call.era.kind === "session")
           call.channel.send(notificationEnvelope(notification.method));
         return;

@@ -268,20 +268,22 @@ const diagnosticTools = [
       return text(`Received: ${formField(reply, "stream_input", "value")}`);
     },
   }),
-  // The suite's subscriptions/listen checks: announce a change to this isolate's listen streams.
+  // The suite's subscriptions/listen checks: announce a change to every listen stream.
   defineTool({
     name: "test_trigger_tool_change",
     description: "Announces a tool list change to subscriptions/listen streams.",
     input: v.object({}),
-    run: () =>
-      text(`Tool list change announced to ${publishListChange("tools")} listen stream(s).`),
+    run: async () =>
+      text(`Tool list change announced to ${await publishListChange("tools")} listen stream(s).`),
   }),
   defineTool({
     name: "test_trigger_prompt_change",
     description: "Announces a prompt list change to subscriptions/listen streams.",
     input: v.object({}),
-    run: () =>
-      text(`Prompt list change announced to ${publishListChange("prompts")} listen stream(s).`),
+    run: async () =>
+      text(
+        `Prompt list change announced to ${await publishListChange("prompts")} listen stream(s).`,
+      ),
   }),
 ];
 

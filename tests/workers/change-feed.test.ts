@@ -1,0 +1,55 @@
+/**
+ * The deployment-wide list-change feed (worker/change-feed.ts, worker/feed-object.ts):
+ * `subscriptions/listen` streams opened through the Worker hear a change
+ * published from anywhere (here: from the test, as a session object would),
+ * through the feed's Durable Object shards rather than isolate memory.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { FEED_SHARDS, publishListChange } from "../../worker/change-feed";
+import { modern } from "../helpers/http";
+import { sseOf } from "../helpers/sse";
+
+async function listen(notifications: Record<string, boolean>) {
+  const { response, id } = await modern("subscriptions/listen", { notifications });
+  expect(response.status).toBe(200);
+  const stream = sseOf(response);
+  const [ack] = await stream.messages({
+    until: (m) => m.method === "notifications/subscriptions/acknowledged",
+  });
+  expect(ack?.method).toBe("notifications/subscriptions/acknowledged");
+  return { stream, id };
+}
+
+describe("list-change feed", () => {
+  it("delivers a published change to every listen stream that asked for that list, once", async () => {
+    const tools = await listen({ toolsListChanged: true });
+    const prompts = await listen({ promptsListChanged: true });
+    try {
+      const reached = await publishListChange("tools");
+      expect(reached).toBeGreaterThanOrEqual(2);
+      const [changed] = await tools.stream.messages({
+        until: (m) => m.method === "notifications/tools/list_changed",
+      });
+      expect(changed?.params).toEqual({
+        _meta: { "io.modelcontextprotocol/subscriptionId": tools.id },
+      });
+      await publishListChange("prompts");
+      const promptMessages = await prompts.stream.messages({
+        until: (m) => m.method === "notifications/prompts/list_changed",
+      });
+      // The prompts stream never saw the tools change.
+      expect(promptMessages.map((m) => m.method)).toEqual(["notifications/prompts/list_changed"]);
+    } finally {
+      await Promise.all([tools.stream.cancel(), prompts.stream.cancel()]);
+    }
+  });
+
+  it("refuses anything but a list kind, and a shard without upgrade", async () => {
+    const shard = env.FEEDS.get(env.FEEDS.idFromName("feed-0"));
+    expect(await shard.publish("everything")).toBe(0);
+    const plain = await shard.fetch("https://feed.internal/listen");
+    expect(plain.status).toBe(426);
+    expect(FEED_SHARDS).toBeGreaterThan(0);
+  });
+});

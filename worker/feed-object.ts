@@ -1,0 +1,52 @@
+/**
+ * One shard of the deployment-wide list-change feed (worker/change-feed.ts).
+ *
+ * Every `subscriptions/listen` stream the Worker holds keeps a WebSocket to one
+ * shard; `publish` sends the changed list's kind to every socket of the shard.
+ * The sockets are accepted through the Hibernation API, so a shard sleeps
+ * between changes and an idle feed costs nothing. The object stores nothing.
+ *
+ * Bounded: at most MAX_LISTENERS_PER_FEED sockets per shard (503 beyond).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { isListKind } from "./change-feed";
+import { closeQuietly } from "./transports/websocket";
+
+export const MAX_LISTENERS_PER_FEED = 10_000;
+
+export class FeedObject extends DurableObject<Env> {
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Upgrade required\n", { status: 426 });
+    }
+    if (this.ctx.getWebSockets().length >= MAX_LISTENERS_PER_FEED) {
+      return new Response("Too many listeners on this feed shard\n", { status: 503 });
+    }
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Sends `kind` to every listener of this shard; returns how many were reached (0 for a non-kind). */
+  publish(kind: string): number {
+    if (!isListKind(kind)) return 0;
+    let reached = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(kind);
+        reached += 1;
+      } catch {
+        // A socket closing right now: its listen stream is ending anyway.
+      }
+    }
+    return reached;
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Listeners send nothing; anything they do send is ignored.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeQuietly(ws, code, reason);
+  }
+}
