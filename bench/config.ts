@@ -3,6 +3,8 @@
  * Defaults finish in about five minutes on a 2-core machine; `--ceiling` adds
  * the search for the most idle sessions each server holds (several minutes
  * more, and it crashes local workerd on purpose at the end of each search).
+ * `--federation-only` runs just the federation rows (under a minute) and
+ * splices their section into an existing BENCHMARKS.md.
  */
 import { parseArgs } from "node:util";
 
@@ -19,6 +21,10 @@ export interface BenchConfig {
   ceiling: boolean;
   ceilingMax: number;
   ceilingStep: number;
+  /** Measured calls per federation row, after `federationWarmup` unmeasured ones. */
+  federationCalls: number;
+  federationWarmup: number;
+  federationOnly: boolean;
   skip: Set<string>;
   out: string;
 }
@@ -34,7 +40,10 @@ export const BENCH_HELP = `Usage: npm run bench -- [options]   (or the BENCH_* e
   --ceiling           also search the most idle sessions each server holds (BENCH_CEILING=1)
   --ceiling-max N     upper bound of that search (BENCH_CEILING_MAX, default 25000)
   --ceiling-step N    sessions added per step (BENCH_CEILING_STEP, default 500)
-  --skip LIST         leave out any of: direct, peer, node, http (BENCH_SKIP)
+  --federation-calls N   measured calls per federation row (BENCH_FEDERATION_CALLS, default 500)
+  --federation-warmup N  unmeasured calls per row first (BENCH_FEDERATION_WARMUP, default 50)
+  --federation-only   run only the federation rows and replace their section of --out
+  --skip LIST         leave out any of: direct, peer, node, http, federation (BENCH_SKIP)
   --out FILE          where to write the tables (default BENCHMARKS.md)
   --help
 `;
@@ -55,6 +64,9 @@ export function parseBenchConfig(
       ceiling: { type: "boolean" },
       "ceiling-max": { type: "string" },
       "ceiling-step": { type: "string" },
+      "federation-calls": { type: "string" },
+      "federation-warmup": { type: "string" },
+      "federation-only": { type: "boolean" },
       skip: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean" },
@@ -85,6 +97,13 @@ export function parseBenchConfig(
     ceiling: values.ceiling ?? env.BENCH_CEILING === "1",
     ceilingMax: Math.round(pick(values["ceiling-max"], "BENCH_CEILING_MAX", 25_000, 100_000)),
     ceilingStep: Math.round(pick(values["ceiling-step"], "BENCH_CEILING_STEP", 500, 100_000)),
+    federationCalls: Math.round(
+      pick(values["federation-calls"], "BENCH_FEDERATION_CALLS", 500, 100_000),
+    ),
+    federationWarmup: Math.round(
+      pick(values["federation-warmup"], "BENCH_FEDERATION_WARMUP", 50, 10_000),
+    ),
+    federationOnly: values["federation-only"] ?? false,
     skip: new Set(
       (values.skip ?? env.BENCH_SKIP ?? "")
         .split(",")

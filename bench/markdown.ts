@@ -3,14 +3,11 @@
  * exact command first, then one table per question issue #7 asks, each with
  * its ratio to the floor measured in the same run. Missing runs show as "-".
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
-import { join } from "node:path";
 import type { LatencySummary } from "../tools/load/latency";
 import { openFileLimit } from "../tools/load/options";
 import type { LoadReport } from "../tools/load/report";
 import type { BenchConfig } from "./config";
+import { gitRevision, machine, versions } from "./environment";
 import type { LoadRun } from "./load-runner";
 
 export interface BenchOutcome {
@@ -21,6 +18,8 @@ export interface BenchOutcome {
   failures: string[];
   interrupted: boolean;
   argv: string[];
+  /** Rendered by federation-markdown.ts, markers included; absent when skipped. */
+  federationSection?: string;
 }
 
 const PROCESS_FILE_LIMIT = 20_000;
@@ -73,6 +72,7 @@ export async function renderBenchmarks(o: BenchOutcome): Promise<string> {
   peer(out, get);
   goals(out, get);
   efficiencyLog(out);
+  if (o.federationSection) out.push("", o.federationSection);
 
   out.push("", "## Commands", "");
   out.push(
@@ -403,39 +403,6 @@ function fmt(v: number | null | undefined): string {
 function estimate(filesPerSession: number | null | undefined): string {
   if (!filesPerSession || filesPerSession <= 0) return "(unknown)";
   return `${(Math.floor(PROCESS_FILE_LIMIT / filesPerSession / 100) * 100).toLocaleString("en")}`;
-}
-
-function machine(): string {
-  const cpu = cpus();
-  let memoryGiB = (totalmem() / 2 ** 30).toFixed(0);
-  if (!memoryGiB) memoryGiB = "?";
-  return `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${memoryGiB} GiB RAM, Linux ${release()}, open-file limit ${openFileLimit()}`;
-}
-
-function versions(): string {
-  const names = ["wrangler", "workerd", "miniflare", "agents", "@modelcontextprotocol/sdk", "ws"];
-  const found = names.map((name) => `${name} ${packageVersion(name)}`);
-  return [`Node ${process.version}`, ...found].join(", ");
-}
-
-function packageVersion(name: string): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join("node_modules", name, "package.json"), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "?";
-  } catch {
-    return "?";
-  }
-}
-
-function gitRevision(): string {
-  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" });
-  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-    encoding: "utf8",
-  });
-  const sha = head.status === 0 ? head.stdout.trim() : "unknown";
-  return `git ${sha}${dirty.stdout.trim() ? " plus uncommitted changes" : ""}`;
 }
 
 /**

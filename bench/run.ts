@@ -8,10 +8,21 @@
  * One server runs at a time (the machine has 2 cores); each starts fresh with
  * its own state directory, so memory per session is measured from a clean
  * baseline. Raw JSON reports go to .bench/results/<timestamp>/.
+ *
+ * The federation rows (bench/federation.ts) run last, or alone with
+ * `--federation-only`, which replaces only their section of BENCHMARKS.md.
+ * The first Ctrl-C stops them between two calls; every server is stopped by
+ * its process group on any exit (targets.ts).
  */
-import { cp, mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { BENCH_HELP, type BenchConfig, parseBenchConfig } from "./config";
+import { type FederationOptions, runFederation } from "./federation";
+import {
+  describeFederation,
+  renderFederationSection,
+  spliceFederationSection,
+} from "./federation-markdown";
 import { type LoadRun, runLoadTool } from "./load-runner";
 import { renderBenchmarks } from "./markdown";
 import { type RunningTarget, startDirect, startWranglerDev, startWsEcho } from "./targets";
@@ -24,6 +35,9 @@ import { type RunningTarget, startDirect, startWranglerDev, startWsEcho } from "
  * repository, so imports still resolve from node_modules.
  */
 const SNAPSHOT_DIR = join(".bench", "snapshot");
+/** Snapshotted with the Worker for the same reason: tests/ is edited while benchmarks run. */
+const UPSTREAM_SCRIPT = join("tests", "upstreams", "stateful-upstream.ts");
+const SNAPSHOT_PATHS = ["worker", "shared", "wrangler.jsonc", UPSTREAM_SCRIPT];
 const DORMOUSE_CONFIG = join(SNAPSHOT_DIR, "wrangler.jsonc");
 const BARE_CONFIG = "bench/bare-object/wrangler.jsonc";
 const PEER_CONFIG = "bench/mcp-agent-peer/wrangler.jsonc";
@@ -38,21 +52,39 @@ async function main(): Promise<void> {
     process.stdout.write(BENCH_HELP);
     return;
   }
+  const argv = process.argv.slice(2);
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const startedAt = new Date();
   const resultsDir = join(".bench", "results", startedAt.toISOString().replace(/[:.]/g, "-"));
   await mkdir(resultsDir, { recursive: true });
   await rm(SNAPSHOT_DIR, { recursive: true, force: true });
-  for (const path of ["worker", "shared", "wrangler.jsonc"]) {
+  for (const path of SNAPSHOT_PATHS) {
     await cp(path, join(SNAPSHOT_DIR, path), { recursive: true });
   }
-  const runs: Runs = new Map();
-  const bench = new Bench(config, resultsDir, runs);
-  let interrupted = false;
+  const stop = new AbortController();
   process.once("SIGINT", () => {
-    interrupted = true;
+    stop.abort();
     process.stderr.write("\nbench: stopping after the current server (Ctrl-C again to quit)\n");
     process.once("SIGINT", () => process.exit(130));
   });
+  // process.exit runs the exit hooks that kill every server's process group.
+  process.once("SIGTERM", () => process.exit(143));
+  process.once("SIGHUP", () => process.exit(129));
+  const federation: FederationOptions = {
+    calls: config.federationCalls,
+    warmup: config.federationWarmup,
+    upstreamScript: join(SNAPSHOT_DIR, UPSTREAM_SCRIPT),
+    startGateway: (upstreams) =>
+      startWranglerDev("Dormouse", DORMOUSE_CONFIG, { ...DORMOUSE_VARS, UPSTREAMS: upstreams }),
+    resultsDir,
+    signal: stop.signal,
+  };
+  if (config.federationOnly) {
+    await federationOnly(config, federation, command);
+    return;
+  }
+  const runs: Runs = new Map();
+  const bench = new Bench(config, resultsDir, runs);
   const steps: [string, () => Promise<void>][] = [
     [
       "bare object (wrangler dev)",
@@ -160,16 +192,36 @@ async function main(): Promise<void> {
     if (!config.skip.has("node"))
       steps.push(["ceiling: Node ws", () => bench.ceiling("nodews", "node", startWsEcho, "echo")]);
   }
+  let federationSection: string | undefined;
+  if (!config.skip.has("federation")) {
+    steps.push([
+      "federation: relayed vs direct calls (wrangler dev)",
+      async () => {
+        try {
+          const result = await runFederation(federation);
+          process.stderr.write(describeFederation(result));
+          federationSection = renderFederationSection({ command, startedAt, result });
+        } catch (error) {
+          const failure = firstLine(error);
+          federationSection = renderFederationSection({
+            command,
+            startedAt,
+            result: null,
+            failure,
+          });
+          throw error;
+        }
+      },
+    ]);
+  }
   const failures: string[] = [];
   for (const [name, step] of steps) {
-    if (interrupted) break;
+    if (stop.signal.aborted) break;
     process.stderr.write(`bench: ${name}\n`);
     try {
       await step();
     } catch (error) {
-      failures.push(
-        `${name}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
-      );
+      failures.push(`${name}: ${firstLine(error)}`);
       process.stderr.write(`bench: ${name} failed: ${String(error)}\n`);
     }
   }
@@ -179,11 +231,49 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date(),
     failures,
-    interrupted,
-    argv: process.argv.slice(2),
+    interrupted: stop.signal.aborted,
+    argv,
+    federationSection,
   });
   await writeFile(config.out, markdown);
   process.stderr.write(`bench: wrote ${config.out} (raw reports in ${resultsDir})\n`);
+}
+
+/**
+ * `--federation-only`: the federation rows alone, their section spliced into
+ * the existing file (created when missing). A failed or interrupted run
+ * leaves the file as it was.
+ */
+async function federationOnly(
+  config: BenchConfig,
+  options: FederationOptions,
+  command: string,
+): Promise<void> {
+  const startedAt = new Date();
+  process.stderr.write("bench: federation: relayed vs direct calls (wrangler dev)\n");
+  const result = await runFederation(options);
+  process.stderr.write(describeFederation(result));
+  if (result.interrupted) {
+    process.stderr.write(`bench: interrupted; ${config.out} left as it was\n`);
+    process.exitCode = 130;
+    return;
+  }
+  let existing = "";
+  try {
+    existing = await readFile(config.out, "utf8");
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ENOENT") throw error;
+    await mkdir(dirname(config.out), { recursive: true });
+  }
+  const section = renderFederationSection({ command, startedAt, result });
+  await writeFile(config.out, spliceFederationSection(existing, section));
+  process.stderr.write(
+    `bench: wrote the federation section of ${config.out} (raw report in ${options.resultsDir})\n`,
+  );
+}
+
+function firstLine(error: unknown): string {
+  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
 }
 
 class Bench {

@@ -2,10 +2,12 @@
  * The servers a benchmark run measures, each started fresh as its own process
  * group and stopped by PID: a Worker through `wrangler dev` (the `npm start`
  * path, two workerd processes), the same Worker through `serve:direct`
- * (Miniflare, one workerd), and the plain Node `ws` echo server. Every wait is
- * bounded; local observability is off everywhere (CONTEXT.md).
+ * (Miniflare, one workerd), the plain Node `ws` echo server, and the stateful
+ * upstream MCP server the federation rows relay to. Every wait is bounded;
+ * local observability is off everywhere (CONTEXT.md).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -58,7 +60,7 @@ export async function startWranglerDev(
     "--show-interactive-dev-session=false",
   ];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
-  return launch(name, args, port, persist);
+  return launch(name, args, { port, persist });
 }
 
 export async function startDirect(
@@ -77,29 +79,52 @@ export async function startDirect(
   ];
   args.push("--persist-to", persist);
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
-  return launch(name, args, port, persist);
+  return launch(name, args, { port, persist });
 }
 
 export async function startWsEcho(): Promise<RunningTarget> {
   const port = await freePort();
-  return launch(
-    "node ws",
-    [join(".bench", "dist", "ws-echo-server.mjs"), "--port", String(port)],
+  return launch("node ws", [join(".bench", "dist", "ws-echo-server.mjs"), "--port", String(port)], {
     port,
-    null,
-  );
+    readyLine: `listening ${port}`,
+  });
+}
+
+/**
+ * The stateful upstream of the federation tests (`script`: its path, run by
+ * Node's type stripping); `url` is its MCP endpoint. Like the tests
+ * (tests/helpers/upstream.ts) it gets a minimal environment, not ours.
+ */
+export async function startStatefulUpstream(script: string): Promise<RunningTarget> {
+  const port = await freePort();
+  const target = await launch("stateful upstream", [script, "--port", String(port)], {
+    port,
+    readyLine: `stateful-upstream listening on ${port}`,
+    env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  return { ...target, url: `${target.url}/mcp` };
+}
+
+interface LaunchOptions {
+  port: number;
+  /** Removed once the process is stopped. */
+  persist?: string;
+  /** Ready when this text appears in its output; otherwise when `/healthz` answers 200. */
+  readyLine?: string;
+  /** The whole environment; by default ours plus QUIET_ENV. */
+  env?: NodeJS.ProcessEnv;
 }
 
 async function launch(
   name: string,
   args: string[],
-  port: number,
-  persist: string | null,
+  options: LaunchOptions,
 ): Promise<RunningTarget> {
+  const { port, persist } = options;
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...QUIET_ENV },
+    env: options.env ?? { ...process.env, ...QUIET_ENV },
   });
   let log = "";
   const capture = (chunk: Buffer) => {
@@ -108,7 +133,11 @@ async function launch(
   child.stdout?.on("data", capture);
   child.stderr?.on("data", capture);
   const pid = child.pid;
-  const killOnExit = () => killGroup(pid, "SIGKILL");
+  // On an abrupt exit (a signal, process.exit) there is no time to wait: kill and clean up now.
+  const killOnExit = () => {
+    killGroup(pid, "SIGKILL");
+    if (persist) rmSync(persist, { recursive: true, force: true });
+  };
   process.once("exit", killOnExit);
   let stopped: Promise<void> | undefined;
   const target: RunningTarget = {
@@ -125,7 +154,7 @@ async function launch(
     },
   };
   try {
-    await waitReady(target, child, port);
+    await waitReady(target, child, options.readyLine);
   } catch (error) {
     await target.stop();
     throw new Error(`${name} did not start: ${String(error)}\n${log}`);
@@ -133,12 +162,16 @@ async function launch(
   return target;
 }
 
-async function waitReady(target: RunningTarget, child: ChildProcess, port: number): Promise<void> {
+async function waitReady(
+  target: RunningTarget,
+  child: ChildProcess,
+  readyLine: string | undefined,
+): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error("exited early");
-    if (target.name === "node ws") {
-      if (target.logTail().includes(`listening ${port}`)) return;
+    if (readyLine !== undefined) {
+      if (target.logTail().includes(readyLine)) return;
     } else {
       try {
         const response = await fetch(`${target.url}/healthz`, {

@@ -1,0 +1,204 @@
+/**
+ * The federation section of BENCHMARKS.md, between FEDERATION_START and
+ * FEDERATION_END, so `npm run bench -- --federation-only` can replace it in
+ * place and leave every other byte of the file as the last full run wrote it.
+ * The section carries its own command, date, revision and machine, since it
+ * may be newer than the rest of the file.
+ */
+import type { LatencySummary } from "../tools/load/latency";
+import { gitRevision, machine, versions } from "./environment";
+import type { FederationMode, FederationResult, FederationRow } from "./federation";
+import { ROUND_CALLS, UPSTREAM_PREFIX } from "./federation";
+
+export const FEDERATION_START = "<!-- federation:start -->";
+export const FEDERATION_END = "<!-- federation:end -->";
+/** Where a missing section goes: before this heading, or at the end of the file. */
+const INSERT_BEFORE = "## Commands";
+
+export interface FederationSectionInput {
+  /** The whole command line that produced it, e.g. `npm run bench -- --federation-only`. */
+  command: string;
+  /** When the run started; the result's own start is shown when there is one. */
+  startedAt: Date;
+  result: FederationResult | null;
+  /** Why there is no result, when there is none. */
+  failure?: string;
+}
+
+const LABELS: Record<FederationMode, [string, string]> = {
+  direct: ["direct", "Node client → upstream, Streamable HTTP"],
+  "relay-ws": ["relayed, WebSocket", "client → Dormouse `/ws` → upstream"],
+  "relay-http": ["relayed, Streamable HTTP", "client → Dormouse `/mcp` → upstream"],
+  "echo-ws": ["gateway echo, WebSocket", "client → Dormouse `/ws`, built-in `echo`"],
+  "echo-http": ["gateway echo, Streamable HTTP", "client → Dormouse `/mcp`, built-in `echo`"],
+};
+
+/** The echo row on the same transport as a relayed row. */
+const ECHO_FOR: Partial<Record<FederationMode, FederationMode>> = {
+  "relay-ws": "echo-ws",
+  "relay-http": "echo-http",
+};
+
+export function renderFederationSection(input: FederationSectionInput): string {
+  const out: string[] = [FEDERATION_START, "## Federation: added latency of a relayed call", ""];
+  const r = input.result;
+  const startedAt = r?.startedAt ?? input.startedAt;
+  const seconds = r ? Math.round((r.finishedAt.getTime() - startedAt.getTime()) / 1000) : 0;
+  out.push(
+    `Written by \`${input.command}\` on ${utc(startedAt)} UTC${r ? ` (${seconds} s, starting the upstream and Dormouse included)` : ""}; ` +
+      `Dormouse ${gitRevision()}. Machine: ${machine()}. Versions: ${versions()}.`,
+  );
+  if (!r) {
+    out.push("", `Not measured in this run${input.failure ? `: ${input.failure}` : "."}`);
+  } else {
+    if (r.interrupted)
+      out.push("", "**This run was interrupted (Ctrl-C): the rows hold fewer calls than N.**");
+    out.push(
+      "",
+      `Sequential warm \`tools/call\`s, one in flight at a time, each row on its own session: ${r.warmup} unmeasured warm-up calls, ` +
+        `then N = ${r.calls} measured calls per row, taken in rounds of ${ROUND_CALLS} that rotate through the rows (each round starting one row later), ` +
+        "so machine noise falls on every row alike. One upstream process: the stateful upstream of the federation tests " +
+        "(`tests/upstreams/stateful-upstream.ts`, the MCP SDK's Streamable HTTP server transport, which answers each POST as an SSE stream), " +
+        `configured as \`UPSTREAMS=[{"name":"state","url":"http://127.0.0.1:<port>/mcp","prefix":"${UPSTREAM_PREFIX}"}]\`; ` +
+        "Dormouse under `wrangler dev` with `RATE_LIMIT_PER_SECOND=0`. Every reply is checked.",
+      "",
+    );
+    table(out, r);
+    explanation(out, r);
+  }
+  out.push(FEDERATION_END);
+  return out.join("\n");
+}
+
+function table(out: string[], r: FederationResult): void {
+  out.push(
+    "| row | path | calls | p50 ms | p90 ms | p99 ms | mean ms | added p50 ms vs direct | × direct p50 | × direct p99 | upstream leg p50 ms (relayed − echo) | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  const direct = latencyOf(r, "direct");
+  for (const x of r.rows) {
+    const l = x.latencyMs ?? undefined;
+    const [name, path] = LABELS[x.mode];
+    const echo = ECHO_FOR[x.mode];
+    const cells = echo
+      ? [
+          signed(l?.p50, direct?.p50),
+          ratio(l?.p50, direct?.p50),
+          ratio(l?.p99, direct?.p99),
+          signed(l?.p50, latencyOf(r, echo)?.p50),
+        ]
+      : [floorOr(x.mode), floorOr(x.mode), floorOr(x.mode), "-"];
+    out.push(
+      `| ${name} | ${path} | ${l?.count ?? 0} | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.mean)} | ${cells.join(" | ")} | ${errorsOf(x)} |`,
+    );
+  }
+}
+
+function explanation(out: string[], r: FederationResult): void {
+  out.push("", "What each row measures:", "");
+  out.push(
+    "- **direct**: a Node client (`fetch`, the load generator's Streamable HTTP session) calls `recall` on the upstream on its own upstream session " +
+      "(`initialize` + `notifications/initialized`, then POSTs with `Mcp-Session-Id` and `MCP-Protocol-Version`): one HTTP round trip to the upstream per call. The floor.",
+    `- **relayed, WebSocket**: one Dormouse WebSocket session calls \`${UPSTREAM_PREFIX}__recall\`; its session object forwards the call to the upstream over Streamable HTTP, ` +
+      "on the one upstream session it opened for this gateway session and kept across calls, and relays the answer back on the socket.",
+    "- **relayed, Streamable HTTP**: the same through one Dormouse Streamable HTTP session (session era, `Mcp-Session-Id`): the same client code as the direct row, pointed at the gateway.",
+    "- **gateway echo**: Dormouse's built-in `echo` on the same two transports, no upstream involved: the gateway's own cost per call, measured alongside.",
+  );
+  out.push(
+    "",
+    "**What the added latency consists of.** Relayed − direct is everything the gateway puts between the client and the upstream: " +
+      "the client's hop into Dormouse (locally through `wrangler dev`'s proxy workerd, then the Worker's router and the session object parsing, validating and dispatching the call: what the echo rows cost) " +
+      "plus one extra HTTP round trip gateway → upstream made by the object's `fetch` (the upstream answers as an SSE stream), reading that reply and parsing its JSON-RPC result, and re-wrapping it for the caller. " +
+      "The upstream's own work is in both. The last latency column, relayed − echo on the same transport, is that upstream leg as the gateway sees it; compare it with the direct row, the same leg from a Node client. " +
+      "Everything here runs on one 2-core machine over loopback; in production both hops cross a network and their round trips dominate these numbers.",
+  );
+  const direct = latencyOf(r, "direct")?.p50;
+  const reading = (["relay-ws", "relay-http"] as const).flatMap((mode) => {
+    const relayed = latencyOf(r, mode)?.p50;
+    const echo = latencyOf(r, ECHO_FOR[mode] ?? mode)?.p50;
+    if (relayed === undefined || echo === undefined || direct === undefined) return [];
+    const via = mode === "relay-ws" ? "over WebSocket" : "over Streamable HTTP";
+    return [
+      `${via} a relayed call took ${signed(relayed, direct)} ms at p50: the gateway's own cost (echo) ${ms(echo)} ms, plus its upstream leg ${ms(relayed - echo)} ms, less the direct call's ${ms(direct)} ms`,
+    ];
+  });
+  if (reading.length > 0) out.push("", `In this run, ${reading.join("; ")}.`);
+  const u = r.upstream;
+  out.push(
+    "",
+    u
+      ? `Upstream counters read at the end: ${u.toolCalls} \`tools/call\`s served (expected ${u.expectedToolCalls}: every successful call of the direct and relayed rows, warm-up included, plus the read itself), ` +
+          `${u.sessions} live upstream sessions (expected ${u.expectedSessions}: the direct client's and one per relaying gateway session, kept across all its calls).`
+      : "The upstream's counters could not be read at the end of this run.",
+  );
+}
+
+function latencyOf(r: FederationResult, mode: FederationMode): LatencySummary | undefined {
+  return r.rows.find((x) => x.mode === mode)?.latencyMs ?? undefined;
+}
+
+/**
+ * `document` with its federation section replaced by `section`, or with
+ * `section` inserted (before the commands list, else at the end) when it has none.
+ */
+export function spliceFederationSection(document: string, section: string): string {
+  const start = document.indexOf(FEDERATION_START);
+  const end = document.indexOf(FEDERATION_END);
+  if (start !== -1 || end !== -1) {
+    if (start === -1 || end === -1 || end < start)
+      throw new Error(
+        `${FEDERATION_START} and ${FEDERATION_END} must both appear, in that order; fix the file by hand`,
+      );
+    return document.slice(0, start) + section + document.slice(end + FEDERATION_END.length);
+  }
+  const heading = document.search(new RegExp(`^${INSERT_BEFORE}$`, "m"));
+  if (heading !== -1)
+    return `${document.slice(0, heading)}${section}\n\n${document.slice(heading)}`;
+  const body = document.replace(/\n*$/, "");
+  return `${body}${body ? "\n\n" : ""}${section}\n`;
+}
+
+function floorOr(mode: FederationMode): string {
+  return mode === "direct" ? "floor" : "-";
+}
+
+function utc(date: Date): string {
+  return date.toISOString().slice(0, 16).replace("T", " ");
+}
+
+function ms(v: number | undefined): string {
+  return v === undefined ? "-" : v.toFixed(2);
+}
+
+function signed(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined) return "-";
+  const d = a - b;
+  return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b <= 0 ? "-" : `${(a / b).toFixed(2)}×`;
+}
+
+function errorsOf(row: FederationRow): string {
+  const entries = Object.entries(row.errors);
+  return entries.length === 0 ? "0" : entries.map(([k, n]) => `${n} ${k}`).join(", ");
+}
+
+/** A few lines for the terminal: each row's p50 / p99, and the added latency of the relayed ones. */
+export function describeFederation(r: FederationResult): string {
+  const direct = r.rows.find((x) => x.mode === "direct")?.latencyMs;
+  const lines = r.rows.map((x) => {
+    const l = x.latencyMs;
+    const added = x.mode.startsWith("relay")
+      ? `, added p50 ${signed(l?.p50, direct?.p50)} ms (${ratio(l?.p50, direct?.p50)})`
+      : "";
+    return `  ${x.mode}: p50 ${ms(l?.p50)} / p99 ${ms(l?.p99)} ms over ${l?.count ?? 0} calls${added}, errors ${errorsOf(x)}`;
+  });
+  const u = r.upstream;
+  if (u)
+    lines.push(
+      `  upstream: ${u.toolCalls} tools/call (expected ${u.expectedToolCalls}), ${u.sessions} sessions (expected ${u.expectedSessions})`,
+    );
+  return `${lines.join("\n")}\n`;
+}

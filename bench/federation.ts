@@ -1,0 +1,263 @@
+/**
+ * The federation rows (issue #4): the latency a relayed `tools/call` adds
+ * over calling the upstream directly, all measured in one run against one
+ * upstream process and one Dormouse.
+ *
+ * Each row is one session making sequential calls, one in flight at a time:
+ * the direct client's own upstream session, a Dormouse WebSocket session and
+ * a Dormouse Streamable HTTP session relaying `state__recall`, and Dormouse's
+ * built-in `echo` on both transports (the gateway's own cost, no upstream).
+ * After a warm-up, the measured calls are taken in rounds that rotate through
+ * the rows, so machine noise (2 cores shared by the client, the upstream and
+ * both workerd processes) falls on every row alike.
+ *
+ * Every reply is checked (recall must return the value this session
+ * remembered), and the upstream's own counters are read at the end to show
+ * that each relayed call reached it and that each gateway session kept one
+ * upstream session. Every call is bounded by CALL_TIMEOUT_MS.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { errorKind, LoadError } from "../tools/load/errors";
+import { HttpSession } from "../tools/load/http-session";
+import { LatencyRecorder, type LatencySummary, summarize } from "../tools/load/latency";
+import type { LoadSession } from "../tools/load/session";
+import { endpointFor, type Target, type Transport } from "../tools/load/target";
+import { WsSession } from "../tools/load/ws-session";
+import { type RunningTarget, startStatefulUpstream } from "./targets";
+
+export const UPSTREAM_PREFIX = "state";
+/** Measured calls per row in each round before the next row takes its turn. */
+export const ROUND_CALLS = 50;
+const CALL_TIMEOUT_MS = 10_000;
+/** Past this many failed calls in a run the numbers mean little: stop. */
+const MAX_ERRORS = 10;
+
+export type FederationMode = "direct" | "relay-ws" | "relay-http" | "echo-ws" | "echo-http";
+
+export const MODES: readonly FederationMode[] = [
+  "direct",
+  "relay-ws",
+  "relay-http",
+  "echo-ws",
+  "echo-http",
+];
+
+export interface FederationRow {
+  mode: FederationMode;
+  latencyMs: LatencySummary | null;
+  errors: Record<string, number>;
+}
+
+export interface UpstreamCounters {
+  toolCalls: number;
+  expectedToolCalls: number;
+  sessions: number;
+  expectedSessions: number;
+}
+
+export interface FederationResult {
+  calls: number;
+  warmup: number;
+  rows: FederationRow[];
+  /** null when the upstream could not be asked. */
+  upstream: UpstreamCounters | null;
+  /** Stopped early by Ctrl-C: the rows hold the calls made until then. */
+  interrupted: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface FederationOptions {
+  calls: number;
+  warmup: number;
+  /** Path of `tests/upstreams/stateful-upstream.ts` (or a snapshot of it). */
+  upstreamScript: string;
+  /** Starts Dormouse with this UPSTREAMS value. */
+  startGateway(upstreams: string): Promise<RunningTarget>;
+  resultsDir: string;
+  signal: AbortSignal;
+}
+
+/** Starts the upstream, then Dormouse in front of it, measures, and stops both. */
+export async function runFederation(options: FederationOptions): Promise<FederationResult> {
+  const startedAt = new Date();
+  const upstream = await startStatefulUpstream(options.upstreamScript);
+  try {
+    const upstreams = JSON.stringify([
+      { name: "state", url: upstream.url, prefix: UPSTREAM_PREFIX },
+    ]);
+    const gateway = await options.startGateway(upstreams);
+    try {
+      const result = await measure(upstream.url, gateway.url, options, startedAt);
+      await writeFile(join(options.resultsDir, "federation.json"), JSON.stringify(result, null, 2));
+      return result;
+    } finally {
+      await gateway.stop();
+    }
+  } finally {
+    await upstream.stop();
+  }
+}
+
+/** Who each row calls, over which transport, and which tool. */
+const ROW_SPECS: Record<
+  FederationMode,
+  { server: "upstream" | "gateway"; transport: Transport; tool: "recall" | "echo" }
+> = {
+  direct: { server: "upstream", transport: "http", tool: "recall" },
+  "relay-ws": { server: "gateway", transport: "ws", tool: "recall" },
+  "relay-http": { server: "gateway", transport: "http", tool: "recall" },
+  "echo-ws": { server: "gateway", transport: "ws", tool: "echo" },
+  "echo-http": { server: "gateway", transport: "http", tool: "echo" },
+};
+
+interface Lane {
+  mode: FederationMode;
+  session: LoadSession;
+  tool: string;
+  args: Record<string, unknown>;
+  /** Called once first to store `expected` upstream (the recall rows), or null. */
+  setup: string | null;
+  /** What the reply's text must be. */
+  expected: string;
+  recorder: LatencyRecorder;
+  /** Successful calls, warm-up and setup included. */
+  completed: number;
+  errors: Map<string, number>;
+}
+
+async function measure(
+  upstreamUrl: string,
+  gatewayUrl: string,
+  options: FederationOptions,
+  startedAt: Date,
+): Promise<FederationResult> {
+  let lost: LoadError | null = null;
+  const lanes = MODES.map((mode) =>
+    laneFor(mode, { upstream: upstreamUrl, gateway: gatewayUrl }, (error) => {
+      lost = error;
+    }),
+  );
+  let errorCount = 0;
+  const call = async (lane: Lane, record: boolean) => {
+    if (lost) throw new Error(`a WebSocket session was closed: ${(lost as LoadError).message}`);
+    const started = performance.now();
+    try {
+      const reply = await lane.session.call(lane.tool, lane.args);
+      if (reply.text !== lane.expected)
+        throw new LoadError("wrong_reply", `${lane.mode}: ${String(reply.text).slice(0, 80)}`);
+      if (record) lane.recorder.record(performance.now() - started);
+      lane.completed++;
+    } catch (error) {
+      const kind = errorKind(error);
+      lane.errors.set(kind, (lane.errors.get(kind) ?? 0) + 1);
+      if (++errorCount > MAX_ERRORS)
+        throw new Error(`more than ${MAX_ERRORS} failed calls; the last: ${String(error)}`);
+    }
+  };
+  try {
+    for (const lane of lanes) {
+      await lane.session.open();
+      // Opens the upstream session (relayed rows) and gives recall a value to check.
+      if (lane.setup) {
+        await lane.session.call(lane.setup, { value: lane.expected });
+        lane.completed++;
+      }
+    }
+    await interleave(lanes, options, call);
+    return {
+      calls: options.calls,
+      warmup: options.warmup,
+      rows: lanes.map((lane) => ({
+        mode: lane.mode,
+        latencyMs: summarize(lane.recorder.export()),
+        errors: Object.fromEntries(lane.errors),
+      })),
+      upstream: await upstreamCounters(lanes),
+      interrupted: options.signal.aborted,
+      startedAt,
+      finishedAt: new Date(),
+    };
+  } finally {
+    await Promise.all(lanes.map((lane) => lane.session.close()));
+  }
+}
+
+function laneFor(
+  mode: FederationMode,
+  urls: { upstream: string; gateway: string },
+  onLost: (error: LoadError) => void,
+): Lane {
+  const spec = ROW_SPECS[mode];
+  const target: Target = {
+    endpoint: endpointFor(urls[spec.server], spec.transport),
+    transport: spec.transport,
+    protocol: "mcp",
+    token: undefined,
+    timeoutMs: CALL_TIMEOUT_MS,
+  };
+  const value = `bench-${mode}`;
+  const prefix = spec.server === "gateway" ? `${UPSTREAM_PREFIX}__` : "";
+  const recall = spec.tool === "recall";
+  return {
+    mode,
+    session: spec.transport === "ws" ? new WsSession(target, onLost) : new HttpSession(target),
+    tool: recall ? `${prefix}recall` : "echo",
+    args: recall ? {} : { text: value },
+    setup: recall ? `${prefix}remember` : null,
+    expected: value,
+    recorder: new LatencyRecorder(),
+    completed: 0,
+    errors: new Map(),
+  };
+}
+
+/**
+ * Warm-up calls row by row, then the measured calls in rounds of ROUND_CALLS
+ * per row, each round starting one row later; stops between calls on abort.
+ */
+async function interleave(
+  lanes: Lane[],
+  options: FederationOptions,
+  call: (lane: Lane, record: boolean) => Promise<void>,
+): Promise<void> {
+  const { signal } = options;
+  for (const lane of lanes) {
+    for (let i = 0; i < options.warmup && !signal.aborted; i++) await call(lane, false);
+  }
+  let done = 0;
+  for (let round = 0; done < options.calls && !signal.aborted; round++) {
+    const size = Math.min(ROUND_CALLS, options.calls - done);
+    for (let k = 0; k < lanes.length; k++) {
+      const lane = lanes[(round + k) % lanes.length] as Lane;
+      for (let i = 0; i < size && !signal.aborted; i++) await call(lane, true);
+    }
+    done += size;
+  }
+}
+
+/**
+ * The upstream's process-wide counters, read through the direct session: every
+ * `tools/call` it served (this one included) and its live sessions, against
+ * what one upstream session per relaying gateway session implies. A failed
+ * call may or may not have reached it, so the counts are exact only without errors.
+ */
+async function upstreamCounters(lanes: Lane[]): Promise<UpstreamCounters | null> {
+  const direct = lanes.find((lane) => lane.mode === "direct");
+  if (!direct) return null;
+  const upstreamLanes = lanes.filter((lane) => lane.setup !== null);
+  try {
+    const reply = await direct.session.call("stats", {});
+    const stats = JSON.parse(reply.text ?? "") as { calls?: unknown; sessions?: unknown };
+    if (typeof stats.calls !== "number" || typeof stats.sessions !== "number") return null;
+    return {
+      toolCalls: stats.calls,
+      expectedToolCalls: upstreamLanes.reduce((n, lane) => n + lane.completed, 0) + 1,
+      sessions: stats.sessions,
+      expectedSessions: upstreamLanes.length,
+    };
+  } catch {
+    return null;
+  }
+}
