@@ -3,7 +3,7 @@
  * Defaults finish in about five minutes on a 2-core machine; `--ceiling` adds
  * the search for the most idle sessions each server holds (several minutes
  * more, and it crashes local workerd on purpose at the end of each search).
- * `--federation-only` runs just the federation rows (under a minute) and
+ * `--federation-only` runs just the federation rows (about a minute) and
  * splices their section into an existing BENCHMARKS.md.
  */
 import { parseArgs } from "node:util";
@@ -24,6 +24,10 @@ export interface BenchConfig {
   /** Measured calls per federation row, after `federationWarmup` unmeasured ones. */
   federationCalls: number;
   federationWarmup: number;
+  /** WebSocket sessions per group (relayed, echo) in the federation wake rows. */
+  federationSessions: number;
+  /** Silence before their first call after hibernation (> 10 s, as idleS). */
+  federationIdleS: number;
   federationOnly: boolean;
   skip: Set<string>;
   out: string;
@@ -42,6 +46,9 @@ export const BENCH_HELP = `Usage: npm run bench -- [options]   (or the BENCH_* e
   --ceiling-step N    sessions added per step (BENCH_CEILING_STEP, default 500)
   --federation-calls N   measured calls per federation row (BENCH_FEDERATION_CALLS, default 500)
   --federation-warmup N  unmeasured calls per row first (BENCH_FEDERATION_WARMUP, default 50)
+  --federation-sessions N  WebSocket sessions per group woken after idling, relayed and echo
+                         (BENCH_FEDERATION_SESSIONS, default 200)
+  --federation-idle-seconds S  their idle time (BENCH_FEDERATION_IDLE_SECONDS, default 12.5)
   --federation-only   run only the federation rows and replace their section of --out
   --skip LIST         leave out any of: direct, peer, node, http, federation (BENCH_SKIP)
   --out FILE          where to write the tables (default BENCHMARKS.md)
@@ -66,6 +73,8 @@ export function parseBenchConfig(
       "ceiling-step": { type: "string" },
       "federation-calls": { type: "string" },
       "federation-warmup": { type: "string" },
+      "federation-sessions": { type: "string" },
+      "federation-idle-seconds": { type: "string" },
       "federation-only": { type: "boolean" },
       skip: { type: "string" },
       out: { type: "string" },
@@ -102,6 +111,15 @@ export function parseBenchConfig(
     ),
     federationWarmup: Math.round(
       pick(values["federation-warmup"], "BENCH_FEDERATION_WARMUP", 50, 10_000),
+    ),
+    federationSessions: Math.round(
+      pick(values["federation-sessions"], "BENCH_FEDERATION_SESSIONS", 200, 10_000),
+    ),
+    federationIdleS: pick(
+      values["federation-idle-seconds"],
+      "BENCH_FEDERATION_IDLE_SECONDS",
+      12.5,
+      600,
     ),
     federationOnly: values["federation-only"] ?? false,
     skip: new Set(

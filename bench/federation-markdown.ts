@@ -3,12 +3,14 @@
  * FEDERATION_END, so `npm run bench -- --federation-only` can replace it in
  * place and leave every other byte of the file as the last full run wrote it.
  * The section carries its own command, date, revision and machine, since it
- * may be newer than the rest of the file.
+ * may be newer than the rest of the file. Two parts: the warm rows, then the
+ * wake rows (first call after hibernation, with their checks).
  */
 import type { LatencySummary } from "../tools/load/latency";
 import { gitRevision, machine, versions } from "./environment";
 import type { FederationMode, FederationResult, FederationRow } from "./federation";
 import { ROUND_CALLS, UPSTREAM_PREFIX } from "./federation";
+import type { WakeGroup, WakeResult, WakeRow } from "./federation-wake";
 
 export const FEDERATION_START = "<!-- federation:start -->";
 export const FEDERATION_END = "<!-- federation:end -->";
@@ -65,6 +67,9 @@ export function renderFederationSection(input: FederationSectionInput): string {
     );
     table(out, r);
     explanation(out, r);
+    out.push("", "### First call after hibernation, at scale", "");
+    if (r.wake) wakeSection(out, r.wake, latencyOf(r, "relay-ws"), latencyOf(r, "echo-ws"));
+    else out.push("Not measured in this run.");
   }
   out.push(FEDERATION_END);
   return out.join("\n");
@@ -133,6 +138,110 @@ function explanation(out: string[], r: FederationResult): void {
   );
 }
 
+const WAKE_LABELS: Record<WakeGroup, string> = {
+  relayed: `relayed, WebSocket: \`${UPSTREAM_PREFIX}__recall\``,
+  echo: "gateway echo, WebSocket: built-in `echo`",
+};
+
+function wakeSection(
+  out: string[],
+  w: WakeResult,
+  warmRelayed: LatencySummary | undefined,
+  warmEcho: LatencySummary | undefined,
+): void {
+  out.push(
+    `${w.sessions} Dormouse WebSocket sessions that relay to the upstream and ${w.sessions} that use only built-ins, opened with bounded concurrency on the same Dormouse and upstream, after the rows above ` +
+      `(\`--federation-sessions ${w.sessions} --federation-idle-seconds ${w.idleS}\`). ` +
+      `Each relayed session called \`${UPSTREAM_PREFIX}__remember {value: "v<i>"}\` and \`${UPSTREAM_PREFIX}__recall\`, then recorded which upstream session it holds ` +
+      `(the \`Mcp-Session-Id\` of the gateway's request, read back through the upstream's \`header\` tool, since the load generator's sessions return a reply's text and not its \`structuredContent\`) ` +
+      "and its `session_info.wakes`; each built-in session called `echo` once and recorded its wakes. " +
+      `Every socket then stayed open and silent for ${w.idleS} s (local workerd evicts an idle object after 10 s). ` +
+      "Then one timed call per session, one in flight, alternating the groups: the first message each evicted object receives. " +
+      "Afterwards, untimed, every session's wakes and every relayed session's upstream session were read again, " +
+      "and the upstream's live sessions were read through the direct client before setup, after setup and after the wakes.",
+    "",
+    "| first call after hibernation | woken | evicted / verified | p50 ms | p90 ms | p99 ms | max ms | mean ms | added p50 ms (relayed − echo) | × echo p50 | × echo p99 | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  );
+  const relayed = w.rows.find((x) => x.group === "relayed");
+  const echo = w.rows.find((x) => x.group === "echo");
+  for (const x of w.rows) {
+    const l = x.latencyMs ?? undefined;
+    const e = echo?.latencyMs ?? undefined;
+    const added =
+      x.group === "relayed"
+        ? [signed(l?.p50, e?.p50), ratio(l?.p50, e?.p50), ratio(l?.p99, e?.p99)]
+        : ["baseline", "-", "-"];
+    out.push(
+      `| ${WAKE_LABELS[x.group]} | ${l?.count ?? 0} of ${x.ready} | ${x.evicted} / ${x.verified} | ${ms(l?.p50)} | ${ms(l?.p90)} | ${ms(l?.p99)} | ${ms(l?.max)} | ${ms(l?.mean)} | ${added.join(" | ")} | ${errorsOf(x)} |`,
+    );
+  }
+  wakeChecks(out, w, relayed, echo);
+  wakeReading(out, w, relayed, echo, warmRelayed, warmEcho);
+}
+
+function wakeChecks(
+  out: string[],
+  w: WakeResult,
+  relayed: WakeRow | undefined,
+  echo: WakeRow | undefined,
+): void {
+  const u = w.upstreamSessions;
+  const grew = u.afterWakes !== null && u.afterSetup !== null ? u.afterWakes - u.afterSetup : null;
+  const opened = u.afterSetup !== null && u.before !== null ? u.afterSetup - u.before : null;
+  const live = [u.before, u.afterSetup, u.afterWakes].map((n) => n ?? "?").join(" → ");
+  const evicted = (x: WakeRow | undefined) => (x ? `${x.evicted} of ${x.verified}` : "-");
+  out.push(
+    "",
+    "| check | this run | expected |",
+    "|---|---|---|",
+    `| objects evicted while idle (wakes rose), relayed / echo | ${evicted(relayed)} / ${evicted(echo)} | all / all |`,
+    `| upstream session reused after the wake (same \`Mcp-Session-Id\` as before) | ${w.upstreamReused} of ${relayed?.ready ?? 0} | all |`,
+    `| upstream session changed after the wake | ${w.upstreamChanged} | 0 |`,
+    `| upstream sessions re-created by the wakes (live after the wakes − after setup) | ${grew ?? "?"} | 0 |`,
+    `| upstream live sessions: before setup → after setup → after the wakes | ${live} (+${opened ?? "?"}, then ${grew === null ? "?" : signedInt(grew)}) | +${relayed?.ready ?? 0}, then +0 |`,
+    `| recalled value not the session's own \`v<i>\` | ${w.valueMismatches} | 0 |`,
+  );
+  const m = w.rssKiB;
+  if (m) {
+    const perSession = (m.idle - m.beforeSetup) / (2 * w.sessions);
+    out.push(
+      `| gateway RSS, both workerd processes: before setup → idle, hibernated → after the wakes | ${mib(m.beforeSetup)} → ${mib(m.idle)} → ${mib(m.afterWakes)} MiB (+${perSession.toFixed(0)} KiB per session opened) | - |`,
+    );
+  }
+}
+
+function wakeReading(
+  out: string[],
+  w: WakeResult,
+  relayed: WakeRow | undefined,
+  echo: WakeRow | undefined,
+  warmRelayed: LatencySummary | undefined,
+  warmEcho: LatencySummary | undefined,
+): void {
+  const p = w.phasesS;
+  out.push(
+    "",
+    `Phases: setup ${p.setup} s, idle ${p.idle} s, timed calls ${p.timed} s, checks ${p.verify} s.`,
+    "",
+    "**What this shows.** An evicted session object wakes on its socket's next message, reads the upstream session it holds (id, protocol version, capabilities) back from its SQLite, " +
+      "and continues that upstream session: no new `initialize` upstream (each would open a new upstream session and raise the live count), the same `Mcp-Session-Id`, and the value remembered before the eviction. " +
+      "A woken built-in `echo` is the baseline: waking the object and answering. The extra cost of the first relayed call over it is the upstream leg, one request from the woken object to the upstream and its reply.",
+  );
+  const r = relayed?.latencyMs?.p50;
+  const e = echo?.latencyMs?.p50;
+  const leg = warmRelayed && warmEcho ? warmRelayed.p50 - warmEcho.p50 : undefined;
+  if (r === undefined || e === undefined) return;
+  out.push(
+    "",
+    `In this run the first relayed call after hibernation took ${ms(r)} ms at p50 against ${ms(e)} ms for a woken \`echo\`: ` +
+      `the upstream leg added ${ms(r - e)} ms (${ratio(r, e)})` +
+      (leg === undefined
+        ? "."
+        : `, where the warm rows above put it at ${ms(leg)} ms; the difference, ${signed(r - e, leg)} ms, is what the first upstream request of a freshly constructed object costs over a warm one (its upstream client rebuilt from the stored state; this run does not break it down further).`),
+  );
+}
+
 function latencyOf(r: FederationResult, mode: FederationMode): LatencySummary | undefined {
   return r.rows.find((x) => x.mode === mode)?.latencyMs ?? undefined;
 }
@@ -176,11 +285,19 @@ function signed(a: number | undefined, b: number | undefined): string {
   return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
 }
 
+function signedInt(n: number): string {
+  return n >= 0 ? `+${n}` : `−${Math.abs(n)}`;
+}
+
+function mib(kib: number): string {
+  return (kib / 1024).toFixed(0);
+}
+
 function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || b <= 0 ? "-" : `${(a / b).toFixed(2)}×`;
 }
 
-function errorsOf(row: FederationRow): string {
+function errorsOf(row: FederationRow | WakeRow): string {
   const entries = Object.entries(row.errors);
   return entries.length === 0 ? "0" : entries.map(([k, n]) => `${n} ${k}`).join(", ");
 }
@@ -200,5 +317,18 @@ export function describeFederation(r: FederationResult): string {
     lines.push(
       `  upstream: ${u.toolCalls} tools/call (expected ${u.expectedToolCalls}), ${u.sessions} sessions (expected ${u.expectedSessions})`,
     );
+  const w = r.wake;
+  if (w) {
+    for (const x of w.rows) {
+      const l = x.latencyMs;
+      lines.push(
+        `  wake ${x.group}: p50 ${ms(l?.p50)} / p99 ${ms(l?.p99)} / max ${ms(l?.max)} ms over ${l?.count ?? 0} of ${x.ready}, evicted ${x.evicted} of ${x.verified}, errors ${errorsOf(x)}`,
+      );
+    }
+    const s = w.upstreamSessions;
+    lines.push(
+      `  wake upstream: ${w.upstreamReused} sessions reused, ${w.upstreamChanged} changed, live ${s.before} → ${s.afterSetup} → ${s.afterWakes}, ${w.valueMismatches} value mismatches`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

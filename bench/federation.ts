@@ -15,6 +15,10 @@
  * remembered), and the upstream's own counters are read at the end to show
  * that each relayed call reached it and that each gateway session kept one
  * upstream session. Every call is bounded by CALL_TIMEOUT_MS.
+ *
+ * Then, against the same two processes, the wake rows (federation-wake.ts):
+ * the first call after hibernation on many sessions, relayed against echo,
+ * and whether each woken object continued its upstream session.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,6 +28,7 @@ import { LatencyRecorder, type LatencySummary, summarize } from "../tools/load/l
 import type { LoadSession } from "../tools/load/session";
 import { endpointFor, type Target, type Transport } from "../tools/load/target";
 import { WsSession } from "../tools/load/ws-session";
+import { measureWakes, type WakeResult } from "./federation-wake";
 import { type RunningTarget, startStatefulUpstream } from "./targets";
 
 export const UPSTREAM_PREFIX = "state";
@@ -62,6 +67,8 @@ export interface FederationResult {
   rows: FederationRow[];
   /** null when the upstream could not be asked. */
   upstream: UpstreamCounters | null;
+  /** The wake rows; null when the run was interrupted before them. */
+  wake: WakeResult | null;
   /** Stopped early by Ctrl-C: the rows hold the calls made until then. */
   interrupted: boolean;
   startedAt: Date;
@@ -71,6 +78,10 @@ export interface FederationResult {
 export interface FederationOptions {
   calls: number;
   warmup: number;
+  /** Sessions per group in the wake rows, their idle time, and handshakes in flight. */
+  wakeSessions: number;
+  wakeIdleS: number;
+  connectConcurrency: number;
   /** Path of `tests/upstreams/stateful-upstream.ts` (or a snapshot of it). */
   upstreamScript: string;
   /** Starts Dormouse with this UPSTREAMS value. */
@@ -166,15 +177,34 @@ async function measure(
       }
     }
     await interleave(lanes, options, call);
+    const rows = lanes.map((lane) => ({
+      mode: lane.mode,
+      latencyMs: summarize(lane.recorder.export()),
+      errors: Object.fromEntries(lane.errors),
+    }));
+    // Read before the wake rows add their own upstream sessions and calls.
+    const upstream = await upstreamCounters(lanes);
+    const direct = lanes.find((lane) => lane.mode === "direct");
+    const wake = options.signal.aborted
+      ? null
+      : await measureWakes({
+          gatewayUrl,
+          prefix: UPSTREAM_PREFIX,
+          sessions: options.wakeSessions,
+          idleS: options.wakeIdleS,
+          connectConcurrency: options.connectConcurrency,
+          callTimeoutMs: CALL_TIMEOUT_MS,
+          maxErrors: MAX_ERRORS,
+          upstreamSessions: async () =>
+            direct ? ((await readStats(direct))?.sessions ?? null) : null,
+          signal: options.signal,
+        });
     return {
       calls: options.calls,
       warmup: options.warmup,
-      rows: lanes.map((lane) => ({
-        mode: lane.mode,
-        latencyMs: summarize(lane.recorder.export()),
-        errors: Object.fromEntries(lane.errors),
-      })),
-      upstream: await upstreamCounters(lanes),
+      rows,
+      upstream,
+      wake,
       interrupted: options.signal.aborted,
       startedAt,
       finishedAt: new Date(),
@@ -247,16 +277,23 @@ async function upstreamCounters(lanes: Lane[]): Promise<UpstreamCounters | null>
   const direct = lanes.find((lane) => lane.mode === "direct");
   if (!direct) return null;
   const upstreamLanes = lanes.filter((lane) => lane.setup !== null);
+  const stats = await readStats(direct);
+  if (!stats) return null;
+  return {
+    toolCalls: stats.calls,
+    expectedToolCalls: upstreamLanes.reduce((n, lane) => n + lane.completed, 0) + 1,
+    sessions: stats.sessions,
+    expectedSessions: upstreamLanes.length,
+  };
+}
+
+/** The upstream's `stats` (one `tools/call` on the direct session), or null when unreadable. */
+async function readStats(direct: Lane): Promise<{ calls: number; sessions: number } | null> {
   try {
     const reply = await direct.session.call("stats", {});
     const stats = JSON.parse(reply.text ?? "") as { calls?: unknown; sessions?: unknown };
     if (typeof stats.calls !== "number" || typeof stats.sessions !== "number") return null;
-    return {
-      toolCalls: stats.calls,
-      expectedToolCalls: upstreamLanes.reduce((n, lane) => n + lane.completed, 0) + 1,
-      sessions: stats.sessions,
-      expectedSessions: upstreamLanes.length,
-    };
+    return { calls: stats.calls, sessions: stats.sessions };
   } catch {
     return null;
   }

@@ -73,6 +73,9 @@ async function main(): Promise<void> {
   const federation: FederationOptions = {
     calls: config.federationCalls,
     warmup: config.federationWarmup,
+    wakeSessions: config.federationSessions,
+    wakeIdleS: config.federationIdleS,
+    connectConcurrency: config.connectConcurrency,
     upstreamScript: join(SNAPSHOT_DIR, UPSTREAM_SCRIPT),
     startGateway: (upstreams) =>
       startWranglerDev("Dormouse", DORMOUSE_CONFIG, { ...DORMOUSE_VARS, UPSTREAMS: upstreams }),
