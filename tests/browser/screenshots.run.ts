@@ -8,7 +8,8 @@ import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Gateway, startGateway } from "../helpers/process";
+import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { startStatefulUpstream } from "../helpers/upstream";
 import { sleep } from "../helpers/wait";
 import {
   buildInspector,
@@ -46,11 +47,11 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.close(), gateway?.stop()]);
 });
 
-async function page(viewport = WIDE): Promise<Page> {
+async function page(viewport = WIDE, on: Gateway = gateway): Promise<Page> {
   const context = await browser.newContext({ viewport, colorScheme: "light" });
   context.setDefaultTimeout(ACTION_TIMEOUT_MS);
   const tab = await context.newPage();
-  await tab.goto(`${gateway.url}/inspector`);
+  await tab.goto(`${on.url}/inspector`);
   return tab;
 }
 
@@ -133,3 +134,31 @@ it("takes the narrow layout", async () => {
   await shoot(tab, "inspector-narrow.png");
   await tab.context().close();
 }, 60_000);
+
+it("takes the federation view: upstream tools under their prefix, a relayed call, an upstream down", async () => {
+  const upstream = await startStatefulUpstream();
+  let federating: Gateway | undefined;
+  try {
+    federating = await startGateway({
+      vars: {
+        UPSTREAMS: JSON.stringify([
+          { name: "notes", url: upstream.url, prefix: "notes" },
+          { name: "search", url: `http://127.0.0.1:${await freePort()}/mcp`, prefix: "search" },
+        ]),
+      },
+    });
+    const tab = await page(WIDE, federating);
+    await connect(tab);
+    await tab.locator("#tool-filter").fill("notes__");
+    await selectTool(tab, "notes__remember");
+    await tab.getByLabel("value").fill("the meeting moved to Thursday");
+    await call(tab, "notes__remember");
+    await selectTool(tab, "notes__recall");
+    await call(tab, "notes__recall");
+    await expectText(tab.locator("#unavailable-upstreams"), /search could not be reached/);
+    await shoot(tab, "inspector-federation.png");
+    await tab.context().close();
+  } finally {
+    await Promise.allSettled([federating?.stop(), upstream.stop()]);
+  }
+}, 90_000);
