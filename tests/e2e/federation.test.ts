@@ -512,8 +512,31 @@ describe("upstream sessions survive the gateway and the upstream", () => {
       const before = (await call(client, "state__recall")).structuredContent as {
         sessionId: string;
       };
+      // A call in flight when the upstream dies fails with its own error, at once.
+      const inFlight = call(client, "state__slow", { ms: 15_000 }).then(
+        () => null,
+        (e: { code?: number; message: string }) => e,
+      );
+      await waitFor(
+        async () => {
+          const direct_ = await direct(stateful);
+          try {
+            const stats = (await call(direct_, "stats")).structuredContent as { running: number };
+            return stats.running > 0 || undefined;
+          } finally {
+            await (
+              direct_.transport as StreamableHTTPClientTransport | undefined
+            )?.terminateSession();
+            await direct_.close();
+          }
+        },
+        { timeoutMs: TIMEOUT_MS, intervalMs: 50, what: "the slow call to start upstream" },
+      );
       const port = stateful?.port;
       await stateful?.stop();
+      const broken = await inFlight;
+      expect(broken?.code).toBe(UPSTREAM_UNAVAILABLE);
+      expect(broken?.message).toMatch(/Upstream "state" (broke the connection|closed its stream)/);
       stateful = await startStatefulUpstream({ port });
       const after = await call(client, "state__recall");
       // A new upstream session: the value is gone, the call still succeeds.
