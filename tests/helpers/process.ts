@@ -231,7 +231,8 @@ async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
   if (groupAlive(pid)) killGroup(pid, "SIGKILL");
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a whole process group (children included); a gone group is not an error. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -239,7 +240,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function groupAlive(pid: number): boolean {
+/** Whether any member of the process group led by `pid` is still alive. */
+export function groupAlive(pid: number): boolean {
   try {
     process.kill(-pid, 0);
     return true;

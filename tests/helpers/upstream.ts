@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./process";
+import { freePort, groupAlive, killGroup } from "./process";
 import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -206,22 +206,5 @@ async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
     if (Date.now() >= deadline)
       throw new Error(`process group ${pid} survived SIGKILL for ${STOP_GRACE_MS} ms`);
     await sleep(50);
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
