@@ -62,9 +62,14 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
 export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
 export type RequestId = v.InferOutput<typeof RequestIdSchema>;
 
+/** Whether `value` is a JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** A JSON object (valibot's `record` alone also lets arrays through). */
 export const JsonObjectSchema = v.custom<Record<string, unknown>>(
-  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  isRecord,
   "Expected a JSON object",
 );
 

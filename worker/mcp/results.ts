@@ -3,7 +3,7 @@
  * `resultType`, the server's identity in `_meta`, and cache hints on cacheable
  * methods (SEP-2549); session-era results are returned unchanged.
  */
-import { META_SERVER_INFO } from "../../shared/protocol";
+import { isRecord, META_SERVER_INFO } from "../../shared/protocol";
 import type { Era } from "./context";
 import { SERVER_INFO } from "./server-info";
 
@@ -34,8 +34,4 @@ export function shapeResult(
     shaped.cacheScope ??= "private";
   }
   return shaped;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

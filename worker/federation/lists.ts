@@ -1,0 +1,96 @@
+/**
+ * Reading one upstream's list (tools, prompts, resources, resource templates)
+ * for the merged list: pages followed (bounded), items namespaced under the
+ * upstream's prefix, tools filtered by allowTools/denyTools, everything else
+ * passed through unchanged.
+ */
+import { isRecord } from "../../shared/protocol";
+import type { Upstream } from "../upstreams";
+import { UpstreamFailure, UpstreamRpcError } from "./failures";
+
+export const NAME_SEPARATOR = "__";
+/** Pages followed per upstream list, and items kept. */
+export const MAX_LIST_PAGES = 32;
+export const MAX_LIST_ITEMS = 2_000;
+
+export type ListKind = "tools" | "prompts" | "resources" | "resourceTemplates";
+
+export interface ListSpec {
+  method: string;
+  key: string;
+  /** The upstream capability that says it serves this list. */
+  capability: string;
+  /** The field that is namespaced. */
+  field: "name" | "uri" | "uriTemplate";
+}
+
+export const LISTS: Record<ListKind, ListSpec> = {
+  tools: { method: "tools/list", key: "tools", capability: "tools", field: "name" },
+  prompts: { method: "prompts/list", key: "prompts", capability: "prompts", field: "name" },
+  resources: { method: "resources/list", key: "resources", capability: "resources", field: "uri" },
+  resourceTemplates: {
+    method: "resources/templates/list",
+    key: "resourceTemplates",
+    capability: "resources",
+    field: "uriTemplate",
+  },
+};
+
+export interface Unavailable {
+  upstream: string;
+  reason: string;
+}
+
+export interface MergedList {
+  items: Record<string, unknown>[];
+  unavailable: Unavailable[];
+}
+
+export function toolAllowed(upstream: Upstream, name: string): boolean {
+  if (upstream.allowTools && !upstream.allowTools.includes(name)) return false;
+  return !upstream.denyTools?.includes(name);
+}
+
+export function namespaced(upstream: Upstream, name: string): string {
+  return upstream.prefix + NAME_SEPARATOR + name;
+}
+
+/**
+ * Reads every page of `kind` from one upstream through `fetchPage`. An upstream
+ * that answers -32601 (it has no such list) has an empty one.
+ */
+export async function readList(
+  upstream: Upstream,
+  kind: ListKind,
+  fetchPage: (params: Record<string, unknown>) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>[]> {
+  const spec = LISTS[kind];
+  const items: Record<string, unknown>[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_LIST_PAGES && items.length < MAX_LIST_ITEMS; page++) {
+    let result: Record<string, unknown>;
+    try {
+      result = await fetchPage(cursor ? { cursor } : {});
+    } catch (error) {
+      if (error instanceof UpstreamRpcError && error.code === -32601) break;
+      throw error;
+    }
+    const batch = result[spec.key];
+    if (!Array.isArray(batch)) {
+      throw new UpstreamFailure("invalid", `answered ${spec.method} without a ${spec.key} array`);
+    }
+    for (const item of batch) {
+      if (!isRecord(item) || typeof item[spec.field] !== "string") continue;
+      const original = item[spec.field] as string;
+      if (kind === "tools" && !toolAllowed(upstream, original)) continue;
+      items.push({ ...item, [spec.field]: namespaced(upstream, original) });
+    }
+    const next = result.nextCursor;
+    // A repeated cursor would loop forever: stop at the first repeat.
+    if (typeof next !== "string" || next === "" || seen.has(next)) break;
+    seen.add(next);
+    cursor = next;
+  }
+  return items.slice(0, MAX_LIST_ITEMS);
+}
