@@ -22,7 +22,8 @@
  *               expected input of a pending call.
  *   upstream_session  upstream name -> the federated upstream session this
  *               session holds (its Mcp-Session-Id, negotiated version, the
- *               upstream's capabilities), so a woken object reuses it. At most
+ *               upstream's capabilities, the client capabilities declared to
+ *               it), so a woken object reuses it. At most
  *               one row per configured upstream (MAX_UPSTREAMS). Created lazily,
  *               so sessions stored before federation existed need no migration.
  *
@@ -347,18 +348,21 @@ export class SessionStorage implements SessionStore, UpstreamSessionStore {
       sessionId: row.session_id,
       protocolVersion: row.protocol_version,
       capabilities: parseJsonObject<Record<string, unknown>>(row.capabilities) ?? {},
+      declared: parseJsonObject<Record<string, unknown>>(row.declared) ?? {},
     };
   }
 
   saveUpstream(name: string, state: UpstreamSessionState): void {
     this.#upstreamTable(true);
     this.#sql.exec(
-      `INSERT OR REPLACE INTO upstream_session (name, session_id, protocol_version, capabilities, updated_at)
-       VALUES (?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO upstream_session
+         (name, session_id, protocol_version, capabilities, declared, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
       name,
       state.sessionId,
       state.protocolVersion,
       cappedJson(state.capabilities),
+      cappedJson(state.declared),
       Date.now(),
     );
   }
@@ -386,6 +390,7 @@ export class SessionStorage implements SessionStore, UpstreamSessionStore {
           session_id TEXT,
           protocol_version TEXT NOT NULL,
           capabilities TEXT NOT NULL,
+          declared TEXT NOT NULL DEFAULT '{}',
           updated_at INTEGER NOT NULL
         )`);
       this.#hasUpstreamTable = true;
@@ -462,6 +467,7 @@ interface UpstreamRow extends Record<string, SqlStorageValue> {
   session_id: string | null;
   protocol_version: string;
   capabilities: string;
+  declared: string;
   updated_at: number;
 }
 

@@ -504,6 +504,40 @@ describe("upstream sessions survive the gateway and the upstream", () => {
     }
   }, 60_000);
 
+  it("opens new upstream sessions when a re-initialising client declares other capabilities", async () => {
+    const socket = await RpcSocket.open(`${gatewayOf(healthy).wsUrl}/ws`);
+    const initialize = (capabilities: Record<string, unknown>) =>
+      socket.call("initialize", {
+        protocolVersion: "2025-11-25",
+        capabilities,
+        clientInfo: { name: "caps", version: "1" },
+      });
+    const listed = async () =>
+      ((await socket.call("tools/list", {})).tools as { name: string }[]).map((t) => t.name);
+    const upstreamSession = async () =>
+      (
+        (await socket.call("tools/call", { name: "state__recall", arguments: {} }))
+          .structuredContent as {
+          sessionId: string;
+        }
+      ).sessionId;
+    try {
+      await initialize({});
+      // server-everything offers its elicitation tool only to clients that can answer one.
+      expect(await listed()).not.toContain("everything__trigger-elicitation-request");
+      const before = await upstreamSession();
+      await initialize({ elicitation: {} });
+      expect(await listed()).toContain("everything__trigger-elicitation-request");
+      const after = await upstreamSession();
+      expect(after).not.toBe(before);
+      // Same capabilities again: the same upstream session.
+      await initialize({ elicitation: {} });
+      expect(await upstreamSession()).toBe(after);
+    } finally {
+      await socket.close();
+    }
+  });
+
   it("re-initialises transparently after the upstream restarts", async () => {
     const gateway = gatewayOf(healthy);
     const client = await connect(gateway);

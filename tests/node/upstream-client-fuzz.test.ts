@@ -55,7 +55,12 @@ afterAll(async () => {
 const client = () =>
   new UpstreamClient(
     { url, headers: {}, timeoutMs: 400 },
-    { sessionId: "fuzz-session", protocolVersion: "2025-11-25", capabilities: {} },
+    {
+      sessionId: "fuzz-session",
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      declared: {},
+    },
   );
 
 /** The client numbers requests from 1: a fresh client's first request has id 1. */

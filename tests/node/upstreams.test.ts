@@ -64,7 +64,12 @@ describe("upstreamsFor", () => {
 });
 
 describe("pooledUpstreamStore", () => {
-  const state = { sessionId: "s1", protocolVersion: "2025-11-25", capabilities: {} };
+  const state = {
+    sessionId: "s1",
+    protocolVersion: "2025-11-25",
+    capabilities: {},
+    declared: {},
+  };
 
   it("keeps principals and capability sets apart", () => {
     pooledUpstreamStore("alice", {}).saveUpstream("u", state);

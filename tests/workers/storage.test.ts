@@ -205,6 +205,7 @@ describe("upstream sessions (federation)", () => {
     sessionId: "upstream-session-1",
     protocolVersion: "2025-11-25",
     capabilities: { tools: { listChanged: true } },
+    declared: { elicitation: {} },
   };
 
   it("creates no table until the first upstream session is saved", async () => {

@@ -109,7 +109,12 @@ export class UpstreamClient {
       typeof result.capabilities === "object" && result.capabilities !== null
         ? (result.capabilities as Record<string, unknown>)
         : {};
-    this.#state = { sessionId, protocolVersion: version, capabilities: serverCapabilities };
+    this.#state = {
+      sessionId,
+      protocolVersion: version,
+      capabilities: serverCapabilities,
+      declared: capabilities,
+    };
     await this.notify("notifications/initialized");
     return this.#state;
   }

@@ -182,10 +182,11 @@ export class Federation {
     kind: ListKind,
     call: CallContext,
   ): Promise<Record<string, unknown>[]> {
+    // The client first: it re-opens the upstream session (and drops its lists) if it no longer fits.
+    const client = await this.#client(upstream, call);
     const cacheKey = `${upstream.name}\u0000${kind}`;
     const cached = this.#lists.get(cacheKey);
     if (cached) return cached;
-    const client = await this.#client(upstream, call);
     if (!(LISTS[kind].capability in (client.state?.capabilities ?? {}))) return [];
     const hooks = this.#hooks(upstream, call, null);
     const items = await readList(upstream, kind, (params) =>
@@ -271,7 +272,7 @@ export class Federation {
 
   async #client(upstream: Upstream, call: CallContext): Promise<UpstreamClient> {
     const existing = this.#clients.get(upstream.name);
-    if (existing?.state) return existing;
+    if (existing?.state && this.#fits(existing.state, call)) return existing;
     const pending = this.#connecting.get(upstream.name);
     if (pending) return pending;
     const connecting = this.#connect(upstream, call);
@@ -285,7 +286,17 @@ export class Federation {
 
   /** The stored upstream session, or a new one (initialize) remembered in the store. */
   async #connect(upstream: Upstream, call: CallContext): Promise<UpstreamClient> {
-    const stored = this.store.loadUpstream(upstream.name);
+    let stored = this.store.loadUpstream(upstream.name);
+    if (stored && !this.#fits(stored, call)) {
+      // The client now declares other capabilities: end the old upstream session, open another.
+      logEvent("info", "upstream_session_reopened", {
+        sessionId: call.session.sessionId,
+        upstream: upstream.name,
+      });
+      await this.#newClient(upstream, stored).terminate();
+      this.#forget(upstream.name);
+      stored = null;
+    }
     const client = this.#newClient(upstream, stored);
     if (!stored) {
       const state = await client.initialize(relayableCapabilities(call), call.signal);
@@ -298,6 +309,17 @@ export class Federation {
     }
     this.#clients.set(upstream.name, client);
     return client;
+  }
+
+  /**
+   * Whether an upstream session suits this call: opened with the capabilities a
+   * session-era client declares now. (A 2026-07-28 request on a session object
+   * uses the session's upstream sessions as they are: its envelope may differ per
+   * request, and re-opening on each would thrash.)
+   */
+  #fits(state: UpstreamSessionState, call: CallContext): boolean {
+    if (call.era.kind !== "session") return true;
+    return canonical(state.declared) === canonical(relayableCapabilities(call));
   }
 
   #newClient(upstream: Upstream, state: UpstreamSessionState | null): UpstreamClient {
@@ -325,4 +347,14 @@ function relayableCapabilities(call: CallContext): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
   return picked;
+}
+
+/** JSON with sorted keys at every level, for comparing capability objects. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (isRecord(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }

@@ -16,6 +16,12 @@ export interface UpstreamSessionState {
   protocolVersion: string;
   /** The upstream's declared capabilities (which lists it serves). */
   capabilities: Record<string, unknown>;
+  /**
+   * The client capabilities the gateway declared when it opened the session (the
+   * caller's elicitation/sampling/roots): a session-era client that changes them
+   * gets a new upstream session, since an upstream may offer other tools.
+   */
+  declared: Record<string, unknown>;
 }
 
 export interface UpstreamSessionStore {
