@@ -44,6 +44,8 @@ let stateful: UpstreamProcess | undefined;
 let everything: UpstreamProcess | undefined;
 let hanging: UpstreamProcess | undefined;
 let garbage: UpstreamProcess | undefined;
+/** Answers 401 to any request without X-Upstream-Key: SECRET_VALUE. */
+let locked: UpstreamProcess | undefined;
 let healthy: Gateway | undefined;
 let faulty: Gateway | undefined;
 /** Authenticated (two principals), for isolation of stateless upstream sessions. */
@@ -57,13 +59,14 @@ beforeAll(async () => {
     startEverything(),
     startStatefulUpstream({ mode: "hang" }),
     startStatefulUpstream({ mode: "garbage" }),
+    startStatefulUpstream({ requireHeader: `x-upstream-key=${SECRET_VALUE}` }),
   ]);
-  [stateful, everything, hanging, garbage] = upstreams.map((s) =>
+  [stateful, everything, hanging, garbage, locked] = upstreams.map((s) =>
     s.status === "fulfilled" ? s.value : undefined,
   );
   const failed = upstreams.find((s) => s.status === "rejected");
   if (failed) throw failed.reason;
-  if (!stateful || !everything || !hanging || !garbage)
+  if (!stateful || !everything || !hanging || !garbage || !locked)
     throw new Error("an upstream did not start");
   const downPort = await freePort();
   const gateways = await Promise.allSettled([
@@ -78,6 +81,12 @@ beforeAll(async () => {
             headers: { "X-Upstream-Key": "UPSTREAM_KEY" },
           },
           { name: "everything", url: everything.url, prefix: "everything" },
+          {
+            name: "keyed",
+            url: locked.url,
+            prefix: "keyed",
+            headers: { "X-Upstream-Key": "UPSTREAM_KEY" },
+          },
           {
             name: "tight",
             url: stateful.url,
@@ -100,6 +109,7 @@ beforeAll(async () => {
           },
           { name: "hang", url: hanging.url, prefix: "hang", timeoutMs: 1_000 },
           { name: "garbage", url: garbage.url, prefix: "garbage" },
+          { name: "locked", url: locked.url, prefix: "locked" },
         ]),
       },
     }),
@@ -128,6 +138,7 @@ afterAll(async () => {
     everything?.stop(),
     hanging?.stop(),
     garbage?.stop(),
+    locked?.stop(),
   ]);
 }, 60_000);
 
@@ -473,6 +484,11 @@ describe("federation over WebSocket", () => {
     try {
       const result = await call(client, "state__header", { name: "x-upstream-key" });
       expect(firstText(result as Record<string, unknown>)).toBe(SECRET_VALUE);
+      // An upstream that demands the key serves the gateway that sends it.
+      await call(client, "keyed__remember", { value: "behind a key" });
+      expect(firstText((await call(client, "keyed__recall")) as Record<string, unknown>)).toBe(
+        "behind a key",
+      );
     } finally {
       await client.close();
     }
@@ -597,12 +613,20 @@ describe("failing upstreams", () => {
       expect(Date.now() - started).toBeLessThan(8_000);
       const names = result.tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["echo", "state__recall"]));
-      expect(names.some((n) => /^(down|hang|garbage)__/.test(n))).toBe(false);
+      expect(names.some((n) => /^(down|hang|garbage|locked)__/.test(n))).toBe(false);
       const unavailable = (result._meta as Record<string, unknown>)[UNAVAILABLE_META] as {
         upstream: string;
         reason: string;
       }[];
-      expect(unavailable.map((u) => u.upstream).sort()).toEqual(["down", "garbage", "hang"]);
+      expect(unavailable.map((u) => u.upstream).sort()).toEqual([
+        "down",
+        "garbage",
+        "hang",
+        "locked",
+      ]);
+      expect(unavailable.find((u) => u.upstream === "locked")?.reason).toBe(
+        "refused the gateway's credentials (HTTP 401)",
+      );
       expect(unavailable.find((u) => u.upstream === "down")?.reason).toBe("could not be reached");
       expect(unavailable.find((u) => u.upstream === "hang")?.reason).toBe(
         "timed out after 1000 ms",
@@ -638,6 +662,11 @@ describe("failing upstreams", () => {
           text: 'Upstream "hang" timed out after 1000 ms',
         },
         { tool: "garbage__anything", code: UPSTREAM_INVALID, text: 'Upstream "garbage"' },
+        {
+          tool: "locked__recall",
+          code: UPSTREAM_UNAVAILABLE,
+          text: `Upstream "locked" refused the gateway's credentials (HTTP 401)`,
+        },
       ];
       for (const expected of cases) {
         const error = await call(client, expected.tool).then(

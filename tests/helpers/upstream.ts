@@ -60,14 +60,20 @@ interface UpstreamSpec {
 
 /** Our stateful upstream; pass `port` to restart one on the port it had. */
 export async function startStatefulUpstream(
-  options: { port?: number; mode?: StatefulMode } = {},
+  options: {
+    port?: number;
+    mode?: StatefulMode;
+    /** `name=value`: every request without this header gets 401. */
+    requireHeader?: string;
+  } = {},
 ): Promise<UpstreamProcess> {
   const port = options.port ?? (await freePort());
   const mode = options.mode ?? "normal";
+  const guard = options.requireHeader ? ["--require-header", options.requireHeader] : [];
   return startUpstream({
     label: `stateful-upstream (${mode})`,
     port,
-    args: [STATEFUL_SCRIPT, "--port", String(port), "--mode", mode],
+    args: [STATEFUL_SCRIPT, "--port", String(port), "--mode", mode, ...guard],
   });
 }
 

@@ -16,6 +16,7 @@
  * and never answers, leaving the socket open.
  *
  * Usage: node tests/upstreams/stateful-upstream.ts --port N [--mode normal|garbage|hang]
+ *        [--require-header name=value] (anything without that header: 401)
  * Runs on Node's type stripping, so it must stay erasable TypeScript (no enums,
  * no parameter properties, no namespaces).
  */
@@ -390,9 +391,21 @@ async function handleNormal(req: IncomingMessage, res: ServerResponse): Promise<
   return openSession(req, res, body.json);
 }
 
-function handle(mode: Mode, req: IncomingMessage, res: ServerResponse): void {
+function handle(
+  mode: Mode,
+  required: [string, string] | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   if (new URL(req.url ?? "/", `http://${HOST}`).pathname !== MCP_PATH) {
     res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    return;
+  }
+  if (required && req.headers[required[0]] !== required[1]) {
+    req.resume();
+    res
+      .writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" })
+      .end("unauthorized");
     return;
   }
   if (mode === "hang") {
@@ -413,21 +426,31 @@ function handle(mode: Mode, req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function parseCli(): { port: number; mode: Mode } {
+function parseCli(): { port: number; mode: Mode; required: [string, string] | null } {
   const { values } = parseArgs({
-    options: { port: { type: "string" }, mode: { type: "string", default: "normal" } },
+    options: {
+      port: { type: "string" },
+      mode: { type: "string", default: "normal" },
+      "require-header": { type: "string" },
+    },
   });
   const port = Number(values.port);
   const mode = MODES.find((m) => m === values.mode);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535 || !mode) {
-    console.error("usage: stateful-upstream.ts --port N [--mode normal|garbage|hang]");
+  const header = values["require-header"];
+  const split = header?.indexOf("=") ?? -1;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535 || !mode || (header && split < 1)) {
+    console.error(
+      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang] [--require-header name=value]",
+    );
     process.exit(2);
   }
-  return { port, mode };
+  const required: [string, string] | null =
+    header && split > 0 ? [header.slice(0, split).toLowerCase(), header.slice(split + 1)] : null;
+  return { port, mode, required };
 }
 
-const { port, mode } = parseCli();
-const httpServer = createServer((req, res) => handle(mode, req, res));
+const { port, mode, required } = parseCli();
+const httpServer = createServer((req, res) => handle(mode, required, req, res));
 httpServer.on("error", (error) => {
   console.error(`stateful-upstream: cannot listen on ${HOST}:${port}:`, error);
   process.exit(1);
