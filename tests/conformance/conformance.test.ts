@@ -2,23 +2,37 @@
  * The official MCP conformance suite against a real gateway (wrangler dev with
  * TOOLSETS=conformance,default): 0.1.16 `--suite all` (session era, every
  * scenario must pass) and 0.2.0-alpha `--requirements 2026-07-28` (every
- * scored scenario must pass; the tasks extension is not scored).
+ * scored scenario must pass; the tasks extension is not scored). Run twice:
+ * alone, and federating @modelcontextprotocol/server-everything, so merged
+ * lists and relayed items must stay conformant too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
+import { startEverything, type UpstreamProcess } from "../helpers/upstream";
 import { failures, NEXT_CLI, runSuite, STABLE_CLI } from "./suite";
 
 const SUITE_TIMEOUT_MS = 240_000;
 
-describe("official conformance suite", () => {
+describe.each([
+  { setup: "alone", federate: false },
+  { setup: "federating server-everything", federate: true },
+])("official conformance suite, $setup", ({ federate }) => {
   let gateway: Gateway;
+  let upstream: UpstreamProcess | undefined;
 
   beforeAll(async () => {
-    gateway = await startGateway({ vars: { TOOLSETS: "conformance,default" } });
+    const vars: Record<string, string> = { TOOLSETS: "conformance,default" };
+    if (federate) {
+      upstream = await startEverything();
+      vars.UPSTREAMS = JSON.stringify([
+        { name: "everything", url: upstream.url, prefix: "everything" },
+      ]);
+    }
+    gateway = await startGateway({ vars });
   });
 
   afterAll(async () => {
-    await gateway?.stop();
+    await Promise.all([gateway?.stop(), upstream?.stop()]);
   });
 
   it(

@@ -355,15 +355,28 @@ describe("federation over WebSocket", () => {
       const { resources } = await client.listResources(undefined, { timeout: TIMEOUT_MS });
       const uris = resources.map((r) => r.uri);
       expect(uris).toContain("dormouse://session");
-      expect(uris).toContain("state__state://value");
+      expect(uris).toContain("upstream://state/state://value");
       const read = await client.readResource(
-        { uri: "state__state://value" },
+        { uri: "upstream://state/state://value" },
         { timeout: TIMEOUT_MS },
       );
       expect(read.contents[0]).toMatchObject({
-        uri: "state__state://value",
+        uri: "upstream://state/state://value",
         text: "as a resource",
       });
+      // Templates too: a URI the client expands from one is routed like any other.
+      const { resourceTemplates } = await client.listResourceTemplates(undefined, {
+        timeout: TIMEOUT_MS,
+      });
+      expect(resourceTemplates.map((t) => t.uriTemplate)).toContain(
+        "upstream://everything/demo://resource/dynamic/text/{resourceId}",
+      );
+      const dynamic = await client.readResource(
+        { uri: "upstream://everything/demo://resource/dynamic/text/7" },
+        { timeout: TIMEOUT_MS },
+      );
+      expect(dynamic.contents[0]?.uri).toBe("upstream://everything/demo://resource/dynamic/text/7");
+      expect(JSON.stringify(dynamic.contents[0])).toContain("7");
       const { prompts } = await client.listPrompts(undefined, { timeout: TIMEOUT_MS });
       expect(prompts.map((p) => p.name)).toEqual(expect.arrayContaining(["greet", "state__greet"]));
       const prompt = await client.getPrompt(
@@ -372,7 +385,10 @@ describe("federation over WebSocket", () => {
       );
       expect(prompt.messages[0]?.content).toMatchObject({ type: "text", text: "Hello, Ada!" });
       await expect(
-        client.subscribeResource({ uri: "state__state://value" }, { timeout: TIMEOUT_MS }),
+        client.subscribeResource(
+          { uri: "upstream://state/state://value" },
+          { timeout: TIMEOUT_MS },
+        ),
       ).rejects.toThrow(/Subscriptions to upstream resources are not supported/);
     } finally {
       await client.close();

@@ -27,20 +27,40 @@ describe("Federation.resolve", () => {
   const federation = new Federation(upstreams, {}, store, false);
 
   it("splits at the prefix and its separator, longest prefix first", () => {
-    expect(federation.resolve("a__tool")).toMatchObject({ upstream: { name: "a" }, name: "tool" });
-    expect(federation.resolve("a_b__tool")).toMatchObject({
+    expect(federation.resolve("a__tool", "prompt")).toMatchObject({
+      upstream: { name: "a" },
+      name: "tool",
+    });
+    expect(federation.resolve("a_b__tool", "prompt")).toMatchObject({
       upstream: { name: "ab" },
       name: "tool",
     });
-    expect(federation.resolve("a__b__c")).toMatchObject({ upstream: { name: "a" }, name: "b__c" });
-    expect(federation.resolve("b__tool")).toBeNull();
-    expect(federation.resolve("echo")).toBeNull();
+    expect(federation.resolve("a__b__c", "prompt")).toMatchObject({
+      upstream: { name: "a" },
+      name: "b__c",
+    });
+    expect(federation.resolve("b__tool", "prompt")).toBeNull();
+    expect(federation.resolve("echo", "prompt")).toBeNull();
+  });
+
+  it("maps upstream://<prefix>/<uri> back to the upstream's own URI", () => {
+    expect(federation.resolve("upstream://a_b/demo://resource/1", "resource")).toMatchObject({
+      upstream: { name: "ab" },
+      name: "demo://resource/1",
+    });
+    expect(federation.resolve("upstream://a/file:///x?y#z", "resource")).toMatchObject({
+      upstream: { name: "a" },
+      name: "file:///x?y#z",
+    });
+    expect(federation.resolve("upstream://nobody/demo://x", "resource")).toBeNull();
+    expect(federation.resolve("upstream://a", "resource")).toBeNull();
+    expect(federation.resolve("a__demo://x", "resource")).toBeNull();
   });
 
   it("applies allowTools and denyTools to tools only", () => {
     expect(federation.resolve("p__x", "tool")).toMatchObject({ name: "x" });
     expect(federation.resolve("p__y", "tool")).toBeNull();
     expect(federation.resolve("p__z", "tool")).toBeNull();
-    expect(federation.resolve("p__z")).toMatchObject({ name: "z" });
+    expect(federation.resolve("p__z", "prompt")).toMatchObject({ name: "z" });
   });
 });

@@ -34,9 +34,10 @@ import {
   type ListKind,
   type MergedList,
   NAME_SEPARATOR,
-  namespaced,
+  namespacedUri,
   readList,
   toolAllowed,
+  UPSTREAM_URI_SCHEME,
 } from "./lists";
 import { ClientRequests, type Replay, relayHooks, replayAnswers } from "./relay";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
@@ -69,8 +70,19 @@ export class Federation {
     private readonly cacheLists: boolean,
   ) {}
 
-  /** The upstream owning a namespaced name (longest prefix wins), or null. */
-  resolve(name: string, kind: "tool" | "other" = "other"): Target | null {
+  /**
+   * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
+   * (allowTools/denyTools applied) and prompts, longest prefix first;
+   * `upstream://<prefix>/<uri>` for resources.
+   */
+  resolve(name: string, kind: "tool" | "prompt" | "resource"): Target | null {
+    if (kind === "resource") {
+      if (!name.startsWith(UPSTREAM_URI_SCHEME)) return null;
+      const rest = name.slice(UPSTREAM_URI_SCHEME.length);
+      const slash = rest.indexOf("/");
+      const upstream = this.upstreams.find((u) => u.prefix === rest.slice(0, slash));
+      return slash > 0 && upstream ? { upstream, name: rest.slice(slash + 1) } : null;
+    }
     let best: Target | null = null;
     for (const upstream of this.upstreams) {
       const head = upstream.prefix + NAME_SEPARATOR;
@@ -142,7 +154,7 @@ export class Federation {
       ...result,
       contents: contents.map((item) =>
         isRecord(item) && typeof item.uri === "string"
-          ? { ...item, uri: namespaced(upstream, item.uri) }
+          ? { ...item, uri: namespacedUri(upstream, item.uri) }
           : item,
       ),
     };

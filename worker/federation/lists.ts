@@ -3,12 +3,19 @@
  * for the merged list: pages followed (bounded), items namespaced under the
  * upstream's prefix, tools filtered by allowTools/denyTools, everything else
  * passed through unchanged.
+ *
+ * Names: tools and prompts become `<prefix>__<name>`. Resource URIs (and
+ * templates) become `upstream://<prefix>/<original URI>`: still a valid URI
+ * (the prefix is a valid host, the original fits a path), which clients and
+ * the spec's JSON schema check; `<prefix>__demo://x` would not be one.
  */
 import { isRecord } from "../../shared/protocol";
 import type { Upstream } from "../upstreams";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
 
 export const NAME_SEPARATOR = "__";
+/** Scheme of namespaced upstream resource URIs: `upstream://<prefix>/<original>`. */
+export const UPSTREAM_URI_SCHEME = "upstream://";
 /** Pages followed per upstream list, and items kept. */
 export const MAX_LIST_PAGES = 32;
 export const MAX_LIST_ITEMS = 2_000;
@@ -51,8 +58,14 @@ export function toolAllowed(upstream: Upstream, name: string): boolean {
   return !upstream.denyTools?.includes(name);
 }
 
+/** A tool's or prompt's name as clients see it. */
 export function namespaced(upstream: Upstream, name: string): string {
   return upstream.prefix + NAME_SEPARATOR + name;
+}
+
+/** A resource URI (or URI template) as clients see it. */
+export function namespacedUri(upstream: Upstream, uri: string): string {
+  return `${UPSTREAM_URI_SCHEME}${upstream.prefix}/${uri}`;
 }
 
 /**
@@ -84,7 +97,9 @@ export async function readList(
       if (!isRecord(item) || typeof item[spec.field] !== "string") continue;
       const original = item[spec.field] as string;
       if (kind === "tools" && !toolAllowed(upstream, original)) continue;
-      items.push({ ...item, [spec.field]: namespaced(upstream, original) });
+      const renamed =
+        spec.field === "name" ? namespaced(upstream, original) : namespacedUri(upstream, original);
+      items.push({ ...item, [spec.field]: renamed });
     }
     const next = result.nextCursor;
     // A repeated cursor would loop forever: stop at the first repeat.

@@ -178,7 +178,7 @@ const readResource: Handler = (params, call) => {
     const body = item.read(variables, toolContext(toolset, call));
     return { contents: [{ uri, mimeType: item.mimeType, ...body }] };
   }
-  const target = call.session.federation?.resolve(uri);
+  const target = call.session.federation?.resolve(uri, "resource");
   if (target) return call.session.federation?.readResource(target, call) ?? {};
   // Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164).
   const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
@@ -189,7 +189,7 @@ const SubscribeSchema = v.looseObject({ uri: v.pipe(v.string(), v.maxLength(2048
 
 const subscribe: Handler = (params, call) => {
   const { uri } = parseParams(SubscribeSchema, params, "resources/subscribe");
-  const upstream = call.session.federation?.resolve(uri);
+  const upstream = call.session.federation?.resolve(uri, "resource");
   if (upstream) {
     // Updates would arrive on a standing upstream stream, which the gateway never holds
     // (it would keep the session awake): say so instead of accepting a silent subscription.
@@ -232,7 +232,7 @@ const getPrompt: Handler = (params, call) => {
   const input = parseParams(GetPromptSchema, params, "prompts/get");
   const owned = call.session.registry.prompts.get(input.name);
   const federation = call.session.federation;
-  const target = owned ? null : federation?.resolve(input.name);
+  const target = owned ? null : federation?.resolve(input.name, "prompt");
   if (target && federation) return federation.getPrompt(target, input.arguments ?? {}, call);
   if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${input.name}`);
   const args = input.arguments ?? {};
@@ -271,7 +271,9 @@ const complete: Handler = (params, call) => {
   const federation = call.session.federation;
   const namespaced = ref.type === "ref/prompt" ? ref.name : ref.uri;
   const builtin = ref.type === "ref/prompt" ? call.session.registry.prompts.has(ref.name) : false;
-  const target = builtin ? null : federation?.resolve(namespaced);
+  const target = builtin
+    ? null
+    : federation?.resolve(namespaced, ref.type === "ref/prompt" ? "prompt" : "resource");
   if (target && federation) {
     const upstreamRef =
       ref.type === "ref/prompt" ? { ...ref, name: target.name } : { ...ref, uri: target.name };
