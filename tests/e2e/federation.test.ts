@@ -39,6 +39,7 @@ const TIMEOUT_MS = 20_000;
 const IDLE_FOR_EVICTION_MS = 12_500;
 const SECRET_VALUE = "s3cret-upstream-key-value";
 const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
+const FAULTY_DEADLINE_MS = 4_000;
 
 let stateful: UpstreamProcess | undefined;
 let everything: UpstreamProcess | undefined;
@@ -99,6 +100,8 @@ beforeAll(async () => {
     }),
     startGateway({
       vars: {
+        // Short, to show that a person answering an upstream's elicitation is not cut off by it.
+        REQUEST_DEADLINE_MS: String(FAULTY_DEADLINE_MS),
         UPSTREAMS: JSON.stringify([
           { name: "state", url: stateful.url, prefix: "state" },
           {
@@ -150,16 +153,16 @@ function gatewayOf(gateway: Gateway | undefined): Gateway {
 /** A v1 SDK client over WebSocket that answers elicitations with `name`. */
 async function connect(
   gateway: Gateway | undefined,
-  options: { name?: string; session?: string } = {},
+  options: { name?: string; session?: string; answerAfterMs?: number } = {},
 ): Promise<Client> {
   const client = new Client(
     { name: "dormouse-e2e-federation", version: "1.0.0" },
     { capabilities: { elicitation: {}, sampling: {} } },
   );
-  client.setRequestHandler(ElicitRequestSchema, async () => ({
-    action: "accept",
-    content: { name: options.name ?? "Ada" },
-  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => {
+    if (options.answerAfterMs) await sleep(options.answerAfterMs);
+    return { action: "accept", content: { name: options.name ?? "Ada" } };
+  });
   client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
     role: "assistant",
     model: "e2e-model",
@@ -618,6 +621,27 @@ describe("upstream sessions survive the gateway and the upstream", () => {
       await client.close();
     }
   }, 60_000);
+});
+
+describe("the request deadline and a person answering", () => {
+  it("does not count the client's thinking time against REQUEST_DEADLINE_MS, but still bounds the gateway's work", async () => {
+    const client = await connect(faulty, {
+      name: "Patient",
+      answerAfterMs: FAULTY_DEADLINE_MS + 2_000,
+    });
+    try {
+      const answered = await call(client, "state__ask_name");
+      expect(firstText(answered as Record<string, unknown>)).toBe("hello Patient");
+      // Work itself is still cut at the deadline.
+      const error = await call(client, "state__slow", { ms: FAULTY_DEADLINE_MS + 3_000 }).then(
+        () => null,
+        (e: { code?: number }) => e,
+      );
+      expect(error?.code).toBe(-32001);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 });
 
 describe("failing upstreams", () => {

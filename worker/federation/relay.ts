@@ -18,8 +18,10 @@ import {
   JsonRpcError,
   MISSING_CLIENT_CAPABILITY,
   notificationEnvelope,
+  REQUEST_TIMEOUT,
   requestEnvelope,
 } from "../../shared/errors";
+import { DEFAULT_REPLY_STREAM_MAX_MS } from "../../shared/limits";
 import {
   isRecord,
   type JsonRpcNotification,
@@ -41,6 +43,8 @@ import { type CallHooks, type ClientReply, StopCall } from "./client";
 const RELAY_ID_PREFIX = "dormouse-up-";
 /** Relayed server->client requests waiting for the client at once, per session. */
 export const MAX_RELAYED_REQUESTS = 16;
+/** Longest the gateway waits for the client's answer to a relayed request (as for SSE replies). */
+export const RELAYED_INPUT_MAX_MS = DEFAULT_REPLY_STREAM_MAX_MS;
 /**
  * Notifications relayed from one upstream call to the client: a token bucket
  * per call, so a flooding upstream cannot fill the client's socket or stream.
@@ -62,6 +66,7 @@ export const CAPABILITY_FOR: Record<string, string> = {
  * In memory: the upstream call in flight keeps the object awake meanwhile.
  */
 export class ClientRequests {
+  /** Waiting requests by relayed id: each entry settles its request exactly once. */
   readonly #waiting = new Map<string, (reply: ClientReply) => void>();
 
   async ask(
@@ -84,14 +89,30 @@ export class ClientRequests {
       return { error: { code: -32603, message: "Too many requests waiting for the client" } };
     }
     const id = `${RELAY_ID_PREFIX}${crypto.randomUUID()}`;
+    // A person may be answering: the wait does not count against the request deadline,
+    // and is bounded on its own (RELAYED_INPUT_MAX_MS) instead.
+    call.deadline.pause();
     const answer = new Promise<ClientReply>((resolve) => {
-      this.#waiting.set(id, resolve);
+      const finish = (reply: ClientReply) => {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        call.deadline.resume();
+        resolve(reply);
+      };
+      const timer = setTimeout(
+        () =>
+          finish({
+            error: {
+              code: REQUEST_TIMEOUT,
+              message: `The client did not answer within ${RELAYED_INPUT_MAX_MS} ms`,
+            },
+          }),
+        RELAYED_INPUT_MAX_MS,
+      );
+      this.#waiting.set(id, finish);
       signal.addEventListener(
         "abort",
-        () => {
-          this.#waiting.delete(id);
-          resolve({ error: { code: -32800, message: "Request cancelled" } });
-        },
+        () => finish({ error: { code: -32800, message: "Request cancelled" } }),
         { once: true },
       );
     });
@@ -108,7 +129,6 @@ export class ClientRequests {
     if (typeof response.id !== "string" || !response.id.startsWith(RELAY_ID_PREFIX)) return false;
     const resolve = this.#waiting.get(response.id);
     if (!resolve) return true;
-    this.#waiting.delete(response.id);
     if ("error" in response && isRecord(response.error)) {
       const { code, message } = response.error;
       resolve({

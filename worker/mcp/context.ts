@@ -56,6 +56,8 @@ export interface CallContext {
   era: Era;
   channel: Channel;
   signal: AbortSignal;
+  /** The request's deadline; paused only while the request waits for the client's own answer. */
+  deadline: { pause(): void; resume(): void };
   progressToken: ProgressToken | undefined;
   /** Multi-round-trip answers from the client (SEP-2322), validated as an object of objects. */
   inputResponses: Record<string, unknown> | undefined;

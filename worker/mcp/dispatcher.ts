@@ -110,11 +110,11 @@ export class Dispatcher {
     this.#inflight.set(key, controller);
     // Bound every request's run time; the timer lives only while the request does.
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
-    const deadline = setTimeout(() => {
+    const deadline = new Deadline(this.deadlineMs, () => {
       const timeout = new RequestTimeout(this.deadlineMs);
       controller.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
-    }, this.deadlineMs);
+    });
     try {
       const era = selectEra(request);
       if (
@@ -131,6 +131,7 @@ export class Dispatcher {
         era,
         channel,
         signal: controller.signal,
+        deadline,
         progressToken: progressTokenOf(request),
         ...roundTrip,
       };
@@ -158,7 +159,7 @@ export class Dispatcher {
       }
       channel.send(errorEnvelope(request.id, error));
     } finally {
-      clearTimeout(deadline);
+      deadline.stop();
       this.#inflight.delete(key);
     }
   }
@@ -206,6 +207,53 @@ export class Dispatcher {
   /** Aborts every in-flight request (socket gone, session ended). */
   abortAll(reason: string): void {
     for (const controller of this.#inflight.values()) controller.abort(new Error(reason));
+  }
+}
+
+/**
+ * A request's deadline timer, which can be paused while the request waits for
+ * the client itself (a relayed upstream elicitation a person is answering): the
+ * deadline bounds the gateway's work, not the client's thinking time. Whoever
+ * pauses it bounds the wait on its own.
+ */
+class Deadline {
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #left: number;
+  #since = 0;
+  #stopped = false;
+
+  constructor(
+    ms: number,
+    private readonly onExpire: () => void,
+  ) {
+    this.#left = ms;
+    this.resume();
+  }
+
+  pause(): void {
+    if (this.#timer === null) return;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#left -= Date.now() - this.#since;
+  }
+
+  resume(): void {
+    if (this.#timer !== null || this.#stopped) return;
+    this.#since = Date.now();
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#stopped = true;
+        this.onExpire();
+      },
+      Math.max(this.#left, 0),
+    );
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
   }
 }
 
