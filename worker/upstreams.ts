@@ -94,31 +94,23 @@ export function parseUpstreams(raw: unknown, secrets: Record<string, unknown>): 
   return upstreams;
 }
 
-const memo = new Map<string, Upstream[]>();
-
 /**
- * The parsed UPSTREAMS of this Worker, memoised per isolate (a woken object
- * pays nothing). `builtinNames` are the built-in tools and prompts: an
- * upstream prefix that would shadow one of them is a ConfigError.
+ * UPSTREAMS parsed and checked against the built-in tools and prompts
+ * (`builtinNames`): an upstream prefix that would shadow one of them is a
+ * ConfigError. Not memoised here: worker/configuration.ts keeps the result.
  */
 export function upstreamsFor(
   env: Record<string, unknown>,
   builtinNames: readonly string[],
 ): Upstream[] {
-  const raw = env.UPSTREAMS;
-  const key = `${typeof raw === "string" ? raw : JSON.stringify(raw ?? "")}\u0000${builtinNames.join(",")}`;
-  let upstreams = memo.get(key);
-  if (!upstreams) {
-    upstreams = parseUpstreams(raw, env);
-    for (const name of builtinNames) {
-      const clash = upstreams.find((u) => name.startsWith(`${u.prefix}__`));
-      if (clash) {
-        throw new ConfigError(
-          `UPSTREAMS (${clash.name}): prefix "${clash.prefix}" would shadow the built-in "${name}"`,
-        );
-      }
+  const upstreams = parseUpstreams(env.UPSTREAMS, env);
+  for (const name of builtinNames) {
+    const clash = upstreams.find((u) => name.startsWith(`${u.prefix}__`));
+    if (clash) {
+      throw new ConfigError(
+        `UPSTREAMS (${clash.name}): prefix "${clash.prefix}" would shadow the built-in "${name}"`,
+      );
     }
-    memo.set(key, upstreams);
   }
   return upstreams;
 }

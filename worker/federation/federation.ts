@@ -17,7 +17,6 @@
 import { isRecord, type JsonRpcResponse } from "../../shared/protocol";
 import { logEvent } from "../log";
 import type { CallContext } from "../mcp/context";
-import { toolContext } from "../mcp/tool-call";
 import { InputRequired, type ToolResult } from "../tools/types";
 import type { Upstream } from "../upstreams";
 import {
@@ -168,6 +167,14 @@ export class Federation {
     return this.#relayPlain(target.upstream, "completion/complete", params, call);
   }
 
+  /**
+   * The client (re-)initialised, perhaps with other capabilities: the next use
+   * of each upstream checks its stored session against them again (#connect).
+   */
+  clientChanged(): void {
+    this.#clients.clear();
+  }
+
   /** Routes a client's answer to a relayed upstream request; false when it is not one. */
   onResponse(response: JsonRpcResponse): boolean {
     return this.#requests.onResponse(response);
@@ -284,7 +291,7 @@ export class Federation {
 
   async #client(upstream: Upstream, call: CallContext): Promise<UpstreamClient> {
     const existing = this.#clients.get(upstream.name);
-    if (existing?.state && this.#fits(existing.state, call)) return existing;
+    if (existing?.state) return existing;
     const pending = this.#connecting.get(upstream.name);
     if (pending) return pending;
     const connecting = this.#connect(upstream, call);
@@ -324,8 +331,9 @@ export class Federation {
   }
 
   /**
-   * Whether an upstream session suits this call: opened with the capabilities a
-   * session-era client declares now. (A 2026-07-28 request on a session object
+   * Whether a stored upstream session suits this call: opened with the
+   * capabilities a session-era client declares now (checked once per object
+   * lifetime and after each initialize, not on every call). (A 2026-07-28 request on a session object
    * uses the session's upstream sessions as they are: its envelope may differ per
    * request, and re-opening on each would thrash.)
    */
@@ -355,7 +363,10 @@ export class Federation {
 }
 
 function relayableCapabilities(call: CallContext): Record<string, unknown> {
-  const declared = toolContext("", call).clientCapabilities;
+  const declared =
+    call.era.kind === "modern"
+      ? (call.era.envelope["io.modelcontextprotocol/clientCapabilities"] ?? {})
+      : (call.session.record().clientCapabilities ?? {});
   const picked: Record<string, unknown> = {};
   for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
   return picked;

@@ -78,6 +78,7 @@ const initialize: Handler = (params, call) => {
     clientCapabilities: input.capabilities,
   });
   session.updateHot({ phase, protocolVersion });
+  session.federation?.clientChanged();
   return {
     protocolVersion,
     // With upstreams, lists can change (an upstream's list_changed is forwarded).
