@@ -41,7 +41,12 @@ export class SessionObject extends DurableObject<Env> {
     const upstreams = configuredUpstreams(env);
     const federation =
       upstreams.length > 0
-        ? new Federation(upstreams, env as unknown as Record<string, unknown>, storage, true)
+        ? new Federation(
+            upstreams,
+            env as unknown as Record<string, unknown>,
+            storage.upstreams,
+            true,
+          )
         : null;
     this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString(), {
       federation,

@@ -10,7 +10,7 @@ import type { Federation } from "./federation/federation";
 import { openListenStream } from "./listen";
 import type { HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
-import { EphemeralStore, type SessionRecord } from "./storage";
+import type { SessionRecord, SessionStore } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
 import { modernStatusFor } from "./transports/http-checks";
 import { HttpExchange } from "./transports/streamable-http";
@@ -81,4 +81,26 @@ function statelessContext(
     updateHot: () => {},
     record: () => record,
   };
+}
+
+/** Per-request state for stateless requests: nothing outlives the request. */
+class EphemeralStore implements SessionStore {
+  readonly #toolState = new Map<string, unknown>();
+
+  saveHandshake(): void {}
+  savePhase(): void {}
+  saveLogLevel(): void {}
+  getToolState(toolset: string, key: string): unknown {
+    return this.#toolState.get(`${toolset}\u0000${key}`);
+  }
+  setToolState(toolset: string, key: string, value: unknown): void {
+    this.#toolState.set(`${toolset}\u0000${key}`, value);
+  }
+  addSubscription(): boolean {
+    return false;
+  }
+  removeSubscription(): void {}
+  listSubscriptions(): string[] {
+    return [];
+  }
 }

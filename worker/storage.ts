@@ -1,5 +1,7 @@
 /**
- * The session's SQLite storage: the only module that touches `ctx.storage`.
+ * The session's SQLite storage. This module and the two table modules it owns
+ * (pending-call-table.ts for the input bridge, upstream-session-table.ts for
+ * federation) are the only code that touches `ctx.storage`.
  *
  * Layout (schema version 1):
  *   session     one row (id = 1): the session's durable state, the source of truth
@@ -21,11 +23,9 @@
  *               client's response to its waiting call. At most one row per
  *               expected input of a pending call.
  *   upstream_session  upstream name -> the federated upstream session this
- *               session holds (its Mcp-Session-Id, negotiated version, the
- *               upstream's capabilities, the client capabilities declared to
- *               it), so a woken object reuses it. At most
- *               one row per configured upstream (MAX_UPSTREAMS). Created lazily,
- *               so sessions stored before federation existed need no migration.
+ *               session holds, so a woken object reuses it; one row per
+ *               configured upstream at most, created lazily (see
+ *               upstream-session-table.ts).
  *
  * Growth bound: O(1) rows per session plus one row per stateful tool key; client
  * info and capabilities are capped at MAX_CLIENT_JSON_BYTES each.
@@ -40,16 +40,19 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../shared/protocol";
-import type { UpstreamSessionState, UpstreamSessionStore } from "./federation/store";
 import { PHASES, type Phase } from "./lifecycle";
+import { cappedJson, parseJsonObject } from "./stored-json";
+
+export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
+
+import { PendingCallTable } from "./pending-call-table";
+import { UpstreamSessionTable } from "./upstream-session-table";
+
+export { MAX_PENDING_CALLS, type PendingCall } from "./pending-call-table";
 
 const SCHEMA_VERSION = 1;
 /** Bound on resources/subscribe entries per session. */
 export const MAX_SUBSCRIPTIONS = 256;
-/** Bound on session-era calls waiting for client input at once. */
-export const MAX_PENDING_CALLS = 32;
-/** Cap on stored client info / capabilities JSON; larger values are truncated to `{}`. */
-export const MAX_CLIENT_JSON_BYTES = 8 * 1024;
 
 export interface SessionRecord {
   sessionId: string;
@@ -103,16 +106,21 @@ export interface SessionStore {
   listSubscriptions(): string[];
 }
 
-export class SessionStorage implements SessionStore, UpstreamSessionStore {
+export class SessionStorage implements SessionStore {
   readonly #sql: SqlStorage;
   readonly #storage: DurableObjectStorage;
   /** Memo of "the schema exists": once true it stays true until destroy(). */
   #hasSchema = false;
-  #hasUpstreamTable = false;
+  /** Session-era calls waiting for client input (pending_call, pending_input). */
+  readonly pending: PendingCallTable;
+  /** The federated upstream sessions this session holds (upstream_session). */
+  readonly upstreams: UpstreamSessionTable;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
+    this.pending = new PendingCallTable(storage, () => this.#tableExists());
+    this.upstreams = new UpstreamSessionTable(storage.sql);
   }
 
   /** Whether this object holds a live session (never creates anything). */
@@ -233,67 +241,6 @@ export class SessionStorage implements SessionStore, UpstreamSessionStore {
       .map((row) => row.uri);
   }
 
-  countPendingCalls(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_call").one().n;
-  }
-
-  savePendingCall(call: PendingCall, inputs: { serverId: string; inputKey: string }[]): void {
-    this.#storage.transactionSync(() => {
-      this.#sql.exec(
-        `INSERT OR REPLACE INTO pending_call (call_key, request, expected, responses, created_at)
-         VALUES (?, ?, ?, ?, ?)`,
-        call.callKey,
-        JSON.stringify(call.request),
-        JSON.stringify(call.expected),
-        JSON.stringify(call.responses),
-        call.createdAt,
-      );
-      for (const input of inputs) {
-        this.#sql.exec(
-          "INSERT OR REPLACE INTO pending_input (server_id, call_key, input_key) VALUES (?, ?, ?)",
-          input.serverId,
-          call.callKey,
-          input.inputKey,
-        );
-      }
-    });
-  }
-
-  /** Records one answer; returns the call with every answer so far, or null for an unknown id. */
-  recordInput(serverId: string, response: unknown): PendingCall | null {
-    if (!this.#tableExists()) return null;
-    const input = this.#sql
-      .exec<{ call_key: string; input_key: string }>(
-        "SELECT call_key, input_key FROM pending_input WHERE server_id = ?",
-        serverId,
-      )
-      .toArray()[0];
-    if (!input) return null;
-    const row = this.#sql
-      .exec<PendingRow>("SELECT * FROM pending_call WHERE call_key = ?", input.call_key)
-      .toArray()[0];
-    this.#sql.exec("DELETE FROM pending_input WHERE server_id = ?", serverId);
-    if (!row) return null;
-    const call = toPendingCall(row);
-    call.responses[input.input_key] = response;
-    this.#sql.exec(
-      "UPDATE pending_call SET responses = ? WHERE call_key = ?",
-      JSON.stringify(call.responses),
-      call.callKey,
-    );
-    return call;
-  }
-
-  deletePendingCall(callKey: string): boolean {
-    if (!this.#tableExists()) return false;
-    const deleted = this.#sql.exec(
-      "DELETE FROM pending_call WHERE call_key = ?",
-      callKey,
-    ).rowsWritten;
-    this.#sql.exec("DELETE FROM pending_input WHERE call_key = ?", callKey);
-    return deleted > 0;
-  }
-
   /** Records activity and (re)arms the expiry alarm at `expiresAt`. */
   touch(now: number, expiresAt: number): void {
     if (!this.#tableExists()) return;
@@ -333,74 +280,7 @@ export class SessionStorage implements SessionStore, UpstreamSessionStore {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
     this.#hasSchema = false;
-    this.#hasUpstreamTable = false;
-  }
-
-  // Federated upstream sessions ------------------------------------------------
-
-  loadUpstream(name: string): UpstreamSessionState | null {
-    if (!this.#upstreamTable(false)) return null;
-    const row = this.#sql
-      .exec<UpstreamRow>("SELECT * FROM upstream_session WHERE name = ?", name)
-      .toArray()[0];
-    if (!row) return null;
-    return {
-      sessionId: row.session_id,
-      protocolVersion: row.protocol_version,
-      capabilities: parseJsonObject<Record<string, unknown>>(row.capabilities) ?? {},
-      declared: parseJsonObject<Record<string, unknown>>(row.declared) ?? {},
-    };
-  }
-
-  saveUpstream(name: string, state: UpstreamSessionState): void {
-    this.#upstreamTable(true);
-    this.#sql.exec(
-      `INSERT OR REPLACE INTO upstream_session
-         (name, session_id, protocol_version, capabilities, declared, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-      name,
-      state.sessionId,
-      state.protocolVersion,
-      cappedJson(state.capabilities),
-      cappedJson(state.declared),
-      Date.now(),
-    );
-  }
-
-  deleteUpstream(name: string): void {
-    if (!this.#upstreamTable(false)) return;
-    this.#sql.exec("DELETE FROM upstream_session WHERE name = ?", name);
-  }
-
-  listUpstreams(): string[] {
-    if (!this.#upstreamTable(false)) return [];
-    return this.#sql
-      .exec<{ name: string }>("SELECT name FROM upstream_session ORDER BY name")
-      .toArray()
-      .map((row) => row.name);
-  }
-
-  /** Whether the upstream_session table exists; creates it when `create`. */
-  #upstreamTable(create: boolean): boolean {
-    if (this.#hasUpstreamTable) return true;
-    if (create) {
-      this.#sql.exec(`
-        CREATE TABLE IF NOT EXISTS upstream_session (
-          name TEXT PRIMARY KEY,
-          session_id TEXT,
-          protocol_version TEXT NOT NULL,
-          capabilities TEXT NOT NULL,
-          declared TEXT NOT NULL DEFAULT '{}',
-          updated_at INTEGER NOT NULL
-        )`);
-      this.#hasUpstreamTable = true;
-      return true;
-    }
-    this.#hasUpstreamTable =
-      this.#sql
-        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upstream_session'")
-        .toArray().length > 0;
-    return this.#hasUpstreamTable;
+    this.upstreams.forget();
   }
 
   #tableExists(): boolean {
@@ -453,57 +333,6 @@ export class SessionStorage implements SessionStore, UpstreamSessionStore {
   }
 }
 
-export interface PendingCall {
-  /** JSON of the original request id: the key `notifications/cancelled` names. */
-  callKey: string;
-  request: { id: string | number; method: string; params: Record<string, unknown> };
-  expected: string[];
-  responses: Record<string, unknown>;
-  createdAt: number;
-}
-
-interface UpstreamRow extends Record<string, SqlStorageValue> {
-  name: string;
-  session_id: string | null;
-  protocol_version: string;
-  capabilities: string;
-  declared: string;
-  updated_at: number;
-}
-
-interface PendingRow extends Record<string, SqlStorageValue> {
-  call_key: string;
-  request: string;
-  expected: string;
-  responses: string;
-  created_at: number;
-}
-
-function toPendingCall(row: PendingRow): PendingCall {
-  return {
-    callKey: row.call_key,
-    request: JSON.parse(row.request),
-    expected: JSON.parse(row.expected),
-    responses: JSON.parse(row.responses),
-    createdAt: row.created_at,
-  };
-}
-
-function cappedJson(value: unknown): string {
-  const text = JSON.stringify(value ?? {});
-  return text.length > MAX_CLIENT_JSON_BYTES ? "{}" : text;
-}
-
-function parseJsonObject<T>(text: string | null): T | null {
-  if (text === null) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as T) : null;
-  } catch {
-    return null;
-  }
-}
-
 function toRecord(row: SessionRow): SessionRecord {
   return {
     sessionId: row.session_id,
@@ -520,26 +349,4 @@ function toRecord(row: SessionRow): SessionRecord {
     lastActiveAt: row.last_active_at,
     principal: row.principal,
   };
-}
-
-/** Per-request state for stateless requests: nothing outlives the request. */
-export class EphemeralStore implements SessionStore {
-  readonly #toolState = new Map<string, unknown>();
-
-  saveHandshake(): void {}
-  savePhase(): void {}
-  saveLogLevel(): void {}
-  getToolState(toolset: string, key: string): unknown {
-    return this.#toolState.get(`${toolset}\u0000${key}`);
-  }
-  setToolState(toolset: string, key: string, value: unknown): void {
-    this.#toolState.set(`${toolset}\u0000${key}`, value);
-  }
-  addSubscription(): boolean {
-    return false;
-  }
-  removeSubscription(): void {}
-  listSubscriptions(): string[] {
-    return [];
-  }
 }

@@ -210,9 +210,9 @@ describe("upstream sessions (federation)", () => {
 
   it("creates no table until the first upstream session is saved", async () => {
     await withFreshStorage((storage, state_) => {
-      expect(storage.loadUpstream("state")).toBeNull();
-      expect(storage.listUpstreams()).toEqual([]);
-      storage.deleteUpstream("state");
+      expect(storage.upstreams.loadUpstream("state")).toBeNull();
+      expect(storage.upstreams.listUpstreams()).toEqual([]);
+      storage.upstreams.deleteUpstream("state");
       expect(tableNames(state_)).not.toContain("upstream_session");
     });
   });
@@ -220,26 +220,26 @@ describe("upstream sessions (federation)", () => {
   it("round-trips, replaces and deletes rows, visible to a fresh SessionStorage (a woken object)", async () => {
     await withFreshStorage((storage, durable, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");
-      storage.saveUpstream("state", state);
-      storage.saveUpstream("everything", { ...state, sessionId: null });
+      storage.upstreams.saveUpstream("state", state);
+      storage.upstreams.saveUpstream("everything", { ...state, sessionId: null });
       const woken = new SessionStorage(durable.storage);
-      expect(woken.loadUpstream("state")).toEqual(state);
-      expect(woken.loadUpstream("everything")?.sessionId).toBeNull();
-      expect(woken.listUpstreams()).toEqual(["everything", "state"]);
-      woken.saveUpstream("state", { ...state, sessionId: "upstream-session-2" });
-      expect(storage.loadUpstream("state")?.sessionId).toBe("upstream-session-2");
-      woken.deleteUpstream("state");
-      expect(storage.listUpstreams()).toEqual(["everything"]);
+      expect(woken.upstreams.loadUpstream("state")).toEqual(state);
+      expect(woken.upstreams.loadUpstream("everything")?.sessionId).toBeNull();
+      expect(woken.upstreams.listUpstreams()).toEqual(["everything", "state"]);
+      woken.upstreams.saveUpstream("state", { ...state, sessionId: "upstream-session-2" });
+      expect(storage.upstreams.loadUpstream("state")?.sessionId).toBe("upstream-session-2");
+      woken.upstreams.deleteUpstream("state");
+      expect(storage.upstreams.listUpstreams()).toEqual(["everything"]);
     });
   });
 
   it("goes with the session's storage when it is destroyed", async () => {
     await withFreshStorage(async (storage, durable, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");
-      storage.saveUpstream("state", state);
+      storage.upstreams.saveUpstream("state", state);
       await storage.destroy();
       expect(tableNames(durable)).not.toContain("upstream_session");
-      expect(storage.loadUpstream("state")).toBeNull();
+      expect(storage.upstreams.loadUpstream("state")).toBeNull();
     });
   });
 });

@@ -64,7 +64,7 @@ export class InputBridge {
         { requiredCapabilities },
       );
     }
-    if (this.storage.countPendingCalls() >= MAX_PENDING_CALLS) {
+    if (this.storage.pending.countPendingCalls() >= MAX_PENDING_CALLS) {
       throw new JsonRpcError(
         INVALID_REQUEST,
         `Too many calls waiting for client input (at most ${MAX_PENDING_CALLS})`,
@@ -89,7 +89,7 @@ export class InputBridge {
       responses: {},
       createdAt: Date.now(),
     };
-    this.storage.savePendingCall(call, inputs);
+    this.storage.pending.savePendingCall(call, inputs);
     this.#channels.set(callKey, channel);
     for (const { inputKey, serverId } of inputs) {
       const input = required.inputRequests[inputKey];
@@ -103,7 +103,7 @@ export class InputBridge {
     const error =
       "error" in response ? (response.error as { code: number; message: string }) : null;
     const answer = error ? { error } : response.result;
-    const call = this.storage.recordInput(response.id, answer);
+    const call = this.storage.pending.recordInput(response.id, answer);
     if (!call) return false;
     const channel = this.#channels.get(call.callKey) ?? this.fallback;
     if (error) {
@@ -152,6 +152,6 @@ export class InputBridge {
 
   #finish(callKey: string): boolean {
     this.#channels.delete(callKey);
-    return this.storage.deletePendingCall(callKey);
+    return this.storage.pending.deletePendingCall(callKey);
   }
 }
