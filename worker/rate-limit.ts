@@ -4,6 +4,9 @@
  * socket attachment (WebSocket) or in memory (HTTP), so a woken object
  * continues where it left off.
  */
+import { JsonRpcError, RATE_LIMITED } from "../shared/errors";
+import type { RateLimit } from "./config";
+
 export interface Bucket {
   tokens: number;
   /** When `tokens` was last computed (ms since epoch). */
@@ -28,4 +31,46 @@ export function take(bucket: Bucket, now: number, ratePerSecond: number, burst: 
     return { bucket: { tokens: tokens - 1, at: now }, allowed: true, retryAfterMs: 0 };
   const retryAfterMs = Math.ceil(((1 - tokens) * 1000) / ratePerSecond);
   return { bucket: { tokens, at: now }, allowed: false, retryAfterMs };
+}
+
+/**
+ * One session's message-rate gate: its bucket, the refusal a client gets, and
+ * the bucket's form in the socket attachment (`tb`), so a woken object
+ * continues where it left off. A null limit admits everything.
+ */
+export class MessageRate {
+  #bucket: Bucket | null = null;
+
+  constructor(private readonly limit: RateLimit | null) {}
+
+  /** Takes a token; returns the error when the session is over its rate. */
+  admit(now: number): JsonRpcError | null {
+    const limit = this.limit;
+    if (!limit) return null;
+    const result = take(
+      this.#bucket ?? fullBucket(limit.burst, now),
+      now,
+      limit.perSecond,
+      limit.burst,
+    );
+    this.#bucket = result.bucket;
+    if (result.allowed) return null;
+    return new JsonRpcError(
+      RATE_LIMITED,
+      `Rate limited: at most ${limit.perSecond} messages/s per session (burst ${limit.burst}); retry in ${result.retryAfterMs} ms`,
+      { retryAfterMs: result.retryAfterMs },
+    );
+  }
+
+  /** Restores the bucket from an attachment, clamped: a corrupt one must not lock the session out (or grant it a flood). */
+  restore(saved: readonly [number, number] | undefined, now: number): void {
+    if (!saved) return;
+    const burst = this.limit?.burst ?? 0;
+    this.#bucket = { tokens: Math.min(Math.max(saved[0], 0), burst), at: Math.min(saved[1], now) };
+  }
+
+  /** The bucket as the attachment keeps it, if one was taken from. */
+  get saved(): [number, number] | undefined {
+    return this.#bucket ? [this.#bucket.tokens, this.#bucket.at] : undefined;
+  }
 }

@@ -12,7 +12,7 @@
  * - Nothing here sets a timer: between messages the object can hibernate.
  */
 import { type DecodedFrame, decodeFrame } from "../shared/codec";
-import { errorEnvelope, JsonRpcError, RATE_LIMITED } from "../shared/errors";
+import { errorEnvelope, type JsonRpcError } from "../shared/errors";
 import {
   CLOSE_SESSION_ENDED,
   CLOSE_SUPERSEDED,
@@ -32,7 +32,7 @@ import { logEvent } from "./log";
 import type { Channel, HotState, SessionContext } from "./mcp/context";
 import { Dispatcher } from "./mcp/dispatcher";
 import { InputBridge } from "./mcp/input-bridge";
-import { type Bucket, fullBucket, take } from "./rate-limit";
+import { MessageRate } from "./rate-limit";
 import { unknownSession } from "./session-ids";
 import type { SessionRecord, SessionStorage } from "./storage";
 import type { ToolRegistry } from "./tools/registry";
@@ -76,7 +76,7 @@ export class SessionRuntime implements SessionContext {
   /** When this object lifetime last recorded activity (0: not yet). */
   #lastTouch = 0;
   /** Message-rate bucket; restored from the attachment on wake. */
-  #bucket: Bucket | null = null;
+  readonly #rate: MessageRate;
   #current: WebSocket | null = null;
 
   readonly requestStateSecret: string | undefined;
@@ -90,6 +90,7 @@ export class SessionRuntime implements SessionContext {
     private readonly options: RuntimeOptions,
   ) {
     this.requestStateSecret = options.requestStateSecret;
+    this.#rate = new MessageRate(options.rateLimit);
     this.federation = options.federation;
     const dispatcher = new Dispatcher(this, options.requestDeadlineMs);
     dispatcher.bridge = new InputBridge(
@@ -293,23 +294,9 @@ export class SessionRuntime implements SessionContext {
     await this.dispatcher.handle(frame, this.#socketChannel);
   }
 
-  /**
-   * Takes a token for `frame`; returns the error when the session is over its
-   * message rate. Responses to our own requests are never refused.
-   */
+  /** The message-rate check; responses to our own requests are never refused. */
   #admit(frame: DecodedFrame): JsonRpcError | null {
-    const limit = this.options.rateLimit;
-    if (frame.kind === "response" || !limit) return null;
-    const now = Date.now();
-    const bucket = this.#bucket ?? fullBucket(limit.burst, now);
-    const result = take(bucket, now, limit.perSecond, limit.burst);
-    this.#bucket = result.bucket;
-    if (result.allowed) return null;
-    return new JsonRpcError(
-      RATE_LIMITED,
-      `Rate limited: at most ${limit.perSecond} messages/s per session (burst ${limit.burst}); retry in ${result.retryAfterMs} ms`,
-      { retryAfterMs: result.retryAfterMs },
-    );
+    return frame.kind === "response" ? null : this.#rate.admit(Date.now());
   }
 
   onClose(ws: WebSocket, code: number, reason: string): void {
@@ -368,12 +355,7 @@ export class SessionRuntime implements SessionContext {
       this.#gen = attachment.gen;
       // A wake within TOUCH_EVERY_MS of the last recorded activity writes nothing.
       this.#lastTouch = Math.min(attachment.ta ?? 0, Date.now());
-      // Clamp: a corrupt bucket must not lock the session out (or grant it a flood).
-      if (attachment.tb) {
-        const burst = this.options.rateLimit?.burst ?? 0;
-        const tokens = Math.min(Math.max(attachment.tb[0], 0), burst);
-        this.#bucket = { tokens, at: Math.min(attachment.tb[1], Date.now()) };
-      }
+      this.#rate.restore(attachment.tb, Date.now());
     } else {
       if (!this.storage.exists()) {
         closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
@@ -421,7 +403,7 @@ export class SessionRuntime implements SessionContext {
       phase: hot.phase,
       pv: hot.protocolVersion,
       ll: hot.logLevel,
-      ...(this.#bucket ? { tb: [this.#bucket.tokens, this.#bucket.at] as [number, number] } : {}),
+      ...(this.#rate.saved ? { tb: this.#rate.saved } : {}),
       ...(this.#lastTouch > 0 ? { ta: this.#lastTouch } : {}),
     });
   }
