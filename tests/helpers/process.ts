@@ -122,16 +122,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw new Error("wrangler dev did not start (no pid)");
   }
 
-  let log = "";
-  const capture = (chunk: Buffer) => {
-    log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
-  };
-  child.stdout?.on("data", capture);
-  child.stderr?.on("data", capture);
-
-  // Last resort if the test runner exits without reaching afterAll.
-  const killOnExit = () => killGroup(pid, "SIGKILL");
-  process.once("exit", killOnExit);
+  const { logTail, disarm } = trackGroup(child, pid);
 
   let stopped: Promise<void> | undefined;
   const gateway: Gateway = {
@@ -140,17 +131,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     port,
     pid,
     persistDir,
-    logTail: () => log,
+    logTail,
     stop() {
       stopped ??= (async () => {
-        process.off("exit", killOnExit);
+        disarm();
         await stopGroup(child, pid);
         await removeState();
       })();
       return stopped;
     },
     async crash() {
-      process.off("exit", killOnExit);
+      disarm();
       killGroup(pid, "SIGKILL");
       const deadline = Date.now() + STOP_GRACE_MS;
       while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
@@ -170,7 +161,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   } catch (error) {
     await gateway.stop();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`${reason}\n--- wrangler dev log tail ---\n${log}`);
+    throw new Error(`${reason}\n--- wrangler dev log tail ---\n${gateway.logTail()}`);
   }
   return gateway;
 }
@@ -229,6 +220,26 @@ async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
   const deadline = Date.now() + STOP_GRACE_MS;
   while (groupAlive(pid) && Date.now() < deadline) await sleep(100);
   if (groupAlive(pid)) killGroup(pid, "SIGKILL");
+}
+
+/**
+ * Keeps the last LOG_TAIL_CHARS of a spawned process's output, and kills its
+ * whole group if the test runner exits without stopping it (a last resort for
+ * a run that never reaches afterAll). `disarm` once the group is stopped.
+ */
+export function trackGroup(
+  child: ChildProcess,
+  pid: number,
+): { logTail: () => string; disarm: () => void } {
+  let log = "";
+  const capture = (chunk: Buffer) => {
+    log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
+  };
+  child.stdout?.on("data", capture);
+  child.stderr?.on("data", capture);
+  const killOnExit = () => killGroup(pid, "SIGKILL");
+  process.once("exit", killOnExit);
+  return { logTail: () => log, disarm: () => process.off("exit", killOnExit) };
 }
 
 /** Signals a whole process group (children included); a gone group is not an error. */

@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, groupAlive, killGroup } from "./process";
+import { freePort, groupAlive, killGroup, trackGroup } from "./process";
 import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,7 +35,6 @@ const READY_TIMEOUT_MS = 20_000;
 const CONNECT_PROBE_TIMEOUT_MS = 1_000;
 const STOP_GRACE_MS = 5_000;
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
-const LOG_TAIL_CHARS = 8_000;
 
 export type StatefulMode = "normal" | "garbage" | "hang";
 
@@ -103,26 +102,17 @@ async function startUpstream(spec: UpstreamSpec): Promise<UpstreamProcess> {
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.label} did not start (no pid)`);
 
-  let log = "";
-  const capture = (chunk: Buffer) => {
-    log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
-  };
-  child.stdout?.on("data", capture);
-  child.stderr?.on("data", capture);
-
-  // Last resort if the test runner exits without reaching afterAll.
-  const killOnExit = () => killGroup(pid, "SIGKILL");
-  process.once("exit", killOnExit);
+  const { logTail, disarm } = trackGroup(child, pid);
 
   let stopped: Promise<void> | undefined;
   const upstream: UpstreamProcess = {
     url: `http://${HOST}:${spec.port}/mcp`,
     port: spec.port,
     pid,
-    logTail: () => log,
+    logTail,
     stop() {
       stopped ??= (async () => {
-        process.off("exit", killOnExit);
+        disarm();
         await stopGroup(child, pid);
         await waitUntilPortFree(spec.port, PORT_RELEASE_TIMEOUT_MS);
       })();
@@ -135,7 +125,7 @@ async function startUpstream(spec: UpstreamSpec): Promise<UpstreamProcess> {
   } catch (error) {
     await upstream.stop().catch(() => {});
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`${reason}\n--- ${spec.label} log tail ---\n${log}`);
+    throw new Error(`${reason}\n--- ${spec.label} log tail ---\n${logTail()}`);
   }
   return upstream;
 }
