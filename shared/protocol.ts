@@ -62,6 +62,13 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
 export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
 export type RequestId = v.InferOutput<typeof RequestIdSchema>;
 
+/** The client capability each server->client request needs (elicitation, sampling, roots). */
+export const CAPABILITY_FOR_CLIENT_REQUEST: Readonly<Record<string, string>> = {
+  "elicitation/create": "elicitation",
+  "sampling/createMessage": "sampling",
+  "roots/list": "roots",
+};
+
 /** Whether `value` is a JSON object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

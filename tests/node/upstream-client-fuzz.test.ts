@@ -10,7 +10,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UpstreamClient, UpstreamFailure, UpstreamRpcError } from "../../worker/federation/client";
+import { UpstreamClient } from "../../worker/federation/client";
+import { UpstreamFailure, UpstreamRpcError } from "../../worker/federation/failures";
 import { withTimeout } from "../helpers/wait";
 
 interface Answer {

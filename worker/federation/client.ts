@@ -34,10 +34,6 @@ import {
   withDeadline,
 } from "./wire";
 
-export type { FailureKind } from "./failures";
-export { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
-export type { UpstreamSessionState };
-
 /** A reply to a server->client request, sent back upstream. */
 export type ClientReply =
   | { result: Record<string, unknown> }

@@ -19,14 +19,9 @@ import { logEvent } from "../log";
 import type { CallContext } from "../mcp/context";
 import { InputRequired, type ToolResult } from "../tools/types";
 import type { Upstream } from "../upstreams";
-import {
-  type CallHooks,
-  StopCall,
-  UpstreamClient,
-  UpstreamFailure,
-  UpstreamRpcError,
-} from "./client";
+import { type CallHooks, UpstreamClient } from "./client";
 import { describeFailure, wireError } from "./errors";
+import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
 import { recordFailure, recordSuccess, skipReason } from "./health";
 import {
   LISTS,

@@ -23,6 +23,7 @@ import {
 } from "../../shared/errors";
 import { DEFAULT_REPLY_STREAM_MAX_MS } from "../../shared/limits";
 import {
+  CAPABILITY_FOR_CLIENT_REQUEST,
   isRecord,
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -37,7 +38,8 @@ import { toolContext } from "../mcp/tool-call";
 import { fullBucket, take } from "../rate-limit";
 import { InputRequired } from "../tools/types";
 import type { Upstream } from "../upstreams";
-import { type CallHooks, type ClientReply, StopCall } from "./client";
+import type { CallHooks, ClientReply } from "./client";
+import { StopCall } from "./failures";
 
 /** Id prefix of requests relayed from an upstream to the client. */
 const RELAY_ID_PREFIX = "dormouse-up-";
@@ -54,12 +56,6 @@ export const RELAYED_NOTIFICATIONS_PER_SECOND = 100;
 export const RELAYED_NOTIFICATIONS_BURST = 200;
 /** Rounds of client input a 2026-07-28 caller may be asked for in one upstream call. */
 const MAX_INPUT_ROUNDS = 8;
-/** The client capability each relayable server->client request needs. */
-export const CAPABILITY_FOR: Record<string, string> = {
-  "elicitation/create": "elicitation",
-  "sampling/createMessage": "sampling",
-  "roots/list": "roots",
-};
 
 /**
  * Upstream requests relayed to a session-era client, waiting for its answer.
@@ -191,7 +187,7 @@ export function relayHooks(options: RelayOptions): CallHooks {
       }
     },
     onRequest: async (request, signal) => {
-      const capability = CAPABILITY_FOR[request.method];
+      const capability = CAPABILITY_FOR_CLIENT_REQUEST[request.method];
       if (!capability) {
         return { error: { code: -32601, message: `Method not found: ${request.method}` } };
       }

@@ -21,18 +21,16 @@ import {
   MISSING_CLIENT_CAPABILITY,
   requestEnvelope,
 } from "../../shared/errors";
-import type { JsonRpcRequest, JsonRpcResponse } from "../../shared/protocol";
+import {
+  CAPABILITY_FOR_CLIENT_REQUEST,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from "../../shared/protocol";
 import { logEvent } from "../log";
 import { MAX_PENDING_CALLS, type PendingCall, type SessionStorage } from "../storage";
 import type { InputRequired } from "../tools/types";
 import type { Channel } from "./context";
 import { sealRequestState } from "./request-state";
-
-const CAPABILITY_FOR: Record<string, string> = {
-  "elicitation/create": "elicitation",
-  "sampling/createMessage": "sampling",
-  "roots/list": "roots",
-};
 
 export class InputBridge {
   /** Channels of calls started in this object lifetime (HTTP streams); others use the fallback. */
@@ -52,7 +50,7 @@ export class InputBridge {
     clientCapabilities: Record<string, unknown>,
   ): Promise<void> {
     const missing = Object.values(required.inputRequests)
-      .map((input) => CAPABILITY_FOR[input.method])
+      .map((input) => CAPABILITY_FOR_CLIENT_REQUEST[input.method])
       .filter(
         (capability): capability is string => !!capability && !(capability in clientCapabilities),
       );
