@@ -3,9 +3,9 @@
  */
 import { env } from "cloudflare:workers";
 import { warnIfOpen } from "./auth/authenticate";
-import { ConfigError } from "./config-error";
-import { configuredUpstreams } from "./configuration";
-import { logEvent } from "./log";
+import { ConfigError } from "./config/config-error";
+import { configuredUpstreams } from "./config/configuration";
+import { logEvent } from "./observability/log";
 import { app } from "./router";
 
 // At start: say plainly when the gateway runs without authentication, and check
@@ -21,8 +21,8 @@ try {
 
 export { PrincipalObject } from "./auth/principal-object";
 export { TicketObject } from "./auth/ticket-object";
-export { FeedObject } from "./feed-object";
-export { SessionObject } from "./session-object";
+export { FeedObject } from "./feed/feed-object";
+export { SessionObject } from "./session/session-object";
 
 export default {
   fetch: app.fetch,

@@ -11,33 +11,38 @@ import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, TICKET_TTL_MS } from "../sh
 import { isSessionEraVersion, META_CLIENT_CAPABILITIES } from "../shared/protocol";
 import { authenticate, issueTicket } from "./auth/authenticate";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from "./auth/oauth";
+import { configuredUpstreams } from "./config/configuration";
 import {
   maxSessionsPerPrincipal,
   replyStreamMaxMs,
   requestDeadlineMs,
   sseKeepaliveMs,
-} from "./config";
-import { configuredUpstreams } from "./configuration";
+} from "./config/vars";
 import { Federation } from "./federation/federation";
 import { pooledUpstreamStore } from "./federation/store";
-import { inspector } from "./inspector/route";
-import { logEvent } from "./log";
-import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
-import { newSessionId, parseSessionId, unknownSession } from "./session-ids";
-import {
-  INTERNAL_HTTP,
-  INTERNAL_WS_ATTACH,
-  INTERNAL_WS_CREATE,
-  PRINCIPAL_HEADER,
-} from "./session-object";
-import { serveStateless } from "./stateless";
-import { ConfigError, registryFor } from "./tools/registry";
 import {
   checkModernRequest,
   checkParamHeaders,
   httpEraOf,
   modernStatusFor,
-} from "./transports/http-checks";
+} from "./http/era-checks";
+import {
+  checkOrigin,
+  corsHeaders,
+  isLoopbackRequest,
+  originPolicyFrom,
+} from "./http/origin-policy";
+import { serveStateless } from "./http/stateless";
+import { inspector } from "./inspector/route";
+import { logEvent } from "./observability/log";
+import { newSessionId, parseSessionId, unknownSession } from "./session/session-ids";
+import {
+  INTERNAL_HTTP,
+  INTERNAL_WS_ATTACH,
+  INTERNAL_WS_CREATE,
+  PRINCIPAL_HEADER,
+} from "./session/session-object";
+import { ConfigError, registryFor } from "./tools/registry";
 import { SseWriter } from "./transports/sse";
 import {
   checkGetHeaders,

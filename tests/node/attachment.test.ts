@@ -9,7 +9,7 @@ import {
   type Attachment,
   decodeAttachment,
   encodeAttachment,
-} from "../../worker/attachment";
+} from "../../worker/storage/attachment";
 
 const SID = "a".repeat(64);
 

@@ -14,10 +14,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, PARSE_ERROR } from "../../shared/errors";
+import { PHASES } from "../../shared/lifecycle";
 import { MAX_JSON_DEPTH } from "../../shared/limits";
 import { LOG_LEVELS } from "../../shared/protocol";
-import { ATTACHMENT_VERSION, type Attachment, decodeAttachment } from "../../worker/attachment";
-import { PHASES } from "../../worker/lifecycle";
+import {
+  ATTACHMENT_VERSION,
+  type Attachment,
+  decodeAttachment,
+} from "../../worker/storage/attachment";
 
 const RUNS = 5_000;
 const SID = "5a".repeat(32);

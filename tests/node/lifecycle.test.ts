@@ -9,7 +9,7 @@ import {
   PHASES,
   type Phase,
   transition,
-} from "../../worker/lifecycle";
+} from "../../shared/lifecycle";
 
 const EVENTS: readonly LifecycleEvent[] = ["initialize", "initialized", "end"];
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../worker/config-error";
+import { ConfigError } from "../../worker/config/config-error";
+import {
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+  parseUpstreams,
+  upstreamsFor,
+} from "../../worker/config/upstreams";
 import { MAX_POOLED_UPSTREAM_SESSIONS, pooledUpstreamStore } from "../../worker/federation/store";
-import { DEFAULT_UPSTREAM_TIMEOUT_MS, parseUpstreams, upstreamsFor } from "../../worker/upstreams";
 
 const valid = { name: "everything", url: "http://127.0.0.1:3001/mcp", prefix: "ev" };
 

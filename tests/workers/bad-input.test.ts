@@ -13,8 +13,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RATE_LIMITED } from "../../shared/errors";
 import { SESSION_ID_HEADER } from "../../shared/limits";
-import { ATTACHMENT_VERSION, decodeAttachment } from "../../worker/attachment";
-import { PRINCIPAL_HEADER } from "../../worker/session-object";
+import { PRINCIPAL_HEADER } from "../../worker/session/session-object";
+import { ATTACHMENT_VERSION, decodeAttachment } from "../../worker/storage/attachment";
 import {
   counterHttp,
   deleteSession,

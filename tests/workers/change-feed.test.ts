@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { FEED_SHARDS, publishListChange } from "../../worker/change-feed";
+import { FEED_SHARDS, publishListChange } from "../../worker/feed/change-feed";
 import { modern } from "../helpers/http";
 import { sseOf } from "../helpers/sse";
 

@@ -4,9 +4,9 @@
  * against real upstream processes (tests/e2e/federation.test.ts).
  */
 import { describe, expect, it } from "vitest";
+import { parseUpstreams } from "../../worker/config/upstreams";
 import { Federation } from "../../worker/federation/federation";
 import { pooledUpstreamStore } from "../../worker/federation/store";
-import { parseUpstreams } from "../../worker/upstreams";
 
 describe("Federation.resolve", () => {
   const upstreams = parseUpstreams(

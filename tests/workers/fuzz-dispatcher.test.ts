@@ -26,6 +26,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeFrame } from "../../shared/codec";
 import { INTERNAL_ERROR } from "../../shared/errors";
+import { PHASES } from "../../shared/lifecycle";
 import { RATE_BURST_MESSAGES, SESSION_ID_HEADER } from "../../shared/limits";
 import {
   LOG_LEVELS,
@@ -34,8 +35,7 @@ import {
   META_PROTOCOL_VERSION,
   SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
-import { PHASES } from "../../worker/lifecycle";
-import { MAX_SUBSCRIPTIONS, SessionStorage } from "../../worker/storage";
+import { MAX_SUBSCRIPTIONS, SessionStorage } from "../../worker/storage/session-storage";
 import { initializeHttp, sessionPost } from "../helpers/http";
 import {
   type Client,

@@ -8,8 +8,12 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { INVALID_REQUEST } from "../../shared/errors";
 import { CLOSE_SESSION_ENDED, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
-import { ATTACHMENT_VERSION, type Attachment, decodeAttachment } from "../../worker/attachment";
-import { SessionStorage } from "../../worker/storage";
+import {
+  ATTACHMENT_VERSION,
+  type Attachment,
+  decodeAttachment,
+} from "../../worker/storage/attachment";
+import { SessionStorage } from "../../worker/storage/session-storage";
 import { type Client, connect, expectError, sessionStub, toolText } from "../helpers/workerd";
 
 const CLIENT_INFO = { name: "sleepy-client", version: "1.2.3" };

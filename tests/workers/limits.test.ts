@@ -20,7 +20,7 @@ import {
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
 } from "../../shared/limits";
-import { SessionStorage } from "../../worker/storage";
+import { SessionStorage } from "../../worker/storage/session-storage";
 import {
   counterHttp,
   deleteSession,

@@ -5,7 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LOG_LEVEL, SessionStorage } from "../../worker/storage";
+import { DEFAULT_LOG_LEVEL, SessionStorage } from "../../worker/storage/session-storage";
 
 const SESSION_TABLES = ["session", "tool_state"];
 

@@ -6,7 +6,7 @@
  * on loopback hosts, so a deployed Worker without tokens refuses to serve
  * rather than run open.
  */
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 import { credentialOf } from "./credentials";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, principalForAccessToken } from "./oauth";
 import { parseTokenHashes, principalForToken, type TokenTable } from "./tokens";

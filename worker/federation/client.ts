@@ -20,7 +20,7 @@ import {
   type JsonRpcRequest,
   LATEST_SESSION_ERA_VERSION,
 } from "../../shared/protocol";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 import { StopCall, UpstreamFailure } from "./failures";
 import { readSseData } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";

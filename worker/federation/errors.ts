@@ -8,8 +8,8 @@ import {
   UPSTREAM_TIMEOUT,
   UPSTREAM_UNAVAILABLE,
 } from "../../shared/errors";
-import { logEvent } from "../log";
-import type { Upstream } from "../upstreams";
+import type { Upstream } from "../config/upstreams";
+import { logEvent } from "../observability/log";
 import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
 
 export function wireError(upstream: Upstream, error: unknown): JsonRpcError {

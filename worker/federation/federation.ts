@@ -15,10 +15,10 @@
  * failure, lists skip that upstream (health.ts).
  */
 import { isRecord, type JsonRpcResponse } from "../../shared/protocol";
-import { logEvent } from "../log";
+import type { Upstream } from "../config/upstreams";
 import type { CallContext } from "../mcp/context";
+import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
-import type { Upstream } from "../upstreams";
 import { type CallHooks, UpstreamClient } from "./client";
 import { describeFailure, wireError } from "./errors";
 import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";

@@ -10,7 +10,7 @@
  * the spec's JSON schema check; `<prefix>__demo://x` would not be one.
  */
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../upstreams";
+import type { Upstream } from "../config/upstreams";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
 
 export const NAME_SEPARATOR = "__";

@@ -31,13 +31,13 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../../shared/protocol";
-import { publishListChange } from "../change-feed";
-import { logEvent } from "../log";
+import type { Upstream } from "../config/upstreams";
+import { publishListChange } from "../feed/change-feed";
 import type { CallContext } from "../mcp/context";
 import { toolContext } from "../mcp/tool-call";
-import { fullBucket, take } from "../rate-limit";
+import { logEvent } from "../observability/log";
+import { fullBucket, take } from "../session/rate-limit";
 import { InputRequired } from "../tools/types";
-import type { Upstream } from "../upstreams";
 import type { CallHooks, ClientReply } from "./client";
 import { StopCall } from "./failures";
 

@@ -2,6 +2,8 @@
  * What a method handler sees: the session (hot state plus storage), the
  * registry, the request's era and a way to send messages to the client.
  */
+
+import type { Phase } from "../../shared/lifecycle";
 import type {
   JsonRpcRequest,
   LogLevel,
@@ -9,8 +11,7 @@ import type {
   ProgressToken,
 } from "../../shared/protocol";
 import type { Federation } from "../federation/federation";
-import type { Phase } from "../lifecycle";
-import type { SessionRecord, SessionStore } from "../storage";
+import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
 
 /** The session fields every message may need, mirrored in the socket attachment. */

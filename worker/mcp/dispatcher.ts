@@ -22,6 +22,7 @@ import {
   TOO_MANY_IN_FLIGHT,
   toWireError,
 } from "../../shared/errors";
+import { acceptsSessionRequest, transition } from "../../shared/lifecycle";
 import { MAX_IN_FLIGHT_PER_SESSION, MAX_TOOL_CALL_MS } from "../../shared/limits";
 import {
   isModernVersion,
@@ -35,8 +36,7 @@ import {
   RequestIdSchema,
   SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
-import { acceptsSessionRequest, transition } from "../lifecycle";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 import { InputRequired } from "../tools/types";
 import type { CallContext, Channel, Era, SessionContext } from "./context";
 import { findHandler } from "./handlers";

@@ -11,6 +11,7 @@ import {
   METHOD_NOT_FOUND,
   RESOURCE_NOT_FOUND,
 } from "../../shared/errors";
+import { transition } from "../../shared/lifecycle";
 import {
   InitializeParamsSchema,
   isSessionEraVersion,
@@ -21,8 +22,7 @@ import {
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import { type ListKind, type MergedList, UNAVAILABLE_META } from "../federation/federation";
-import { transition } from "../lifecycle";
-import { MAX_SUBSCRIPTIONS } from "../storage";
+import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import type { CallContext } from "./context";

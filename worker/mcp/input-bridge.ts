@@ -26,8 +26,12 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from "../../shared/protocol";
-import { logEvent } from "../log";
-import { MAX_PENDING_CALLS, type PendingCall, type SessionStorage } from "../storage";
+import { logEvent } from "../observability/log";
+import {
+  MAX_PENDING_CALLS,
+  type PendingCall,
+  type SessionStorage,
+} from "../storage/session-storage";
 import type { InputRequired } from "../tools/types";
 import type { Channel } from "./context";
 import { sealRequestState } from "./request-state";

@@ -9,7 +9,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
 import { type LogLevel, logLevelPasses } from "../../shared/protocol";
-import { logEvent } from "../log";
+import { logEvent } from "../observability/log";
 import type { InputRequired, SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
 import type { CallContext } from "./context";
 

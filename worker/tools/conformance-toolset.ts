@@ -23,7 +23,7 @@
 
 import * as v from "valibot";
 import { JsonRpcError, MISSING_CLIENT_CAPABILITY } from "../../shared/errors";
-import { publishListChange } from "../change-feed";
+import { publishListChange } from "../feed/change-feed";
 import {
   answerOf,
   askString,

@@ -5,7 +5,7 @@
  * clash fails loudly at build time rather than shadowing a tool.
  */
 
-import { ConfigError } from "../config-error";
+import { ConfigError } from "../config/config-error";
 import { conformanceToolset } from "./conformance-toolset";
 import { defaultToolset } from "./default-toolset";
 import { extrasToolset } from "./extras-toolset";

@@ -34,13 +34,14 @@
  * any reply until they are durable, so an acknowledged change is never lost.
  * A session "exists" exactly when its `session` row does.
  */
+
+import { PHASES, type Phase } from "../../shared/lifecycle";
 import {
   type ClientCapabilities,
   type Implementation,
   LOG_LEVELS,
   type LogLevel,
-} from "../shared/protocol";
-import { PHASES, type Phase } from "./lifecycle";
+} from "../../shared/protocol";
 import { cappedJson, parseJsonObject } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";

@@ -8,7 +8,7 @@
  * save, so sessions stored before federation existed need no migration; it
  * goes with the rest of the session's storage (deleteAll).
  */
-import type { UpstreamSessionState, UpstreamSessionStore } from "./federation/store";
+import type { UpstreamSessionState, UpstreamSessionStore } from "../federation/store";
 import { cappedJson, parseJsonObject } from "./stored-json";
 
 interface UpstreamRow extends Record<string, SqlStorageValue> {

@@ -7,7 +7,7 @@
  * JSON value by identity), so the router's per-request check and a woken
  * object's constructor cost one comparison.
  */
-import { registryFor } from "./tools/registry";
+import { registryFor } from "../tools/registry";
 import { type Upstream, upstreamsFor } from "./upstreams";
 
 let memo: { toolsets: string | undefined; raw: unknown; upstreams: Upstream[] } | null = null;

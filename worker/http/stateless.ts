@@ -4,16 +4,16 @@
  * and handlers as sessions run against an EphemeralStore, so per-session tool
  * state (the counter) starts afresh on every request.
  */
-import type { DecodedFrame } from "../shared/codec";
-import { asJsonRpcError, errorEnvelope } from "../shared/errors";
-import type { Federation } from "./federation/federation";
+import type { DecodedFrame } from "../../shared/codec";
+import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
+import type { Federation } from "../federation/federation";
+import type { HotState, SessionContext } from "../mcp/context";
+import { Dispatcher } from "../mcp/dispatcher";
+import type { SessionRecord, SessionStore } from "../storage/session-storage";
+import type { ToolRegistry } from "../tools/registry";
+import { HttpExchange } from "../transports/streamable-http";
+import { modernStatusFor } from "./era-checks";
 import { openListenStream } from "./listen";
-import type { HotState, SessionContext } from "./mcp/context";
-import { Dispatcher } from "./mcp/dispatcher";
-import type { SessionRecord, SessionStore } from "./storage";
-import type { ToolRegistry } from "./tools/registry";
-import { modernStatusFor } from "./transports/http-checks";
-import { HttpExchange } from "./transports/streamable-http";
 
 const STATELESS_ID = "stateless";
 

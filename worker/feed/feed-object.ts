@@ -9,8 +9,8 @@
  * Bounded: at most MAX_LISTENERS_PER_FEED sockets per shard (503 beyond).
  */
 import { DurableObject } from "cloudflare:workers";
+import { closeQuietly } from "../transports/websocket";
 import { isListKind } from "./change-feed";
-import { closeQuietly } from "./transports/websocket";
 
 export const MAX_LISTENERS_PER_FEED = 10_000;
 

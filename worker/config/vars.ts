@@ -10,7 +10,7 @@ import {
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
   SSE_KEEPALIVE_MS,
-} from "../shared/limits";
+} from "../../shared/limits";
 
 /** SSE keepalive interval: the SSE_KEEPALIVE_MS var (tests shorten it), never above 25 s. */
 export function sseKeepaliveMs(env: { SSE_KEEPALIVE_MS?: string }): number {

@@ -9,11 +9,11 @@
  * once the stream is subscribed, so a change made after it is delivered.
  */
 import * as v from "valibot";
-import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../shared/errors";
-import type { JsonRpcRequest } from "../shared/protocol";
-import { type ListKind, subscribe } from "./change-feed";
-import { parseParams } from "./mcp/handlers";
-import { SseWriter } from "./transports/sse";
+import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../../shared/errors";
+import type { JsonRpcRequest } from "../../shared/protocol";
+import { type ListKind, subscribe } from "../feed/change-feed";
+import { parseParams } from "../mcp/handlers";
+import { SseWriter } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 

@@ -11,38 +11,38 @@
  *   durable.
  * - Nothing here sets a timer: between messages the object can hibernate.
  */
-import { type DecodedFrame, decodeFrame } from "../shared/codec";
-import { errorEnvelope, type JsonRpcError } from "../shared/errors";
+import { type DecodedFrame, decodeFrame } from "../../shared/codec";
+import { errorEnvelope, type JsonRpcError } from "../../shared/errors";
 import {
   CLOSE_SESSION_ENDED,
   CLOSE_SUPERSEDED,
   MCP_SUBPROTOCOL,
   SESSION_ID_HEADER,
-} from "../shared/limits";
+} from "../../shared/limits";
+import { ANONYMOUS } from "../auth/authenticate";
+import type { RateLimit } from "../config/vars";
+import type { Federation } from "../federation/federation";
+import type { Channel, HotState, SessionContext } from "../mcp/context";
+import { Dispatcher } from "../mcp/dispatcher";
+import { InputBridge } from "../mcp/input-bridge";
+import { logEvent } from "../observability/log";
 import {
   ATTACHMENT_VERSION,
   type Attachment,
   decodeAttachment,
   encodeAttachment,
-} from "./attachment";
-import { ANONYMOUS } from "./auth/authenticate";
-import type { RateLimit } from "./config";
-import type { Federation } from "./federation/federation";
-import { logEvent } from "./log";
-import type { Channel, HotState, SessionContext } from "./mcp/context";
-import { Dispatcher } from "./mcp/dispatcher";
-import { InputBridge } from "./mcp/input-bridge";
-import { MessageRate } from "./rate-limit";
-import { unknownSession } from "./session-ids";
-import type { SessionRecord, SessionStorage } from "./storage";
-import type { ToolRegistry } from "./tools/registry";
-import { HttpExchange } from "./transports/streamable-http";
+} from "../storage/attachment";
+import type { SessionRecord, SessionStorage } from "../storage/session-storage";
+import type { ToolRegistry } from "../tools/registry";
+import { HttpExchange } from "../transports/streamable-http";
 import {
   checkFrame,
   closeQuietly,
   offersMcpSubprotocol,
   sendMessage,
-} from "./transports/websocket";
+} from "../transports/websocket";
+import { MessageRate } from "./rate-limit";
+import { unknownSession } from "./session-ids";
 
 /** Activity is written at most this often (and at most every TTL/10). */
 const TOUCH_EVERY_MS = 60_000;

@@ -13,8 +13,8 @@
  * unknown version; callers then rebuild from storage.
  */
 import * as v from "valibot";
-import { LogLevelSchema } from "../shared/protocol";
-import { PHASES } from "./lifecycle";
+import { PHASES } from "../../shared/lifecycle";
+import { LogLevelSchema } from "../../shared/protocol";
 
 export const ATTACHMENT_VERSION = 1;
 

@@ -7,21 +7,21 @@
  * without waking the object).
  */
 import { DurableObject } from "cloudflare:workers";
-import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../shared/limits";
+import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
+import { configuredUpstreams } from "../config/configuration";
 import {
   rateLimit,
   replyStreamMaxMs,
   requestDeadlineMs,
   sessionIdleTtlMs,
   sseKeepaliveMs,
-} from "./config";
-import { configuredUpstreams } from "./configuration";
-import { Federation } from "./federation/federation";
-import { logEvent } from "./log";
-import { type AttachMode, SessionRuntime } from "./session";
-import { SessionStorage } from "./storage";
-import { registryFor } from "./tools/registry";
-import { closeQuietly } from "./transports/websocket";
+} from "../config/vars";
+import { Federation } from "../federation/federation";
+import { logEvent } from "../observability/log";
+import { SessionStorage } from "../storage/session-storage";
+import { registryFor } from "../tools/registry";
+import { closeQuietly } from "../transports/websocket";
+import { type AttachMode, SessionRuntime } from "./runtime";
 
 /** Internal paths the router uses to address the object (never reachable from outside). */
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";

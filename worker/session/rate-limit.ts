@@ -4,8 +4,8 @@
  * socket attachment (WebSocket) or in memory (HTTP), so a woken object
  * continues where it left off.
  */
-import { JsonRpcError, RATE_LIMITED } from "../shared/errors";
-import type { RateLimit } from "./config";
+import { JsonRpcError, RATE_LIMITED } from "../../shared/errors";
+import type { RateLimit } from "../config/vars";
 
 export interface Bucket {
   tokens: number;
