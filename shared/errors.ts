@@ -13,12 +13,16 @@ export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
 export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
+/** A request the other side cancelled (the code LSP and the MCP SDKs use). */
+export const REQUEST_CANCELLED = -32800;
 /** Spec (resources): a resource that does not exist. */
 export const RESOURCE_NOT_FOUND = -32002;
 /** Implementation-defined server errors (JSON-RPC reserves -32000..-32099). */
 export const REQUEST_TIMEOUT = -32001;
 export const RATE_LIMITED = -32005;
 export const TOO_MANY_IN_FLIGHT = -32006;
+/** The session ended (DELETE, idle expiry) while the request was in flight. */
+export const SESSION_ENDED = -32007;
 /** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */
 export const HEADER_MISMATCH = -32020;
 /** 2026-07-28: the request needs a client capability the client did not declare. */
@@ -48,7 +52,6 @@ export type LocalError =
   | { kind: "unsupported_version"; requested: string; supported: readonly string[] }
   | { kind: "unknown_tool"; name: string }
   | { kind: "invalid_arguments"; tool: string; issues: string }
-  | { kind: "attachment_corrupt" }
   | { kind: "internal"; cause: unknown };
 
 export function toWireError(error: LocalError): JsonRpcError {
@@ -71,7 +74,6 @@ export function toWireError(error: LocalError): JsonRpcError {
         INVALID_PARAMS,
         `Invalid arguments for tool ${error.tool}: ${error.issues}`,
       );
-    case "attachment_corrupt":
     case "internal":
       return new JsonRpcError(INTERNAL_ERROR, "Internal error");
   }

@@ -118,6 +118,17 @@ export const JsonRpcResponseSchema = v.union([
 ]);
 export type JsonRpcResponse = v.InferOutput<typeof JsonRpcResponseSchema>;
 
+/** The error of an error response, or null for a result. */
+export function responseError(
+  response: JsonRpcResponse,
+): { code: number; message: string; data?: unknown } | null {
+  const error = (response as { error?: unknown }).error;
+  if (!isRecord(error) || typeof error.code !== "number" || typeof error.message !== "string") {
+    return null;
+  }
+  return error as { code: number; message: string; data?: unknown };
+}
+
 export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcResponse;
 
 export const ImplementationSchema = v.looseObject({

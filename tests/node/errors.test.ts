@@ -31,7 +31,6 @@ describe("toWireError", () => {
       INVALID_PARAMS,
       /add: a: expected number/,
     ],
-    [{ kind: "attachment_corrupt" }, INTERNAL_ERROR, /^Internal error$/],
     [{ kind: "internal", cause: new Error("secret detail") }, INTERNAL_ERROR, /^Internal error$/],
   ])("maps %o to code %i", (local, code, message) => {
     const wire = toWireError(local);

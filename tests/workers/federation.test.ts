@@ -24,7 +24,7 @@ describe("Federation.resolve", () => {
     {},
   );
   const store = pooledUpstreamStore("test", {});
-  const federation = new Federation(upstreams, {}, store, false);
+  const federation = new Federation({ upstreams, secrets: {}, store, cacheLists: false });
 
   it("splits at the prefix and its separator, longest prefix first", () => {
     expect(federation.resolve("a__tool", "prompt")).toMatchObject({

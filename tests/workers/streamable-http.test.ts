@@ -220,12 +220,16 @@ describe("ending a streamed call early", () => {
     expect(await counterHttp(sessionId)).toBe(1);
   });
 
-  it("closes the stream without a result when the session is deleted under it", async () => {
+  it("answers the call with -32007 (session ended) when the session is deleted under it", async () => {
     const sessionId = await initializeHttp();
     const { id, reader } = await startSlowCall(sessionId);
     expect((await deleteSession(sessionId)).status).toBe(204);
     const messages = await reader.messages({ timeoutMs: 2_000 });
-    expect(messages.filter((m) => m.id === id)).toEqual([]);
+    const replies = messages.filter((m) => m.id === id);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({
+      error: { code: -32007, message: expect.stringContaining("session ended") },
+    });
   });
 });
 

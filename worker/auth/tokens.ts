@@ -8,7 +8,7 @@
  * A malformed AUTH_TOKEN_HASHES is a ConfigError (naming the entry and the
  * reason), raised on the first request rather than silently disabling auth.
  */
-import { ConfigError } from "../tools/registry";
+import { ConfigError } from "../config/config-error";
 
 export interface TokenTable {
   entries: { principal: string; hash: Uint8Array }[];

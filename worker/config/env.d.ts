@@ -1,19 +1,15 @@
-// Worker secrets and optional vars that `wrangler types` cannot see in wrangler.jsonc.
+// The Worker's vars and secrets that `wrangler types` cannot see in wrangler.jsonc
+// (they are set with `--var`, `.dev.vars` or `wrangler secret put`). Bindings and
+// the vars wrangler.jsonc declares are generated into wrangler-env.d.ts.
 interface Env {
   /** HMAC key for multi-round-trip requestState; set with `wrangler secret put`. */
   REQUEST_STATE_SECRET?: string;
-}
-interface Env {
   /** Extra hostnames the gateway answers to besides loopback (comma-separated). */
   ALLOWED_HOSTS?: string;
   /** Browser origins allowed besides same-origin and loopback (comma-separated). */
   ALLOWED_ORIGINS?: string;
-}
-interface Env {
   /** SSE keepalive interval in ms (default and maximum 25000); tests shorten it. */
   SSE_KEEPALIVE_MS?: string;
-}
-interface Env {
   /** Per-session message rate limit (messages/s; "0" turns it off) and burst. */
   RATE_LIMIT_PER_SECOND?: string;
   RATE_LIMIT_BURST?: string;
@@ -23,8 +19,6 @@ interface Env {
   AUTH_TOKEN_HASHES?: string;
   /** Live sessions per authenticated principal (default 1000). */
   MAX_SESSIONS_PER_PRINCIPAL?: string;
-}
-interface Env {
   /** OAuth 2.1 resource server: the authorization server's issuer URL (turns OAuth on). */
   OAUTH_ISSUER?: string;
   /** Expected `aud` of access tokens (default: this gateway's /mcp URL). */
@@ -33,16 +27,10 @@ interface Env {
   OAUTH_JWKS_URL?: string;
   /** Space-separated scopes every access token must carry. */
   OAUTH_REQUIRED_SCOPES?: string;
-}
-interface Env {
   /** Longest a request may run before it is aborted with -32001 (ms, at most 120000). */
   REQUEST_DEADLINE_MS?: string;
-}
-interface Env {
-  /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/upstreams.ts. */
+  /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/config/upstreams.ts. */
   UPSTREAMS?: unknown;
-}
-interface Env {
   /** Longest an SSE reply to a POST may stay open, waiting for input included (ms). */
   REPLY_STREAM_MAX_MS?: string;
 }

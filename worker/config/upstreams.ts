@@ -10,6 +10,7 @@
  * Relaying lives in worker/federation/; this module owns the configuration.
  */
 import * as v from "valibot";
+import { issuePath } from "../../shared/issues";
 import { ConfigError } from "./config-error";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
@@ -62,7 +63,7 @@ export function parseUpstreams(raw: unknown, secrets: Record<string, unknown>): 
   const parsed = v.safeParse(UpstreamsSchema, value);
   if (!parsed.success) {
     const issue = parsed.issues[0];
-    const path = issue ? (v.getDotPath(issue) ?? "") : "";
+    const path = issue ? (issuePath(issue) ?? "") : "";
     const [index, ...rest] = path.split(".");
     const entry = Array.isArray(value) && index ? value[Number(index)] : undefined;
     const name = typeof entry?.name === "string" ? ` (${entry.name})` : "";

@@ -13,15 +13,25 @@
  * Failures are typed (UpstreamFailure) and never carry the upstream's URL or
  * headers, which may hold credentials.
  */
+import {
+  errorEnvelope,
+  JsonRpcError,
+  METHOD_NOT_FOUND,
+  notificationEnvelope,
+  requestEnvelope,
+  resultEnvelope,
+} from "../../shared/errors";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import {
   isSessionEraVersion,
   type JsonRpcNotification,
   type JsonRpcRequest,
   LATEST_SESSION_ERA_VERSION,
+  type RequestId,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
 import { StopCall, UpstreamFailure } from "./failures";
+import type { ClientReply } from "./relay-call";
 import { readSseData } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";
 import {
@@ -33,11 +43,6 @@ import {
   SilenceTimer,
   withDeadline,
 } from "./wire";
-
-/** A reply to a server->client request, sent back upstream. */
-export type ClientReply =
-  | { result: Record<string, unknown> }
-  | { error: { code: number; message: string } };
 
 export interface CallHooks {
   /** Aborted when the caller gives up (cancellation, deadline, disconnect). */
@@ -127,7 +132,7 @@ export class UpstreamClient {
 
   /** Sends a notification (202 expected); failures are swallowed by callers that don't care. */
   async notify(method: string, params?: Record<string, unknown>): Promise<void> {
-    const body = { jsonrpc: "2.0", method, ...(params ? { params } : {}) };
+    const body = notificationEnvelope(method, params);
     const response = await withDeadline(this.options.timeoutMs, (signal) =>
       this.#post(body, this.#state, signal),
     );
@@ -164,18 +169,18 @@ export class UpstreamClient {
     session: UpstreamSessionState | null,
   ): Promise<{ result: Record<string, unknown>; sessionId: string | null }> {
     const id = this.#nextId++;
-    const silence = new SilenceTimer(this.options.timeoutMs);
     const controller = new AbortController();
     const onAbort = () => controller.abort(hooks.signal?.reason);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
-    silence.onExpire = () =>
+    const silence = new SilenceTimer(this.options.timeoutMs, () =>
       controller.abort(
         new UpstreamFailure("timeout", `timed out after ${this.options.timeoutMs} ms`),
-      );
+      ),
+    );
     try {
       if (hooks.signal?.aborted) throw hooks.signal.reason;
       const response = await this.#post(
-        { jsonrpc: "2.0", id, method, params },
+        requestEnvelope(id, method, params),
         session,
         controller.signal,
       );
@@ -184,7 +189,7 @@ export class UpstreamClient {
       const type = (response.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
       if (type === "application/json") {
         silence.touch();
-        const message = parseMessage(await boundedText(response, MAX_FRAME_BYTES));
+        const message = parseMessage(await boundedText(response, MAX_FRAME_BYTES, "refuse"));
         return { result: resultFor(message, id), sessionId };
       }
       if (type === "text/event-stream" && response.body) {
@@ -193,18 +198,18 @@ export class UpstreamClient {
           // Resumable servers prime a stream with an event that has an id and empty data.
           if (data.trim() === "") continue;
           const message = parseMessage(data);
-          if ("method" in message && typeof message.method === "string") {
-            if ("id" in message && message.id !== undefined && message.id !== null) {
-              silence.pause();
-              const reply = await this.#answer(message as JsonRpcRequest, hooks, controller.signal);
-              await this.#reply(message.id as string | number, reply, session, controller.signal);
-              silence.touch();
-            } else {
-              hooks.onNotification?.(message as JsonRpcNotification);
-            }
+          if (message.kind === "request") {
+            silence.pause();
+            const reply = await this.#answer(message.message, hooks, controller.signal);
+            await this.#reply(message.message.id, reply, session, controller.signal);
+            silence.touch();
             continue;
           }
-          if (message.id === id) return { result: resultFor(message, id), sessionId };
+          if (message.kind === "notification") {
+            hooks.onNotification?.(message.message);
+            continue;
+          }
+          if (message.message.id === id) return { result: resultFor(message, id), sessionId };
         }
         throw new UpstreamFailure("unavailable", "closed its stream before answering");
       }
@@ -229,7 +234,7 @@ export class UpstreamClient {
       }
       throw normalise(thrown);
     } finally {
-      silence.stop();
+      silence.pause();
       hooks.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -241,18 +246,22 @@ export class UpstreamClient {
   ): Promise<ClientReply> {
     if (request.method === "ping") return { result: {} };
     if (!hooks.onRequest) {
-      return { error: { code: -32601, message: `Method not found: ${request.method}` } };
+      return { error: { code: METHOD_NOT_FOUND, message: `Method not found: ${request.method}` } };
     }
     return hooks.onRequest(request, signal);
   }
 
   async #reply(
-    id: string | number,
+    id: RequestId,
     reply: ClientReply,
     session: UpstreamSessionState | null,
     signal: AbortSignal,
   ): Promise<void> {
-    const response = await this.#post({ jsonrpc: "2.0", id, ...reply }, session, signal);
+    const envelope =
+      "result" in reply
+        ? resultEnvelope(id, reply.result)
+        : errorEnvelope(id, new JsonRpcError(reply.error.code, reply.error.message));
+    const response = await this.#post(envelope, session, signal);
     await response.body?.cancel();
     if (!response.ok) throw await failureOf(response, session);
   }

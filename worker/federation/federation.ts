@@ -14,9 +14,8 @@
  * reported in `_meta["dormouse/unavailableUpstreams"]`; for a while after a
  * failure, lists skip that upstream (health.ts).
  */
-import { isRecord, type JsonRpcResponse } from "../../shared/protocol";
+import { isRecord } from "../../shared/protocol";
 import type { Upstream } from "../config/upstreams";
-import type { CallContext } from "../mcp/context";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
 import { type CallHooks, UpstreamClient } from "./client";
@@ -33,7 +32,8 @@ import {
   toolAllowed,
   UPSTREAM_URI_SCHEME,
 } from "./lists";
-import { ClientRequests, type Replay, relayHooks, replayAnswers } from "./relay";
+import { type Replay, relayHooks, replayAnswers } from "./relay";
+import type { RelayCall } from "./relay-call";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
 
 export type { ListKind, MergedList } from "./lists";
@@ -42,6 +42,20 @@ export { NAME_SEPARATOR } from "./lists";
 export const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 /** Client capabilities the gateway can relay upstream. */
 const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
+
+export type ListChangeKind = "tools" | "prompts" | "resources";
+
+export interface FederationOptions {
+  upstreams: readonly Upstream[];
+  /** The Worker env: header values name secrets in it. */
+  secrets: Record<string, unknown>;
+  /** Where this gateway session keeps its upstream sessions. */
+  store: UpstreamSessionStore;
+  /** Whether lists may be cached for this object's lifetime (session objects). */
+  cacheLists: boolean;
+  /** Tells the deployment's listen streams that an upstream's list changed. */
+  publishListChange?(kind: ListChangeKind): void;
+}
 
 /** An upstream name resolved from a namespaced tool, prompt or resource name. */
 export interface Target {
@@ -54,15 +68,19 @@ export class Federation {
   readonly #connecting = new Map<string, Promise<UpstreamClient>>();
   /** Lists fetched in this object lifetime, per upstream and kind; dropped on list_changed. */
   readonly #lists = new Map<string, Record<string, unknown>[]>();
-  readonly #requests = new ClientRequests();
+  readonly upstreams: readonly Upstream[];
+  readonly #secrets: Record<string, unknown>;
+  readonly #store: UpstreamSessionStore;
+  readonly #cacheLists: boolean;
+  readonly #publishListChange: (kind: ListChangeKind) => void;
 
-  constructor(
-    readonly upstreams: readonly Upstream[],
-    private readonly secrets: Record<string, unknown>,
-    private readonly store: UpstreamSessionStore,
-    /** Whether lists may be cached for this object's lifetime (session objects). */
-    private readonly cacheLists: boolean,
-  ) {}
+  constructor(options: FederationOptions) {
+    this.upstreams = options.upstreams;
+    this.#secrets = options.secrets;
+    this.#store = options.store;
+    this.#cacheLists = options.cacheLists;
+    this.#publishListChange = options.publishListChange ?? (() => {});
+  }
 
   /**
    * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
@@ -89,7 +107,7 @@ export class Federation {
   }
 
   /** Every upstream's list of `kind`, namespaced; failures are reported, not thrown. */
-  async list(kind: ListKind, call: CallContext): Promise<MergedList> {
+  async list(kind: ListKind, call: RelayCall): Promise<MergedList> {
     const settled = await Promise.all(
       this.upstreams.map(async (upstream) => {
         const skip = skipReason(upstream);
@@ -116,7 +134,7 @@ export class Federation {
   async callTool(
     target: Target,
     args: Record<string, unknown>,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<ToolResult | InputRequired> {
     const params: Record<string, unknown> = { name: target.name, arguments: args };
     if (call.progressToken !== undefined) params._meta = { progressToken: call.progressToken };
@@ -134,13 +152,13 @@ export class Federation {
   async getPrompt(
     target: Target,
     args: Record<string, string>,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<Record<string, unknown> | InputRequired> {
     const params = { name: target.name, arguments: args };
     return this.#relayWithInput(target, "prompts/get", params, call);
   }
 
-  async readResource(target: Target, call: CallContext): Promise<Record<string, unknown>> {
+  async readResource(target: Target, call: RelayCall): Promise<Record<string, unknown>> {
     const { upstream } = target;
     const result = await this.#relayPlain(upstream, "resources/read", { uri: target.name }, call);
     const contents = Array.isArray(result.contents) ? result.contents : [];
@@ -157,7 +175,7 @@ export class Federation {
   async complete(
     target: Target,
     params: Record<string, unknown>,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<Record<string, unknown>> {
     return this.#relayPlain(target.upstream, "completion/complete", params, call);
   }
@@ -170,19 +188,14 @@ export class Federation {
     this.#clients.clear();
   }
 
-  /** Routes a client's answer to a relayed upstream request; false when it is not one. */
-  onResponse(response: JsonRpcResponse): boolean {
-    return this.#requests.onResponse(response);
-  }
-
   /** Ends every upstream session this session holds (the session is ending); best effort. */
   async terminateAll(): Promise<void> {
-    const names = new Set([...this.store.listUpstreams(), ...this.#clients.keys()]);
+    const names = new Set([...this.#store.listUpstreams(), ...this.#clients.keys()]);
     await Promise.all(
       [...names].map(async (name) => {
         const upstream = this.upstreams.find((u) => u.name === name);
-        const state = this.store.loadUpstream(name) ?? this.#clients.get(name)?.state ?? null;
-        this.store.deleteUpstream(name);
+        const state = this.#store.loadUpstream(name) ?? this.#clients.get(name)?.state ?? null;
+        this.#store.deleteUpstream(name);
         this.#clients.delete(name);
         if (upstream && state) await this.#newClient(upstream, state).terminate();
       }),
@@ -194,7 +207,7 @@ export class Federation {
   async #listOne(
     upstream: Upstream,
     kind: ListKind,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<Record<string, unknown>[]> {
     // The client first: it re-opens the upstream session (and drops its lists) if it no longer fits.
     const client = await this.#client(upstream, call);
@@ -206,7 +219,7 @@ export class Federation {
     const items = await readList(upstream, kind, (params) =>
       this.#relay(upstream, LISTS[kind].method, params, call, hooks),
     );
-    if (this.cacheLists) this.#lists.set(cacheKey, items);
+    if (this.#cacheLists) this.#lists.set(cacheKey, items);
     return items;
   }
 
@@ -215,7 +228,7 @@ export class Federation {
     upstream: Upstream,
     method: string,
     params: Record<string, unknown>,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<Record<string, unknown>> {
     try {
       return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
@@ -230,10 +243,10 @@ export class Federation {
     target: Target,
     method: string,
     params: Record<string, unknown>,
-    call: CallContext,
+    call: RelayCall,
   ): Promise<Record<string, unknown> | InputRequired> {
     const { upstream } = target;
-    const replay = call.era.kind === "modern" ? replayAnswers(upstream, call) : null;
+    const replay = call.era === "modern" ? replayAnswers(upstream, call) : null;
     try {
       return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
     } catch (error) {
@@ -248,7 +261,7 @@ export class Federation {
     upstream: Upstream,
     method: string,
     params: Record<string, unknown>,
-    call: CallContext,
+    call: RelayCall,
     hooks: CallHooks,
   ): Promise<Record<string, unknown>> {
     for (let attempt = 0; ; attempt++) {
@@ -264,7 +277,7 @@ export class Federation {
         if (error instanceof UpstreamFailure && !expired) recordFailure(upstream, error.detail);
         if (!expired || attempt > 0) throw error;
         logEvent("info", "upstream_session_expired", {
-          sessionId: call.session.sessionId,
+          sessionId: call.sessionId,
           upstream: upstream.name,
         });
         this.#forget(upstream.name);
@@ -274,7 +287,7 @@ export class Federation {
 
   #forget(name: string): void {
     this.#clients.delete(name);
-    this.store.deleteUpstream(name);
+    this.#store.deleteUpstream(name);
     this.#dropLists(name);
   }
 
@@ -284,7 +297,7 @@ export class Federation {
     }
   }
 
-  async #client(upstream: Upstream, call: CallContext): Promise<UpstreamClient> {
+  async #client(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
     const existing = this.#clients.get(upstream.name);
     if (existing?.state) return existing;
     const pending = this.#connecting.get(upstream.name);
@@ -299,12 +312,12 @@ export class Federation {
   }
 
   /** The stored upstream session, or a new one (initialize) remembered in the store. */
-  async #connect(upstream: Upstream, call: CallContext): Promise<UpstreamClient> {
-    let stored = this.store.loadUpstream(upstream.name);
+  async #connect(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
+    let stored = this.#store.loadUpstream(upstream.name);
     if (stored && !this.#fits(stored, call)) {
       // The client now declares other capabilities: end the old upstream session, open another.
       logEvent("info", "upstream_session_reopened", {
-        sessionId: call.session.sessionId,
+        sessionId: call.sessionId,
         upstream: upstream.name,
       });
       await this.#newClient(upstream, stored).terminate();
@@ -314,9 +327,9 @@ export class Federation {
     const client = this.#newClient(upstream, stored);
     if (!stored) {
       const state = await client.initialize(relayableCapabilities(call), call.signal);
-      this.store.saveUpstream(upstream.name, state);
+      this.#store.saveUpstream(upstream.name, state);
       logEvent("info", "upstream_session_opened", {
-        sessionId: call.session.sessionId,
+        sessionId: call.sessionId,
         upstream: upstream.name,
         protocolVersion: state.protocolVersion,
       });
@@ -332,36 +345,36 @@ export class Federation {
    * uses the session's upstream sessions as they are: its envelope may differ per
    * request, and re-opening on each would thrash.)
    */
-  #fits(state: UpstreamSessionState, call: CallContext): boolean {
-    if (call.era.kind !== "session") return true;
+  #fits(state: UpstreamSessionState, call: RelayCall): boolean {
+    if (call.era !== "session") return true;
     return canonical(state.declared) === canonical(relayableCapabilities(call));
   }
 
   #newClient(upstream: Upstream, state: UpstreamSessionState | null): UpstreamClient {
     const headers: Record<string, string> = {};
     for (const [header, secret] of Object.entries(upstream.headers)) {
-      const value = this.secrets[secret];
+      const value = this.#secrets[secret];
       if (typeof value === "string") headers[header] = value;
     }
     return new UpstreamClient({ url: upstream.url, headers, timeoutMs: upstream.timeoutMs }, state);
   }
 
-  #hooks(upstream: Upstream, call: CallContext, replay: Replay | null): CallHooks {
+  #hooks(upstream: Upstream, call: RelayCall, replay: Replay | null): CallHooks {
     return relayHooks({
       upstream,
       call,
-      requests: this.#requests,
       replay,
-      onListChanged: () => this.#dropLists(upstream.name),
+      onListChanged: (kind) => {
+        this.#dropLists(upstream.name);
+        // Every listen stream of the deployment (2026-07-28 clients) hears of it too.
+        this.#publishListChange(kind);
+      },
     });
   }
 }
 
-function relayableCapabilities(call: CallContext): Record<string, unknown> {
-  const declared =
-    call.era.kind === "modern"
-      ? (call.era.envelope["io.modelcontextprotocol/clientCapabilities"] ?? {})
-      : (call.session.record().clientCapabilities ?? {});
+function relayableCapabilities(call: RelayCall): Record<string, unknown> {
+  const declared = call.clientCapabilities();
   const picked: Record<string, unknown> = {};
   for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
   return picked;

@@ -9,6 +9,7 @@
  * (the prefix is a valid host, the original fits a path), which clients and
  * the spec's JSON schema check; `<prefix>__demo://x` would not be one.
  */
+import { METHOD_NOT_FOUND } from "../../shared/errors";
 import { isRecord } from "../../shared/protocol";
 import type { Upstream } from "../config/upstreams";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
@@ -86,7 +87,7 @@ export async function readList(
     try {
       result = await fetchPage(cursor ? { cursor } : {});
     } catch (error) {
-      if (error instanceof UpstreamRpcError && error.code === -32601) break;
+      if (error instanceof UpstreamRpcError && error.code === METHOD_NOT_FOUND) break;
       throw error;
     }
     const batch = result[spec.key];

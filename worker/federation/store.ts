@@ -1,36 +1,16 @@
 /**
- * Where a gateway session keeps the upstream sessions it holds.
+ * The isolate-wide pool of upstream sessions for stateless requests.
  *
- * Session objects keep them in SQLite (SessionStorage), so an evicted object
+ * Session objects keep theirs in SQLite (storage/upstream-session-table.ts), so an evicted object
  * reconnects to the same upstream session. Stateless 2026-07-28 requests have
  * no session: they share an isolate-wide pool keyed by principal and by the
  * client capabilities declared upstream (an upstream may offer different tools
  * to a client that can answer elicitations), so one principal never reaches
  * another principal's upstream state. The pool is bounded (LRU).
  */
+import type { UpstreamSessionState, UpstreamSessionStore } from "../storage/upstream-session-state";
 
-/** What we remember of an upstream session between calls and object lifetimes. */
-export interface UpstreamSessionState {
-  /** Mcp-Session-Id the upstream issued; null for an upstream that keeps no sessions. */
-  sessionId: string | null;
-  protocolVersion: string;
-  /** The upstream's declared capabilities (which lists it serves). */
-  capabilities: Record<string, unknown>;
-  /**
-   * The client capabilities the gateway declared when it opened the session (the
-   * caller's elicitation/sampling/roots): a session-era client that changes them
-   * gets a new upstream session, since an upstream may offer other tools.
-   */
-  declared: Record<string, unknown>;
-}
-
-export interface UpstreamSessionStore {
-  loadUpstream(name: string): UpstreamSessionState | null;
-  saveUpstream(name: string, state: UpstreamSessionState): void;
-  deleteUpstream(name: string): void;
-  /** Names of the upstreams this session holds a session with. */
-  listUpstreams(): string[];
-}
+export type { UpstreamSessionState, UpstreamSessionStore };
 
 /** Upstream sessions kept per isolate for stateless requests. */
 export const MAX_POOLED_UPSTREAM_SESSIONS = 1_024;

@@ -1,9 +1,11 @@
 /**
- * Reading upstream answers: JSON-RPC parsing and checking, HTTP error mapping,
+ * Reading upstream answers: JSON-RPC decoding (the shared codec), HTTP error mapping,
  * bounded bodies, and the timers that bound a request. Every failure here is
  * an UpstreamFailure or UpstreamRpcError with a fixed, URL-free text.
  */
-
+import { type DecodedFrame, decodeFrame } from "../../shared/codec";
+import { PARSE_ERROR } from "../../shared/errors";
+import { responseError } from "../../shared/protocol";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
 import { EventTooLarge } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";
@@ -36,10 +38,12 @@ export async function withDeadline<T>(
  * server->client request waits for the client's answer.
  */
 export class SilenceTimer {
-  onExpire: () => void = () => {};
   #timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly ms: number) {
+  constructor(
+    private readonly ms: number,
+    private readonly onExpire: () => void,
+  ) {
     this.touch();
   }
 
@@ -48,53 +52,39 @@ export class SilenceTimer {
     this.#timer = setTimeout(() => this.onExpire(), this.ms);
   }
 
+  /** Stops the timer (a client answer is awaited, or the request ended); touch() restarts it. */
   pause(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
-
-  stop(): void {
-    this.pause();
-  }
 }
 
-export type Message = Record<string, unknown>;
+/**
+ * One message from an upstream, checked at the boundary with the same decoder
+ * as client frames (shared/codec.ts: JSON-RPC schemas, nesting depth).
+ */
+export type UpstreamMessage = Exclude<DecodedFrame, { kind: "invalid" }>;
 
-export function parseMessage(text: string): Message {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UpstreamFailure("invalid", "answered with something that is not JSON");
-  }
-  if (
-    typeof value !== "object" ||
-    value === null ||
-    Array.isArray(value) ||
-    (value as Message).jsonrpc !== "2.0"
-  ) {
-    throw new UpstreamFailure("invalid", "answered with something that is not a JSON-RPC message");
-  }
-  return value as Message;
+export function parseMessage(text: string): UpstreamMessage {
+  const frame = decodeFrame(text);
+  if (frame.kind !== "invalid") return frame;
+  throw new UpstreamFailure(
+    "invalid",
+    frame.reply.error.code === PARSE_ERROR
+      ? "answered with something that is not JSON"
+      : "answered with something that is not a JSON-RPC message",
+  );
 }
 
-export function resultFor(message: Message, id: number): Record<string, unknown> {
-  if (message.id !== id) {
+/** The result of the response to request `id`; an upstream error becomes UpstreamRpcError. */
+export function resultFor(message: UpstreamMessage, id: number): Record<string, unknown> {
+  if (message.kind !== "response" || message.message.id !== id) {
     throw new UpstreamFailure("invalid", "answered a request it was not asked");
   }
-  const error = message.error;
-  if (typeof error === "object" && error !== null) {
-    const { code, message: text, data } = error as Record<string, unknown>;
-    if (typeof code === "number" && Number.isInteger(code) && typeof text === "string") {
-      throw new UpstreamRpcError(code, text.slice(0, ERROR_BODY_CHARS), data);
-    }
-    throw new UpstreamFailure("invalid", "answered with a malformed JSON-RPC error");
-  }
-  const result = message.result;
-  if (typeof result !== "object" || result === null || Array.isArray(result)) {
-    throw new UpstreamFailure("invalid", "answered without a result object");
-  }
-  return result as Record<string, unknown>;
+  const error = responseError(message.message);
+  if (error)
+    throw new UpstreamRpcError(error.code, error.message.slice(0, ERROR_BODY_CHARS), error.data);
+  return (message.message as { result: Record<string, unknown> }).result;
 }
 
 /**
@@ -106,7 +96,7 @@ export async function failureOf(
   response: Response,
   session: UpstreamSessionState | null,
 ): Promise<UpstreamFailure> {
-  const text = await boundedText(response, ERROR_BODY_CHARS).catch(() => "");
+  const text = await boundedText(response, ERROR_BODY_CHARS, "truncate").catch(() => "");
   if (session?.sessionId) {
     if (response.status === 404)
       return new UpstreamFailure("expired", "no longer knows this session");
@@ -123,7 +113,16 @@ export async function failureOf(
   return new UpstreamFailure("unavailable", `answered HTTP ${response.status}`);
 }
 
-export async function boundedText(response: Response, limit: number): Promise<string> {
+/**
+ * The body as text, at most `limit` characters: past it, "truncate" keeps the
+ * first `limit` (error bodies, which are only shown in part) and "refuse"
+ * fails the request (answers, which must be whole).
+ */
+export async function boundedText(
+  response: Response,
+  limit: number,
+  overflow: "truncate" | "refuse",
+): Promise<string> {
   if (!response.body) return "";
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
@@ -133,7 +132,7 @@ export async function boundedText(response: Response, limit: number): Promise<st
     text += value;
     if (text.length > limit) {
       await reader.cancel();
-      if (limit === ERROR_BODY_CHARS) return text.slice(0, limit);
+      if (overflow === "truncate") return text.slice(0, limit);
       throw new UpstreamFailure("invalid", `answered with more than ${limit} bytes`);
     }
   }

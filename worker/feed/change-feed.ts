@@ -12,6 +12,7 @@
  * changes.
  */
 import { env } from "cloudflare:workers";
+import { logEvent } from "../observability/log";
 
 export type ListKind = "tools" | "prompts" | "resources";
 
@@ -77,4 +78,11 @@ export async function publishListChange(kind: ListKind): Promise<number> {
     Array.from({ length: FEED_SHARDS }, (_, index) => shard(index).publish(kind)),
   );
   return reached.reduce((sum, count) => sum + count, 0);
+}
+
+/** Publishes a change without waiting; a failure is logged (listeners re-read lists anyway). */
+export function announceListChange(kind: ListKind): void {
+  publishListChange(kind).catch((error: unknown) => {
+    logEvent("warn", "list_change_publish_failed", { kind, error });
+  });
 }

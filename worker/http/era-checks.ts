@@ -9,10 +9,14 @@ import * as v from "valibot";
 import {
   HEADER_MISMATCH,
   INVALID_PARAMS,
+  INVALID_REQUEST,
   JsonRpcError,
+  METHOD_NOT_FOUND,
   MISSING_CLIENT_CAPABILITY,
+  PARSE_ERROR,
   UNSUPPORTED_PROTOCOL_VERSION,
 } from "../../shared/errors";
+import { formatIssues } from "../../shared/issues";
 import { PROTOCOL_VERSION_HEADER } from "../../shared/limits";
 import {
   isModernVersion,
@@ -48,9 +52,7 @@ export function checkModernRequest(
   const params = (body.params ?? {}) as Record<string, unknown>;
   const envelope = v.safeParse(ModernEnvelopeSchema, params._meta);
   if (!envelope.success) {
-    const issues = envelope.issues
-      .map((i) => `${v.getDotPath(i) ?? "_meta"}: ${i.message}`)
-      .join("; ");
+    const issues = formatIssues(envelope.issues, "_meta");
     return new JsonRpcError(
       INVALID_PARAMS,
       `Invalid or missing request envelope in params._meta (protocolVersion and clientCapabilities are required): ${issues}`,
@@ -110,12 +112,12 @@ function nameOf(method: string, params: Record<string, unknown>): string | undef
 
 /** HTTP status for a JSON-RPC error on the 2026-07-28 wire. */
 export function modernStatusFor(error: { code: number }): number {
-  if (error.code === -32601) return 404;
+  if (error.code === METHOD_NOT_FOUND) return 404;
   if (
     [
-      -32700,
-      -32600,
-      -32602,
+      PARSE_ERROR,
+      INVALID_REQUEST,
+      INVALID_PARAMS,
       HEADER_MISMATCH,
       MISSING_CLIENT_CAPABILITY,
       UNSUPPORTED_PROTOCOL_VERSION,

@@ -6,7 +6,11 @@
  */
 import type { DecodedFrame } from "../../shared/codec";
 import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
-import type { Federation } from "../federation/federation";
+import { isRecord, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import { configuredUpstreams } from "../config/configuration";
+import { Federation } from "../federation/federation";
+import { pooledUpstreamStore } from "../federation/store";
+import { announceListChange } from "../feed/change-feed";
 import type { HotState, SessionContext } from "../mcp/context";
 import { Dispatcher } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
@@ -17,45 +21,78 @@ import { openListenStream } from "./listen";
 
 const STATELESS_ID = "stateless";
 
+export interface StatelessOptions {
+  registry: ToolRegistry;
+  /** Key material for requestState (REQUEST_STATE_SECRET). */
+  requestStateSecret: string | undefined;
+  /** Interval of keepalive comments on an SSE reply or a listen stream. */
+  keepaliveMs: number;
+  /** Longest an SSE reply may stay open. */
+  maxOpenMs: number;
+  /** Longest a request may run (REQUEST_DEADLINE_MS). */
+  deadlineMs: number;
+  /** Upstreams this request may relay to (null without UPSTREAMS). */
+  federation: Federation | null;
+}
+
 export async function serveStateless(
   frame: DecodedFrame,
-  registry: ToolRegistry,
-  secret: string | undefined,
-  headers: Headers,
-  streams: { keepaliveMs: number; maxOpenMs: number },
-  deadlineMs: number,
-  federation: Federation | null,
+  options: StatelessOptions,
 ): Promise<Response> {
-  const session = statelessContext(registry, secret, federation);
-  const dispatcher = new Dispatcher(session, deadlineMs);
+  const session = statelessContext(options);
+  const dispatcher = new Dispatcher(session, {
+    deadlineMs: options.deadlineMs,
+    bridge: null,
+    clientRequests: null,
+  });
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} });
-    return new Response(null, { status: 202, headers });
+    return new Response(null, { status: 202 });
   }
   if (frame.message.method === "subscriptions/listen") {
     try {
-      return await openListenStream(frame.message, streams.keepaliveMs);
+      return await openListenStream(frame.message, options.keepaliveMs);
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {
         status: modernStatusFor(error),
-        headers,
       });
     }
   }
-  const exchange = new HttpExchange(frame.message.id, headers, {
-    ...streams,
+  const exchange = new HttpExchange(frame.message.id, new Headers(), {
+    keepaliveMs: options.keepaliveMs,
+    maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
   dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());
   return exchange.response;
 }
 
-function statelessContext(
-  registry: ToolRegistry,
-  secret: string | undefined,
-  federation: Federation | null,
-): SessionContext {
+/**
+ * Federation for one stateless request: upstream sessions come from the
+ * isolate's pool, scoped to the principal and the capabilities the client
+ * declared in its envelope.
+ */
+export function statelessFederation(
+  env: Env,
+  principal: string,
+  body: Record<string, unknown>,
+): Federation | null {
+  const upstreams = configuredUpstreams(env);
+  if (upstreams.length === 0) return null;
+  const params = isRecord(body.params) ? body.params : {};
+  const meta = isRecord(params._meta) ? params._meta : {};
+  const declared = meta[META_CLIENT_CAPABILITIES];
+  return new Federation({
+    upstreams,
+    secrets: env as unknown as Record<string, unknown>,
+    store: pooledUpstreamStore(principal, isRecord(declared) ? declared : {}),
+    cacheLists: false,
+    publishListChange: announceListChange,
+  });
+}
+
+function statelessContext(options: StatelessOptions): SessionContext {
   const hot: HotState = { phase: "ready", protocolVersion: null, logLevel: "info" };
   const now = Date.now();
   const record: SessionRecord = {
@@ -73,10 +110,10 @@ function statelessContext(
   };
   return {
     sessionId: STATELESS_ID,
-    requestStateSecret: secret,
+    requestStateSecret: options.requestStateSecret,
     storage: new EphemeralStore(),
-    registry,
-    federation,
+    registry: options.registry,
+    federation: options.federation,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

@@ -11,8 +11,10 @@ import type {
   ProgressToken,
 } from "../../shared/protocol";
 import type { Federation } from "../federation/federation";
+import type { ClientReply } from "../federation/relay-call";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
+import type { Channel } from "../transports/channel";
 
 /** The session fields every message may need, mirrored in the socket attachment. */
 export interface HotState {
@@ -35,18 +37,6 @@ export interface SessionContext {
   record(): SessionRecord;
 }
 
-/**
- * Where the messages of one exchange go: the reply to a request and anything
- * related to it (progress, logs, server->client requests). A WebSocket channel
- * writes to the session's current socket; an HTTP channel writes to the POST's
- * own response (JSON or SSE).
- */
-export interface Channel {
-  send(message: object): void;
-  /** Ends the exchange without a reply (a cancelled call); a socket channel ignores it. */
-  abandon?(): void;
-}
-
 export type Era =
   | { kind: "session" }
   | { kind: "modern"; version: string; envelope: ModernEnvelope };
@@ -57,6 +47,17 @@ export interface CallContext {
   era: Era;
   channel: Channel;
   signal: AbortSignal;
+  /** The client's declared capabilities: from initialize, or from the 2026 envelope. */
+  clientCapabilities(): Record<string, unknown>;
+  /**
+   * Asks the client live (a relayed upstream's elicitation, sampling or roots
+   * request) and waits for its answer; an error reply where nothing can ask.
+   */
+  askClient(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<ClientReply>;
   /** The request's deadline; paused only while the request waits for the client's own answer. */
   deadline: { pause(): void; resume(): void };
   progressToken: ProgressToken | undefined;
@@ -65,3 +66,5 @@ export interface CallContext {
   /** The verified state of the previous round (from `requestState`). */
   requestState: unknown;
 }
+
+export type { Channel };

@@ -1,13 +1,22 @@
 /**
  * Routes one decoded JSON-RPC message to its handler and sends the reply.
  *
- * Era selection (CONTEXT.md, "two protocol eras"): a request whose
+ * Era selection: a request whose
  * `params._meta` names a 2026-07-28 protocol version is served statelessly
  * from that envelope; anything else is session era and needs `initialize`
  * first (ping excepted). In-flight requests are tracked so that
  * `notifications/cancelled` can abort them; a cancelled request gets no reply
  * (spec: cancellation). The in-flight map is memory only: a request in flight
  * keeps the object awake, so it cannot outlive an eviction.
+ *
+ * Each in-flight request remembers its channel, so one transport's events
+ * touch only its own requests: a socket that closes or is superseded aborts
+ * the socket's requests, never a Streamable HTTP call of the same session.
+ * When the session ends, every request still running is answered with
+ * SESSION_ENDED rather than left without a reply.
+ *
+ * Answers from the client to the server's own requests are routed by their id
+ * (server-request-ids.ts) to the input bridge or to a live upstream relay.
  */
 import * as v from "valibot";
 import type { DecodedFrame } from "../../shared/codec";
@@ -17,18 +26,22 @@ import {
   INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
-  REQUEST_TIMEOUT,
+  METHOD_NOT_FOUND,
   resultEnvelope,
+  SESSION_ENDED,
   TOO_MANY_IN_FLIGHT,
   toWireError,
 } from "../../shared/errors";
+import { formatIssues } from "../../shared/issues";
 import { acceptsSessionRequest, transition } from "../../shared/lifecycle";
-import { MAX_IN_FLIGHT_PER_SESSION, MAX_TOOL_CALL_MS } from "../../shared/limits";
+import { MAX_IN_FLIGHT_PER_SESSION } from "../../shared/limits";
 import {
   isModernVersion,
   isSessionEraVersion,
   type JsonRpcNotification,
   type JsonRpcRequest,
+  type JsonRpcResponse,
+  META_CLIENT_CAPABILITIES,
   META_PROTOCOL_VERSION,
   MODERN_VERSIONS,
   ModernEnvelopeSchema,
@@ -36,32 +49,51 @@ import {
   RequestIdSchema,
   SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
+import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
 import { InputRequired } from "../tools/types";
-import type { CallContext, Channel, Era, SessionContext } from "./context";
+import type { Channel } from "../transports/channel";
+import type { ClientRequests } from "./client-requests";
+import type { CallContext, Era, SessionContext } from "./context";
+import { Deadline, RequestTimeout } from "./deadline";
 import { findHandler } from "./handlers";
 import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
 import { inputRequiredResult, readRoundTrip } from "./round-trip";
+import { routeOfServerRequestId } from "./server-request-ids";
 
 const CancelledSchema = v.looseObject({
   requestId: RequestIdSchema,
   reason: v.optional(v.string()),
 });
 
-export class Dispatcher {
-  readonly #inflight = new Map<string, AbortController>();
+export interface DispatcherOptions {
+  /** Longest any request may run (REQUEST_DEADLINE_MS). */
+  deadlineMs: number;
   /** Session-era input bridge; null where no session storage exists (stateless HTTP). */
-  bridge: InputBridge | null = null;
+  bridge: InputBridge | null;
+  /** Live relays of upstream requests to the client; null where nothing can answer them. */
+  clientRequests: ClientRequests | null;
+}
+
+interface InFlight {
+  controller: AbortController;
+  channel: Channel;
+}
+
+export class Dispatcher {
+  readonly #inflight = new Map<string, InFlight>();
+  readonly #deadlineMs: number;
+  readonly #bridge: InputBridge | null;
+  readonly #clientRequests: ClientRequests | null;
 
   constructor(
     private readonly session: SessionContext,
-    /** Longest any request may run (REQUEST_DEADLINE_MS; MAX_TOOL_CALL_MS by default). */
-    private readonly deadlineMs: number = MAX_TOOL_CALL_MS,
-  ) {}
-
-  get inflightCount(): number {
-    return this.#inflight.size;
+    options: DispatcherOptions,
+  ) {
+    this.#deadlineMs = options.deadlineMs;
+    this.#bridge = options.bridge;
+    this.#clientRequests = options.clientRequests;
   }
 
   /** Handles one frame; never throws (errors become replies or log lines). */
@@ -75,14 +107,11 @@ export class Dispatcher {
       case "notification":
         return this.#notification(frame.message);
       case "response":
-        if (this.session.federation?.onResponse(frame.message)) return;
-        if (await this.bridge?.onResponse(frame.message)) return;
-        logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
-        return;
+        return this.#response(frame.message);
     }
   }
 
-  /** Serves one request on `channel` (also the input bridge's retry path). */
+  /** Serves one request on `channel`. */
   async run(request: JsonRpcRequest, channel: Channel): Promise<void> {
     const key = JSON.stringify(request.id);
     if (this.#inflight.has(key)) {
@@ -107,11 +136,10 @@ export class Dispatcher {
       return;
     }
     const controller = new AbortController();
-    this.#inflight.set(key, controller);
-    // Bound every request's run time; the timer lives only while the request does.
+    this.#inflight.set(key, { controller, channel });
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
-    const deadline = new Deadline(this.deadlineMs, () => {
-      const timeout = new RequestTimeout(this.deadlineMs);
+    const deadline = new Deadline(this.#deadlineMs, () => {
+      const timeout = new RequestTimeout(this.#deadlineMs);
       controller.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
     });
@@ -125,14 +153,20 @@ export class Dispatcher {
       }
       const handler = findHandler(request.method, era);
       const roundTrip = await readRoundTrip(request.params ?? {}, this.session.requestStateSecret);
+      const session = this.session;
       const call: CallContext = {
-        session: this.session,
+        session,
         request,
         era,
         channel,
         signal: controller.signal,
         deadline,
         progressToken: progressTokenOf(request),
+        clientCapabilities: () =>
+          era.kind === "modern"
+            ? (era.envelope[META_CLIENT_CAPABILITIES] ?? {})
+            : (session.record().clientCapabilities ?? {}),
+        askClient: (method, params, signal) => this.#askClient(call, method, params, signal),
         ...roundTrip,
       };
       const result = await handler(request.params ?? {}, call);
@@ -164,6 +198,40 @@ export class Dispatcher {
     }
   }
 
+  /** Aborts the requests that arrived on `channel` (its connection is gone or superseded). */
+  abortOn(channel: Channel, reason: string): void {
+    for (const entry of this.#inflight.values()) {
+      if (entry.channel === channel) entry.controller.abort(new Error(reason));
+    }
+  }
+
+  /**
+   * The session is ending: every request still running is answered with
+   * SESSION_ENDED on its own channel, then aborted; calls waiting for client
+   * input end their streams.
+   */
+  endAll(reason: string): void {
+    const error = new JsonRpcError(
+      SESSION_ENDED,
+      `The session ended while this request was in flight (${reason})`,
+    );
+    for (const [key, entry] of this.#inflight) {
+      entry.channel.send(errorEnvelope(JSON.parse(key), error));
+      entry.controller.abort(new Error(reason));
+    }
+    this.#bridge?.abandonAll();
+  }
+
+  /** Whether a call started in this object lifetime is waiting for client input. */
+  isWaitingForInput(request: JsonRpcRequest): boolean {
+    return this.#bridge?.isWaiting(JSON.stringify(request.id)) ?? false;
+  }
+
+  /** Forgets a call waiting for client input whose reply stream expired. */
+  forgetWaiting(request: JsonRpcRequest): void {
+    this.#bridge?.cancel(JSON.stringify(request.id));
+  }
+
   async #inputRequired(call: CallContext, required: InputRequired): Promise<void> {
     const { request, era, channel } = call;
     if (era.kind === "modern") {
@@ -171,13 +239,8 @@ export class Dispatcher {
       channel.send(resultEnvelope(request.id, shapeResult(request.method, era, result)));
       return;
     }
-    if (!this.bridge) throw new Error("input bridge unavailable for a session-era request");
-    await this.bridge.start(
-      request,
-      channel,
-      required,
-      this.session.record().clientCapabilities ?? {},
-    );
+    if (!this.#bridge) throw new Error("input bridge unavailable for a session-era request");
+    await this.#bridge.start(request, channel, required, call.clientCapabilities());
   }
 
   #notification(notification: JsonRpcNotification): void {
@@ -194,8 +257,10 @@ export class Dispatcher {
         const parsed = v.safeParse(CancelledSchema, notification.params);
         if (!parsed.success) return;
         const key = JSON.stringify(parsed.output.requestId);
-        this.#inflight.get(key)?.abort(new Error(parsed.output.reason ?? "cancelled by client"));
-        this.bridge?.cancel(key);
+        this.#inflight
+          .get(key)
+          ?.controller.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+        this.#bridge?.cancel(key);
         return;
       }
       default:
@@ -204,67 +269,35 @@ export class Dispatcher {
     }
   }
 
-  /** Aborts every in-flight request (socket gone, session ended). */
-  abortAll(reason: string): void {
-    for (const controller of this.#inflight.values()) controller.abort(new Error(reason));
-  }
-}
-
-/**
- * A request's deadline timer, which can be paused while the request waits for
- * the client itself (a relayed upstream elicitation a person is answering): the
- * deadline bounds the gateway's work, not the client's thinking time. Whoever
- * pauses it bounds the wait on its own.
- */
-class Deadline {
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #left: number;
-  #since = 0;
-  #stopped = false;
-
-  constructor(
-    ms: number,
-    private readonly onExpire: () => void,
-  ) {
-    this.#left = ms;
-    this.resume();
+  #askClient(
+    call: CallContext,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<ClientReply> {
+    if (!this.#clientRequests) {
+      return Promise.resolve({
+        error: { code: METHOD_NOT_FOUND, message: `No client connection can answer ${method}` },
+      });
+    }
+    return this.#clientRequests.ask(call, method, params, signal);
   }
 
-  pause(): void {
-    if (this.#timer === null) return;
-    clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#left -= Date.now() - this.#since;
-  }
-
-  resume(): void {
-    if (this.#timer !== null || this.#stopped) return;
-    this.#since = Date.now();
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#stopped = true;
-        this.onExpire();
-      },
-      Math.max(this.#left, 0),
-    );
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-}
-
-/** The abort reason of a request that ran past MAX_TOOL_CALL_MS. */
-class RequestTimeout extends Error {
-  constructor(readonly limitMs: number) {
-    super(`request exceeded ${limitMs} ms`);
-  }
-
-  toWire(): JsonRpcError {
-    return new JsonRpcError(REQUEST_TIMEOUT, `Request timed out after ${this.limitMs} ms`);
+  /** A client's answer to a request the server sent, routed by its id. */
+  async #response(response: JsonRpcResponse): Promise<void> {
+    switch (routeOfServerRequestId(response.id)) {
+      case "up":
+        if (this.#clientRequests?.onResponse(response)) return;
+        break;
+      case "input": {
+        const resumption = await this.#bridge?.onResponse(response);
+        if (resumption) await this.run(resumption.request, resumption.channel);
+        return;
+      }
+      case null:
+        break;
+    }
+    logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
   }
 }
 
@@ -284,9 +317,7 @@ function selectEra(request: JsonRpcRequest): Era {
   }
   const envelope = v.safeParse(ModernEnvelopeSchema, meta);
   if (!envelope.success) {
-    const issues = envelope.issues
-      .map((i) => `${v.getDotPath(i) ?? "_meta"}: ${i.message}`)
-      .join("; ");
+    const issues = formatIssues(envelope.issues, "_meta");
     throw new JsonRpcError(INVALID_PARAMS, `Invalid request envelope in params._meta: ${issues}`);
   }
   return { kind: "modern", version, envelope: envelope.output };

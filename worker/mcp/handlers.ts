@@ -11,6 +11,7 @@ import {
   METHOD_NOT_FOUND,
   RESOURCE_NOT_FOUND,
 } from "../../shared/errors";
+import { formatIssues } from "../../shared/issues";
 import { transition } from "../../shared/lifecycle";
 import {
   InitializeParamsSchema,
@@ -26,6 +27,7 @@ import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import type { CallContext } from "./context";
+import { relayCall } from "./relay-call";
 import {
   FEDERATED_SERVER_CAPABILITIES,
   INSTRUCTIONS,
@@ -53,9 +55,7 @@ export function parseParams<S extends v.GenericSchema>(
 ): v.InferOutput<S> {
   const parsed = v.safeParse(schema, params ?? {});
   if (!parsed.success) {
-    const issues = parsed.issues
-      .map((issue) => `${v.getDotPath(issue) ?? "params"}: ${issue.message}`)
-      .join("; ");
+    const issues = formatIssues(parsed.issues, "params");
     throw new JsonRpcError(INVALID_PARAMS, `Invalid params for ${method}: ${issues}`);
   }
   return parsed.output;
@@ -111,7 +111,7 @@ async function withUpstreams(
 ): Promise<Record<string, unknown>> {
   const federation = call.session.federation;
   if (!federation) return { [key]: builtin };
-  const merged: MergedList = await federation.list(kind, call);
+  const merged: MergedList = await federation.list(kind, relayCall(call));
   return {
     [key]: [...builtin, ...merged.items],
     ...(merged.unavailable.length > 0 ? { _meta: { [UNAVAILABLE_META]: merged.unavailable } } : {}),
@@ -180,7 +180,7 @@ const readResource: Handler = (params, call) => {
     return { contents: [{ uri, mimeType: item.mimeType, ...body }] };
   }
   const target = call.session.federation?.resolve(uri, "resource");
-  if (target) return call.session.federation?.readResource(target, call) ?? {};
+  if (target) return call.session.federation?.readResource(target, relayCall(call)) ?? {};
   // Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164).
   const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
   throw new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
@@ -234,7 +234,8 @@ const getPrompt: Handler = (params, call) => {
   const owned = call.session.registry.prompts.get(input.name);
   const federation = call.session.federation;
   const target = owned ? null : federation?.resolve(input.name, "prompt");
-  if (target && federation) return federation.getPrompt(target, input.arguments ?? {}, call);
+  if (target && federation)
+    return federation.getPrompt(target, input.arguments ?? {}, relayCall(call));
   if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${input.name}`);
   const args = input.arguments ?? {};
   const missing = owned.item.arguments.filter((a) => a.required && !(a.name in args));
@@ -280,7 +281,7 @@ const complete: Handler = (params, call) => {
       ref.type === "ref/prompt" ? { ...ref, name: target.name } : { ...ref, uri: target.name };
     // Not the caller's _meta: a 2026-07-28 envelope means nothing to a session-era upstream.
     const { _meta: _envelope, ...rest } = params;
-    return federation.complete(target, { ...rest, ref: upstreamRef }, call);
+    return federation.complete(target, { ...rest, ref: upstreamRef }, relayCall(call));
   }
   let candidates: readonly string[] = [];
   if (ref.type === "ref/prompt") {

@@ -8,7 +8,8 @@
  * request on the call's own channel (its SSE stream over HTTP, the socket over
  * WebSocket: the `relatedRequestId` rule). When the last answer arrives, it
  * retries the original request with `inputResponses` and `requestState`, as a
- * 2026-07-28 client would.
+ * 2026-07-28 client would: the bridge hands the dispatcher that retry (a
+ * Resumption) rather than running it, so it needs no handle on the dispatcher.
  *
  * Nothing waits in memory and no timer runs: over WebSocket the object may
  * hibernate while a person answers an elicitation, and the answer wakes it and
@@ -25,26 +26,35 @@ import {
   CAPABILITY_FOR_CLIENT_REQUEST,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  responseError,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
 import {
   MAX_PENDING_CALLS,
   type PendingCall,
-  type SessionStorage,
-} from "../storage/session-storage";
+  type PendingCallTable,
+} from "../storage/pending-call-table";
 import type { InputRequired } from "../tools/types";
-import type { Channel } from "./context";
+import type { Channel } from "../transports/channel";
 import { sealRequestState } from "./request-state";
+import { mintServerRequestId } from "./server-request-ids";
+
+/** A waiting call to run again, with every answer, once the client has answered all its inputs. */
+export interface Resumption {
+  request: JsonRpcRequest;
+  channel: Channel;
+}
 
 export class InputBridge {
   /** Channels of calls started in this object lifetime (HTTP streams); others use the fallback. */
   readonly #channels = new Map<string, Channel>();
 
   constructor(
-    private readonly storage: SessionStorage,
-    private readonly secret: () => string | undefined,
+    private readonly pending: PendingCallTable,
+    /** Key material for the sealed requestState (REQUEST_STATE_SECRET). */
+    private readonly secret: string | undefined,
+    /** Where answers to calls started in an earlier object lifetime go: the session's socket. */
     private readonly fallback: Channel,
-    private readonly retry: (request: JsonRpcRequest, channel: Channel) => Promise<void>,
   ) {}
 
   async start(
@@ -66,7 +76,7 @@ export class InputBridge {
         { requiredCapabilities },
       );
     }
-    if (this.storage.pending.countPendingCalls() >= MAX_PENDING_CALLS) {
+    if (this.pending.countPendingCalls() >= MAX_PENDING_CALLS) {
       throw new JsonRpcError(
         INVALID_REQUEST,
         `Too many calls waiting for client input (at most ${MAX_PENDING_CALLS})`,
@@ -76,13 +86,13 @@ export class InputBridge {
     const params = { ...(request.params ?? {}) };
     delete params.inputResponses;
     if (required.state !== undefined) {
-      params.requestState = await sealRequestState(required.state, this.secret());
+      params.requestState = await sealRequestState(required.state, this.secret);
     } else {
       delete params.requestState;
     }
     const inputs = Object.keys(required.inputRequests).map((inputKey) => ({
       inputKey,
-      serverId: `dormouse-${crypto.randomUUID()}`,
+      serverId: mintServerRequestId("input"),
     }));
     const call: PendingCall = {
       callKey,
@@ -91,7 +101,7 @@ export class InputBridge {
       responses: {},
       createdAt: Date.now(),
     };
-    this.storage.pending.savePendingCall(call, inputs);
+    this.pending.savePendingCall(call, inputs);
     this.#channels.set(callKey, channel);
     for (const { inputKey, serverId } of inputs) {
       const input = required.inputRequests[inputKey];
@@ -99,14 +109,18 @@ export class InputBridge {
     }
   }
 
-  /** Routes a client's response; false when it answers nothing the bridge sent. */
-  async onResponse(response: JsonRpcResponse): Promise<boolean> {
-    if (typeof response.id !== "string" || !response.id.startsWith("dormouse-")) return false;
-    const error =
-      "error" in response ? (response.error as { code: number; message: string }) : null;
-    const answer = error ? { error } : response.result;
-    const call = this.storage.pending.recordInput(response.id, answer);
-    if (!call) return false;
+  /**
+   * Records the client's answer to one input. Returns the call to run again
+   * once every input is answered; null while answers are missing, after an
+   * error answer (the call then ends with that error), or for an id the bridge
+   * no longer knows.
+   */
+  async onResponse(response: JsonRpcResponse): Promise<Resumption | null> {
+    if (typeof response.id !== "string") return null;
+    const error = responseError(response);
+    const answer = error ? { error } : (response as { result?: unknown }).result;
+    const call = this.pending.recordInput(response.id, answer);
+    if (!call) return null;
     const channel = this.#channels.get(call.callKey) ?? this.fallback;
     if (error) {
       this.#finish(call.callKey);
@@ -115,24 +129,16 @@ export class InputBridge {
         `The client answered an input request of ${call.request.method} with an error: ${error.message}`,
       );
       channel.send(errorEnvelope(call.request.id, wire));
-      return true;
+      return null;
     }
-    if (call.expected.some((key) => !(key in call.responses))) return true;
+    if (call.expected.some((key) => !(key in call.responses))) return null;
     this.#finish(call.callKey);
     logEvent("debug", "input_bridge_resume", {
       callKey: call.callKey,
       method: call.request.method,
     });
-    await this.retry(
-      {
-        jsonrpc: "2.0",
-        id: call.request.id,
-        method: call.request.method,
-        params: { ...call.request.params, inputResponses: call.responses },
-      },
-      channel,
-    );
-    return true;
+    const params = { ...call.request.params, inputResponses: call.responses };
+    return { request: requestEnvelope(call.request.id, call.request.method, params), channel };
   }
 
   /** Forgets a call the client cancelled; true when one was waiting. */
@@ -154,6 +160,6 @@ export class InputBridge {
 
   #finish(callKey: string): boolean {
     this.#channels.delete(callKey);
-    return this.storage.pending.deletePendingCall(callKey);
+    return this.pending.deletePendingCall(callKey);
   }
 }

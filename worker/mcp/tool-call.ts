@@ -6,12 +6,14 @@
  * `JsonRpcError` thrown by a tool passes through; anything else a tool throws
  * becomes an `isError` result with a generic message (details go to the log).
  */
-import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
-import { type LogLevel, logLevelPasses } from "../../shared/protocol";
+import { formatIssues } from "../../shared/issues";
+import type { LogLevel } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
 import type { InputRequired, SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
+import { clientLog, logLevelOf } from "./client-log";
 import type { CallContext } from "./context";
+import { relayCall } from "./relay-call";
 
 export async function callTool(
   name: string,
@@ -24,7 +26,7 @@ export async function callTool(
     const target = federation?.resolve(name, "tool");
     if (!target || !federation) throw toWireError({ kind: "unknown_tool", name });
     // Arguments are validated by the upstream, which owns the schema.
-    return federation.callTool(target, args, call);
+    return federation.callTool(target, args, relayCall(call));
   }
   const tool = owned.item;
   const validated = await tool.input["~standard"].validate(args);
@@ -32,7 +34,7 @@ export async function callTool(
     throw toWireError({
       kind: "invalid_arguments",
       tool: name,
-      issues: describeIssues(validated.issues),
+      issues: formatIssues(validated.issues),
     });
   }
   try {
@@ -45,11 +47,7 @@ export async function callTool(
 }
 
 export function toolContext(toolset: string, call: CallContext): ToolContext {
-  const { session, era } = call;
-  const logLevel = (): LogLevel =>
-    era.kind === "modern"
-      ? (era.envelope["io.modelcontextprotocol/logLevel"] ?? "info")
-      : session.hot().logLevel;
+  const { session } = call;
   return {
     sessionId: session.sessionId,
     signal: call.signal,
@@ -65,30 +63,14 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
         }),
       );
     },
-    log(level, data, logger) {
-      // 2026-07-28: without a log level in the request's _meta the server MUST NOT log.
-      if (era.kind === "modern" && era.envelope["io.modelcontextprotocol/logLevel"] === undefined) {
-        return false;
-      }
-      if (!logLevelPasses(level, logLevel())) return false;
-      call.channel.send(
-        notificationEnvelope("notifications/message", {
-          level,
-          data,
-          ...(logger ? { logger } : {}),
-        }),
-      );
-      return true;
-    },
+    log: clientLog(call),
     state: {
       get: (key) => session.storage.getToolState(toolset, key),
       set: (key, value) => session.storage.setToolState(toolset, key, value),
     },
-    session: () => snapshot(call, logLevel()),
+    session: () => snapshot(call, logLevelOf(call)),
     get clientCapabilities() {
-      if (era.kind === "modern")
-        return era.envelope["io.modelcontextprotocol/clientCapabilities"] ?? {};
-      return session.record().clientCapabilities ?? {};
+      return call.clientCapabilities();
     },
     inputResponses: call.inputResponses,
     requestState: call.requestState,
@@ -112,15 +94,4 @@ function snapshot(call: CallContext, logLevel: LogLevel): SessionSnapshot {
     attachGeneration: record.attachGen,
     subscriptions: call.session.storage.listSubscriptions(),
   };
-}
-
-function describeIssues(issues: readonly StandardSchemaV1.Issue[]): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path
-        ?.map((segment) => (typeof segment === "object" ? String(segment.key) : String(segment)))
-        .join(".");
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join("; ");
 }

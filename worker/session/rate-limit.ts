@@ -1,37 +1,12 @@
 /**
- * A token bucket, pure: no timers. Tokens refill continuously at `ratePerSecond`
- * up to `burst`; each message takes one. The session keeps the bucket in its
- * socket attachment (WebSocket) or in memory (HTTP), so a woken object
- * continues where it left off.
+ * One session's message-rate gate over a pure token bucket (shared/token-bucket.ts).
+ * The session keeps the bucket in its socket attachment (WebSocket) or in
+ * memory (HTTP), so a woken object continues where it left off.
  */
+import type { DecodedFrame } from "../../shared/codec";
 import { JsonRpcError, RATE_LIMITED } from "../../shared/errors";
+import { type Bucket, fullBucket, take } from "../../shared/token-bucket";
 import type { RateLimit } from "../config/vars";
-
-export interface Bucket {
-  tokens: number;
-  /** When `tokens` was last computed (ms since epoch). */
-  at: number;
-}
-
-export interface Take {
-  bucket: Bucket;
-  allowed: boolean;
-  /** When not allowed: how long until one token is available. */
-  retryAfterMs: number;
-}
-
-export function fullBucket(burst: number, now: number): Bucket {
-  return { tokens: burst, at: now };
-}
-
-export function take(bucket: Bucket, now: number, ratePerSecond: number, burst: number): Take {
-  const elapsedMs = Math.max(0, now - bucket.at);
-  const tokens = Math.min(burst, bucket.tokens + (elapsedMs * ratePerSecond) / 1000);
-  if (tokens >= 1)
-    return { bucket: { tokens: tokens - 1, at: now }, allowed: true, retryAfterMs: 0 };
-  const retryAfterMs = Math.ceil(((1 - tokens) * 1000) / ratePerSecond);
-  return { bucket: { tokens, at: now }, allowed: false, retryAfterMs };
-}
 
 /**
  * One session's message-rate gate: its bucket, the refusal a client gets, and
@@ -73,4 +48,9 @@ export class MessageRate {
   get saved(): [number, number] | undefined {
     return this.#bucket ? [this.#bucket.tokens, this.#bucket.at] : undefined;
   }
+}
+
+/** The message-rate check for one frame; answers to the server's own requests are never refused. */
+export function admitFrame(rate: MessageRate, frame: DecodedFrame): JsonRpcError | null {
+  return frame.kind === "response" ? null : rate.admit(Date.now());
 }

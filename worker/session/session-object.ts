@@ -17,11 +17,14 @@ import {
   sseKeepaliveMs,
 } from "../config/vars";
 import { Federation } from "../federation/federation";
+import { announceListChange } from "../feed/change-feed";
 import { logEvent } from "../observability/log";
 import { SessionStorage } from "../storage/session-storage";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
-import { type AttachMode, SessionRuntime } from "./runtime";
+import { HTTP_OPS, type HttpOp } from "./http-exchanges";
+import { SessionRuntime } from "./runtime";
+import type { AttachMode } from "./sockets";
 
 /** Internal paths the router uses to address the object (never reachable from outside). */
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
@@ -41,14 +44,18 @@ export class SessionObject extends DurableObject<Env> {
     const upstreams = configuredUpstreams(env);
     const federation =
       upstreams.length > 0
-        ? new Federation(
+        ? new Federation({
             upstreams,
-            env as unknown as Record<string, unknown>,
-            storage.upstreams,
-            true,
-          )
+            secrets: env as unknown as Record<string, unknown>,
+            store: storage.upstreams,
+            cacheLists: true,
+            publishListChange: announceListChange,
+          })
         : null;
-    this.#runtime = new SessionRuntime(ctx, storage, registryFor(env.TOOLSETS), ctx.id.toString(), {
+    this.#runtime = new SessionRuntime(ctx, {
+      sessionId: ctx.id.toString(),
+      storage,
+      registry: registryFor(env.TOOLSETS),
       federation,
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
@@ -71,7 +78,7 @@ export class SessionObject extends DurableObject<Env> {
       return new Response("Not found\n", { status: 404 });
     }
     try {
-      return this.#runtime.acceptSocket(request, mode, principalOf(request));
+      return this.#runtime.sockets.accept(request, mode, principalOf(request));
     } catch (error) {
       logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
@@ -79,12 +86,10 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   async #http(request: Request): Promise<Response> {
-    const op = request.url.slice(INTERNAL_HTTP.length);
-    if (op !== "create" && op !== "post" && op !== "probe" && op !== "delete") {
-      return new Response("Not found\n", { status: 404 });
-    }
+    const op = request.url.slice(INTERNAL_HTTP.length) as HttpOp;
+    if (!HTTP_OPS.includes(op)) return new Response("Not found\n", { status: 404 });
     try {
-      return await this.#runtime.handleHttp(
+      return await this.#runtime.http.handle(
         op,
         op === "post" || op === "create" ? await request.text() : "",
         principalOf(request),
@@ -97,7 +102,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     try {
-      await this.#runtime.onAlarm();
+      await this.#runtime.expiry.onAlarm();
     } catch (error) {
       // Rethrow: alarms are retried with backoff, and deletion is resumable.
       logEvent("error", "alarm_failed", { sessionId: this.#runtime.sessionId, error });
@@ -107,7 +112,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     try {
-      await this.#runtime.onMessage(ws, message);
+      await this.#runtime.sockets.onMessage(ws, message);
     } catch (error) {
       logEvent("error", "message_failed", { sessionId: this.#runtime.sessionId, error });
       closeQuietly(ws, CLOSE_INTERNAL_ERROR, "internal error");
@@ -116,7 +121,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     try {
-      this.#runtime.onClose(ws, code, reason);
+      this.#runtime.sockets.onClose(ws, code, reason);
     } catch (error) {
       logEvent("error", "close_failed", { sessionId: this.#runtime.sessionId, error });
     }
@@ -125,7 +130,7 @@ export class SessionObject extends DurableObject<Env> {
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     logEvent("warn", "socket_error", { sessionId: this.#runtime.sessionId, error });
     try {
-      this.#runtime.onClose(ws, 1011, "socket error");
+      this.#runtime.sockets.onClose(ws, CLOSE_INTERNAL_ERROR, "socket error");
     } catch {
       // The socket is already gone.
     }

@@ -1,31 +1,9 @@
 /**
- * The session's SQLite storage. This module and the two table modules it owns
- * (pending-call-table.ts for the input bridge, upstream-session-table.ts for
- * federation) are the only code that touches `ctx.storage`.
- *
- * Layout (schema version 1):
- *   session     one row (id = 1): the session's durable state, the source of truth
- *               for the attachment cache. Columns: session_id, schema_version,
- *               created_at, phase, protocol_version, client_info (JSON),
- *               client_capabilities (JSON), log_level, wakes, attach_gen,
- *               last_active_at, principal (the creator; isolation key).
- *   tool_state  (toolset, key) -> JSON value: per-session state of stateful tools
- *               (the `counter` tool). Keys are chosen by tool code, never by
- *               clients, so the table is bounded by the number of stateful tools.
- *   pending_call  call_key -> a session-era request waiting for client input
- *               (elicitation, sampling, roots): the original request, the sealed
- *               requestState, the expected input keys and the answers so far.
- *               At most MAX_PENDING_CALLS rows; a row is deleted when the call
- *               resumes or is cancelled.
- *   subscription  uri: resources the client subscribed to (resources/subscribe);
- *               at most MAX_SUBSCRIPTIONS rows.
- *   pending_input  server-issued request id -> (call_key, input key): routes a
- *               client's response to its waiting call. At most one row per
- *               expected input of a pending call.
- *   upstream_session  upstream name -> the federated upstream session this
- *               session holds, so a woken object reuses it; one row per
- *               configured upstream at most, created lazily (see
- *               upstream-session-table.ts).
+ * The session's SQLite storage: the `session` row, tool state and
+ * subscriptions, plus the two table modules it owns (pending-call-table.ts for
+ * the input bridge, upstream-session-table.ts for federation). With
+ * attachment.ts, this folder is the only code that touches `ctx.storage`;
+ * every table's DDL and the purge order are in schema.ts.
  *
  * Growth bound: O(1) rows per session plus one row per stateful tool key; client
  * info and capabilities are capped at MAX_CLIENT_JSON_BYTES each.
@@ -42,6 +20,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../../shared/protocol";
+import { PURGE_ORDER, SCHEMA_VERSION, SESSION_SCHEMA_DDL, tableExists } from "./schema";
 import { cappedJson, parseJsonObject } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
@@ -51,7 +30,6 @@ import { UpstreamSessionTable } from "./upstream-session-table";
 
 export { MAX_PENDING_CALLS, type PendingCall } from "./pending-call-table";
 
-const SCHEMA_VERSION = 1;
 /** Bound on resources/subscribe entries per session. */
 export const MAX_SUBSCRIPTIONS = 256;
 
@@ -261,8 +239,9 @@ export class SessionStorage implements SessionStore {
    */
   purgeStep(budget: number): boolean {
     if (!this.#tableExists()) return true;
+    const tables = PURGE_ORDER.filter((table) => tableExists(this.#sql, table));
     let left = budget;
-    for (const table of ["tool_state", "subscription", "pending_input", "pending_call"]) {
+    for (const table of tables) {
       if (left <= 0) break;
       left -= this.#sql.exec(
         `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} LIMIT ?)`,
@@ -270,10 +249,9 @@ export class SessionStorage implements SessionStore {
       ).rowsWritten;
     }
     if (left <= 0) return false;
-    const remaining = ["tool_state", "subscription", "pending_input", "pending_call"].some(
+    return !tables.some(
       (table) => this.#sql.exec(`SELECT 1 FROM ${table} LIMIT 1`).toArray().length > 0,
     );
-    return !remaining;
   }
 
   /** Removes every trace of the session (tables, alarms, KV). */
@@ -286,51 +264,13 @@ export class SessionStorage implements SessionStore {
 
   #tableExists(): boolean {
     if (this.#hasSchema) return true;
-    this.#hasSchema =
-      this.#sql
-        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session'")
-        .toArray().length > 0;
+    this.#hasSchema = tableExists(this.#sql, "session");
     return this.#hasSchema;
   }
 
   #migrate(): void {
     this.#hasSchema = true;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS session (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        session_id TEXT NOT NULL,
-        schema_version INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        phase TEXT NOT NULL,
-        protocol_version TEXT,
-        client_info TEXT,
-        client_capabilities TEXT,
-        log_level TEXT NOT NULL,
-        wakes INTEGER NOT NULL,
-        attach_gen INTEGER NOT NULL,
-        last_active_at INTEGER NOT NULL,
-        principal TEXT NOT NULL DEFAULT ''
-      );
-      CREATE TABLE IF NOT EXISTS tool_state (
-        toolset TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (toolset, key)
-      );
-      CREATE TABLE IF NOT EXISTS pending_call (
-        call_key TEXT PRIMARY KEY,
-        request TEXT NOT NULL,
-        expected TEXT NOT NULL,
-        responses TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS subscription (uri TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS pending_input (
-        server_id TEXT PRIMARY KEY,
-        call_key TEXT NOT NULL,
-        input_key TEXT NOT NULL
-      );
-    `);
+    this.#sql.exec(SESSION_SCHEMA_DDL);
   }
 }
 

@@ -5,11 +5,12 @@
  * declared to it), so a woken object continues the same upstream session.
  *
  * At most one row per configured upstream (MAX_UPSTREAMS). Created at the first
- * save, so sessions stored before federation existed need no migration; it
- * goes with the rest of the session's storage (deleteAll).
+ * save (lazy in schema.ts), so sessions stored before federation existed need no
+ * migration; purged with the rest of the session's storage.
  */
-import type { UpstreamSessionState, UpstreamSessionStore } from "../federation/store";
+import { tableExists, tableSpec } from "./schema";
 import { cappedJson, parseJsonObject } from "./stored-json";
+import type { UpstreamSessionState, UpstreamSessionStore } from "./upstream-session-state";
 
 interface UpstreamRow extends Record<string, SqlStorageValue> {
   name: string;
@@ -77,22 +78,11 @@ export class UpstreamSessionTable implements UpstreamSessionStore {
   #table(create: boolean): boolean {
     if (this.#hasTable) return true;
     if (create) {
-      this.sql.exec(`
-        CREATE TABLE IF NOT EXISTS upstream_session (
-          name TEXT PRIMARY KEY,
-          session_id TEXT,
-          protocol_version TEXT NOT NULL,
-          capabilities TEXT NOT NULL,
-          declared TEXT NOT NULL DEFAULT '{}',
-          updated_at INTEGER NOT NULL
-        )`);
+      this.sql.exec(tableSpec("upstream_session").ddl);
       this.#hasTable = true;
       return true;
     }
-    this.#hasTable =
-      this.sql
-        .exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'upstream_session'")
-        .toArray().length > 0;
+    this.#hasTable = tableExists(this.sql, "upstream_session");
     return this.#hasTable;
   }
 }

@@ -144,9 +144,8 @@ const notificationTools = [
     input: v.object({}),
     run: (_args, ctx) => {
       // 2026-07-28: without `io.modelcontextprotocol/logLevel` in _meta the server
-      // MUST NOT send notifications/message. Assumes ctx.log() enforces that for
-      // every tool; TODO: until worker/mcp/tool-call.ts stops defaulting a modern
-      // request's level to "info", this call leaks (sep-2575-server-no-log-without-loglevel).
+      // MUST NOT send notifications/message; ctx.log() enforces that for every tool
+      // (worker/mcp/tool-call.ts; scenario sep-2575-server-no-log-without-loglevel).
       ctx.log("info", "test_logging_tool ran", "conformance");
       return text("Logging tool finished.");
     },

@@ -23,8 +23,6 @@ export const TOOLSET_CATALOGUE: Record<string, Toolset> = {
   conformance: conformanceToolset,
 };
 
-export { ConfigError };
-
 export interface Owned<T> {
   toolset: string;
   item: T;

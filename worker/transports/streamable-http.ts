@@ -16,7 +16,7 @@ import {
 } from "../../shared/errors";
 import { MAX_BODY_BYTES } from "../../shared/limits";
 import type { RequestId } from "../../shared/protocol";
-import type { Channel } from "../mcp/context";
+import type { Channel } from "./channel";
 import { SseWriter } from "./sse";
 
 export type EdgeFailure = { status: number; message: string };
@@ -112,6 +112,8 @@ export interface ExchangeOptions {
   maxOpenMs: number;
   /** HTTP status for a JSON error reply (2026-07-28 maps codes to statuses). */
   statusFor?: (error: ErrorEnvelope["error"]) => number;
+  /** Called when the reply stream expires (maxOpenMs): lets the owner forget the call. */
+  onExpired?: () => void;
 }
 
 /**
@@ -129,8 +131,6 @@ export class HttpExchange implements Channel {
   #openedAt = 0;
   /** Whether the exchange ended with a JSON-RPC error reply. */
   failed = false;
-  /** Called when the reply stream expires (maxOpenMs): lets the owner forget the call. */
-  onExpired: (() => void) | null = null;
 
   constructor(
     private readonly requestId: RequestId,
@@ -202,7 +202,7 @@ export class HttpExchange implements Channel {
     sse.event(JSON.stringify(errorEnvelope(this.requestId, error)));
     this.failed = true;
     this.#finish();
-    this.onExpired?.();
+    this.options.onExpired?.();
   }
 
   #finish(): void {

@@ -54,7 +54,7 @@ export function sendMessage(ws: WebSocket, message: object): boolean {
 
 /**
  * Closes quietly. Echoing a reserved code (1005 "no status", 1006 "abnormal")
- * throws, and the client would then hang until its own timeout (CONTEXT.md).
+ * throws, and the client would then hang until its own timeout (docs/platform.md).
  */
 export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   const safeCode = code === 1005 || code === 1006 || code === 1015 ? CLOSE_NORMAL : code;

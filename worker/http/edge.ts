@@ -1,0 +1,45 @@
+/**
+ * The middleware every request passes, in order: Host/Origin (DNS rebinding,
+ * before any other validation; the conformance suite checks it), CORS for
+ * allowed origins only, then authentication (which also refuses service while
+ * the configuration is invalid). /healthz and the protected-resource metadata
+ * stay open and reveal nothing about sessions.
+ */
+import type { MiddlewareHandler } from "hono";
+import { authenticate } from "../auth/authenticate";
+import { PROTECTED_RESOURCE_PATH } from "../auth/oauth";
+import { configuredUpstreams } from "../config/configuration";
+import type { AppEnv } from "./app-env";
+import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
+
+export const originGate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const verdict = checkOrigin(c.req.raw, originPolicyFrom(c.env));
+  if (!verdict.ok) return c.text(`Forbidden: ${verdict.reason}\n`, 403);
+  c.set("corsOrigin", verdict.corsOrigin);
+  if (c.req.method === "OPTIONS") {
+    return new Response(null, {
+      status: 204,
+      headers: verdict.corsOrigin ? corsHeaders(verdict.corsOrigin) : {},
+    });
+  }
+  await next();
+  if (verdict.corsOrigin && c.res.status !== 101) {
+    // Responses from a Durable Object stub have immutable headers: copy before adding CORS.
+    const response = new Response(c.res.body, c.res);
+    for (const [name, value] of Object.entries(corsHeaders(verdict.corsOrigin))) {
+      response.headers.set(name, value);
+    }
+    c.res = response;
+  }
+};
+
+export const authGate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.path === "/healthz" || c.req.path.startsWith(PROTECTED_RESOURCE_PATH)) return next();
+  const outcome = await authenticate(c.req.raw, c.env, isLoopbackRequest(c.req.raw));
+  if (!outcome.ok) return outcome.response;
+  c.set("principal", outcome.principal);
+  c.set("authenticated", outcome.authenticated);
+  // A bad TOOLSETS/UPSTREAMS refuses service loudly (503 via onError), not at the first call.
+  configuredUpstreams(c.env);
+  return next();
+};

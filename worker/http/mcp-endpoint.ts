@@ -1,0 +1,127 @@
+/**
+ * `/mcp`, Streamable HTTP. POST: edge checks (content type, Accept, size),
+ * the body read and decoded once, then the era: a 2026-07-28 request is
+ * served statelessly in the Worker (stateless.ts); a session-era one mints a
+ * session (initialize) or is forwarded to its session object. GET opens the
+ * session-era standalone stream, DELETE ends a session.
+ */
+import { decodeFrame } from "../../shared/codec";
+import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
+import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
+import { isSessionEraVersion } from "../../shared/protocol";
+import { replyStreamMaxMs, requestDeadlineMs, sseKeepaliveMs } from "../config/vars";
+import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
+import { registryFor } from "../tools/registry";
+import { SseWriter } from "../transports/sse";
+import {
+  checkGetHeaders,
+  checkPostHeaders,
+  jsonRpcErrorResponse,
+  plainError,
+  readBoundedText,
+} from "../transports/streamable-http";
+import type { AppContext } from "./app-env";
+import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";
+import {
+  checkSessionEraVersion,
+  forward,
+  reserveSessionSlot,
+  sessionFromHeader,
+} from "./session-forwarding";
+import { serveStateless, statelessFederation } from "./stateless";
+
+export async function postMcp(c: AppContext): Promise<Response> {
+  const failure = checkPostHeaders(c.req.raw);
+  if (failure) return plainError(failure);
+  const text = await readBoundedText(c.req.raw);
+  if (text === null) return plainError({ status: 413, message: "Payload Too Large" });
+  const frame = decodeFrame(text);
+  if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400 });
+  const body = frame.message as Record<string, unknown>;
+  const id = frame.kind === "request" ? frame.message.id : null;
+  if (httpEraOf(c.req.raw, body) === "modern") {
+    const registry = registryFor(c.env.TOOLSETS);
+    const error =
+      checkModernRequest(c.req.raw, body) ??
+      checkParamHeaders(c.req.raw, body, (tool) => registry.tools.get(tool)?.item.inputSchema);
+    if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
+    return serveStateless(frame, {
+      registry,
+      requestStateSecret: c.env.REQUEST_STATE_SECRET,
+      keepaliveMs: sseKeepaliveMs(c.env),
+      maxOpenMs: replyStreamMaxMs(c.env),
+      deadlineMs: requestDeadlineMs(c.env),
+      federation: statelessFederation(c.env, c.get("principal"), body),
+    });
+  }
+  const versionError = checkSessionEraVersion(c);
+  if (versionError) return versionError;
+  const sessionHeader = c.req.header(SESSION_ID_HEADER);
+  if (sessionHeader === undefined) {
+    if (frame.kind === "request" && frame.message.method === "initialize") {
+      const newId = newSessionId(c.env.SESSIONS);
+      const refused = await reserveSessionSlot(c, newId);
+      if (refused) return refused;
+      return forward(c, newId, "create", text);
+    }
+    return jsonRpcErrorResponse(
+      400,
+      id,
+      new JsonRpcError(
+        INVALID_REQUEST,
+        `Bad Request: ${SESSION_ID_HEADER} header required (initialize first, or send the 2026-07-28 _meta envelope)`,
+      ),
+    );
+  }
+  const sessionId = parseSessionId(c.env.SESSIONS, sessionHeader);
+  if (!sessionId) return unknownSession();
+  return forward(c, sessionId, "post", text);
+}
+
+export async function getMcp(c: AppContext): Promise<Response> {
+  const failure = checkGetHeaders(c.req.raw);
+  if (failure) return plainError(failure);
+  const version = c.req.header(PROTOCOL_VERSION_HEADER);
+  if (version !== undefined && !isSessionEraVersion(version.trim())) {
+    return c.text(
+      "Method Not Allowed: 2026-07-28 has no GET stream; use subscriptions/listen\n",
+      405,
+      { Allow: "POST" },
+    );
+  }
+  const sessionId = sessionFromHeader(c);
+  if (sessionId instanceof Response) return sessionId;
+  const probe = await forward(c, sessionId, "probe", "");
+  if (probe.status !== 204) return probe;
+  return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));
+}
+
+export async function deleteMcp(c: AppContext): Promise<Response> {
+  const versionError = checkSessionEraVersion(c);
+  if (versionError) return versionError;
+  const sessionId = sessionFromHeader(c);
+  if (sessionId instanceof Response) return sessionId;
+  return forward(c, sessionId, "delete", "");
+}
+
+/**
+ * The session-era standalone GET stream, held by the Worker rather than the
+ * session object, so it never keeps the object awake. Dormouse sends nothing
+ * unsolicited on it (calls stream on their own POST), so it carries keepalive
+ * comments only.
+ */
+function standaloneStream(sessionId: string, keepaliveMs: number): Response {
+  const sse = new SseWriter();
+  sse.comment("stream open");
+  const timer = setInterval(() => {
+    if (sse.closed) clearInterval(timer);
+    else sse.comment("keepalive");
+  }, keepaliveMs);
+  return new Response(sse.response, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      [SESSION_ID_HEADER]: sessionId,
+    },
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * How a session ends: the idle TTL (activity recorded at most once per
+ * TOUCH_EVERY_MS, an alarm at the expiry time), ending on DELETE or expiry
+ * (running requests answered, sockets closed with 4004, upstream sessions
+ * ended, the principal's slot released) and the purge of its storage in
+ * bounded steps, continued by the alarm until nothing is left.
+ *
+ * No timer: the alarm is the only clock, so an idle session sleeps.
+ */
+import { CLOSE_SESSION_ENDED } from "../../shared/limits";
+import { ANONYMOUS } from "../auth/authenticate";
+import type { Dispatcher } from "../mcp/dispatcher";
+import { logEvent } from "../observability/log";
+import { closeQuietly } from "../transports/websocket";
+import type { SessionState } from "./state";
+
+/** Activity is written at most this often (and at most every TTL/10). */
+const TOUCH_EVERY_MS = 60_000;
+/** Rows deleted per purge step before yielding to the next alarm. */
+const PURGE_ROWS_PER_STEP = 1_000;
+
+export interface ExpiryOptions {
+  state: SessionState;
+  dispatcher: Dispatcher;
+  idleTtlMs: number;
+  /** The session's sockets, to close when it ends. */
+  sockets(): WebSocket[];
+  /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
+  releaseSlot(principal: string, sessionId: string): Promise<void>;
+}
+
+export class Expiry {
+  constructor(private readonly options: ExpiryOptions) {}
+
+  /** Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most. */
+  touch(): void {
+    const { state, idleTtlMs } = this.options;
+    const now = Date.now();
+    const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
+    if (now - state.lastTouch < every) return;
+    state.lastTouch = now;
+    state.storage.touch(now, now + idleTtlMs);
+  }
+
+  /** Forgets when activity was last written, so the next touch writes (a new socket). */
+  resetTouch(): void {
+    this.options.state.lastTouch = 0;
+  }
+
+  /** The alarm: expire an idle session, or continue deleting an ended one. */
+  async onAlarm(): Promise<void> {
+    const storage = this.options.state.storage;
+    const record = storage.read();
+    if (!record) {
+      await storage.destroy();
+      return;
+    }
+    if (record.phase !== "ended") {
+      const expiresAt = record.lastActiveAt + this.options.idleTtlMs;
+      if (expiresAt > Date.now()) {
+        storage.scheduleAlarm(expiresAt);
+        return;
+      }
+      await this.end("session expired after idling");
+      return;
+    }
+    await this.#purge();
+  }
+
+  /**
+   * Ends the session: answers its running requests, closes its sockets, marks
+   * it ended (so its id answers 404 from now on) and deletes its storage in
+   * bounded steps, continuing from the alarm if the budget runs out.
+   */
+  async end(reason: string): Promise<void> {
+    const { state, dispatcher } = this.options;
+    dispatcher.endAll(reason);
+    await this.releaseSlot();
+    // The upstream sessions this session opened end with it (DELETE, bounded, best effort).
+    await state.federation?.terminateAll();
+    state.end();
+    if (state.storage.exists()) state.storage.savePhase("ended");
+    for (const ws of this.options.sockets()) closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
+    logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
+    await this.#purge();
+  }
+
+  /** Releases the creator's session slot (also when a failed initialize mints nothing). */
+  async releaseSlot(): Promise<void> {
+    const { state } = this.options;
+    const principal = state.storage.read()?.principal;
+    if (!principal || principal === ANONYMOUS) return;
+    try {
+      await this.options.releaseSlot(principal, state.sessionId);
+    } catch (error) {
+      logEvent("warn", "slot_release_failed", { sessionId: state.sessionId, error });
+    }
+  }
+
+  async #purge(): Promise<void> {
+    const storage = this.options.state.storage;
+    if (storage.purgeStep(PURGE_ROWS_PER_STEP)) {
+      await storage.destroy();
+    } else {
+      storage.scheduleAlarm(Date.now());
+    }
+  }
+}

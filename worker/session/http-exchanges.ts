@@ -1,0 +1,102 @@
+/**
+ * A session's Streamable HTTP side (session era): the operations the router
+ * forwards to the object (create with initialize, post, probe for GET, delete).
+ * The router has already checked Host/Origin, headers, body size and era.
+ *
+ * Each POSTed request runs on its own HttpExchange (JSON or SSE reply) and
+ * always ends with a JSON-RPC response: its result, its error, or
+ * SESSION_ENDED when a DELETE ends the session first. Socket events never
+ * touch it.
+ */
+import { decodeFrame } from "../../shared/codec";
+import { errorEnvelope } from "../../shared/errors";
+import { SESSION_ID_HEADER } from "../../shared/limits";
+import type { Dispatcher } from "../mcp/dispatcher";
+import { logEvent } from "../observability/log";
+import { HttpExchange } from "../transports/streamable-http";
+import type { Expiry } from "./expiry";
+import { admitFrame } from "./rate-limit";
+import { unknownSession } from "./session-ids";
+import type { SocketChannel } from "./socket-channel";
+import type { SessionState } from "./state";
+
+export type HttpOp = "create" | "post" | "probe" | "delete";
+
+export const HTTP_OPS: readonly HttpOp[] = ["create", "post", "probe", "delete"];
+
+export interface HttpExchangesOptions {
+  state: SessionState;
+  dispatcher: Dispatcher;
+  expiry: Expiry;
+  /** Where answers to the server's requests may resume a call started on a socket. */
+  socketChannel: SocketChannel;
+  /** Interval of keepalive comments on an SSE reply. */
+  keepaliveMs: number;
+  /** Longest an SSE reply may stay open (REPLY_STREAM_MAX_MS). */
+  replyStreamMaxMs: number;
+}
+
+export class HttpExchanges {
+  constructor(private readonly options: HttpExchangesOptions) {}
+
+  async handle(op: HttpOp, body: string, principal: string): Promise<Response> {
+    const { state, expiry } = this.options;
+    const headers = new Headers({ [SESSION_ID_HEADER]: state.sessionId });
+    if (op === "create") {
+      state.storage.create(state.sessionId, Date.now(), principal);
+      logEvent("info", "session_created", { sessionId: state.sessionId, transport: "http" });
+    } else if (!state.reachableBy(principal)) {
+      return unknownSession();
+    }
+    expiry.touch();
+    if (op === "probe") return new Response(null, { status: 204, headers });
+    if (op === "delete") {
+      await expiry.end("deleted by the client");
+      return new Response(null, { status: 204, headers });
+    }
+    return this.#post(op, body, headers);
+  }
+
+  async #post(op: "create" | "post", body: string, headers: Headers): Promise<Response> {
+    const { state, dispatcher, expiry } = this.options;
+    const frame = decodeFrame(body);
+    if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400, headers });
+    const refusal = admitFrame(state.rate, frame);
+    if (refusal) {
+      const retryAfterMs = (refusal.data as { retryAfterMs: number }).retryAfterMs;
+      headers.set("Retry-After", String(Math.ceil(retryAfterMs / 1000)));
+      const id = frame.kind === "request" ? frame.message.id : null;
+      return Response.json(errorEnvelope(id, refusal), { status: 429, headers });
+    }
+    if (frame.kind !== "request") {
+      // Answers to input requests may resume a long call on another stream: don't hold the 202.
+      dispatcher.handle(frame, this.options.socketChannel).catch((error) => {
+        logEvent("error", "http_message_failed", { sessionId: state.sessionId, error });
+      });
+      return new Response(null, { status: 202, headers });
+    }
+    const request = frame.message;
+    const exchange = new HttpExchange(request.id, headers, {
+      keepaliveMs: this.options.keepaliveMs,
+      maxOpenMs: this.options.replyStreamMaxMs,
+      // A call still waiting for client input when its stream expires is forgotten.
+      onExpired: () => dispatcher.forgetWaiting(request),
+    });
+    dispatcher
+      .run(request, exchange)
+      .finally(() => {
+        if (!dispatcher.isWaitingForInput(request)) exchange.abandon();
+      })
+      .catch(() => {});
+    const response = await exchange.response;
+    if (op === "create" && exchange.failed) {
+      // A failed initialize mints nothing: no stored session, no session id handed out.
+      await expiry.releaseSlot();
+      await state.storage.destroy();
+      const cleaned = new Headers(response.headers);
+      cleaned.delete(SESSION_ID_HEADER);
+      return new Response(response.body, { status: response.status, headers: cleaned });
+    }
+    return response;
+  }
+}

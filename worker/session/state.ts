@@ -1,0 +1,189 @@
+/**
+ * A session's hot state in one object lifetime, and what the dispatcher may
+ * see of the session (SessionContext): phase, negotiated version and log level,
+ * plus the socket the session currently answers on, its attach generation,
+ * when activity was last recorded and the message-rate bucket.
+ *
+ * SQLite is the truth; the current socket's attachment is a cache of these
+ * fields, so a woken object dispatches without reading SQLite. Every change is
+ * written to SQLite first (by the caller), then mirrored here and into the
+ * attachment.
+ */
+import type { Federation } from "../federation/federation";
+import type { HotState, SessionContext } from "../mcp/context";
+import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
+import type { SessionRecord, SessionStorage } from "../storage/session-storage";
+import type { ToolRegistry } from "../tools/registry";
+import type { MessageRate } from "./rate-limit";
+
+export interface SessionStateOptions {
+  sessionId: string;
+  storage: SessionStorage;
+  registry: ToolRegistry;
+  federation: Federation | null;
+  requestStateSecret: string | undefined;
+  rate: MessageRate;
+  /** The session's sockets as the runtime knows them (hibernated ones included). */
+  sockets(): WebSocket[];
+}
+
+/** What restoring from a socket found. */
+export type Adoption = "adopted" | "rebuilt" | "gone";
+
+export class SessionState implements SessionContext {
+  readonly sessionId: string;
+  readonly storage: SessionStorage;
+  readonly registry: ToolRegistry;
+  readonly federation: Federation | null;
+  readonly requestStateSecret: string | undefined;
+  readonly rate: MessageRate;
+  /** When this object lifetime last recorded activity for the idle TTL (0: not yet). */
+  lastTouch = 0;
+  #hot: HotState | null = null;
+  #current: WebSocket | null = null;
+  /** Attach generation of the current socket (mirrors its attachment). */
+  #gen = 0;
+  readonly #sockets: () => WebSocket[];
+
+  constructor(options: SessionStateOptions) {
+    this.sessionId = options.sessionId;
+    this.storage = options.storage;
+    this.registry = options.registry;
+    this.federation = options.federation;
+    this.requestStateSecret = options.requestStateSecret;
+    this.rate = options.rate;
+    this.#sockets = options.sockets;
+  }
+
+  hot(): HotState {
+    if (!this.#hot) this.#hot = this.#hotFromStorage();
+    return this.#hot;
+  }
+
+  updateHot(change: Partial<HotState>): void {
+    this.#hot = { ...this.hot(), ...change };
+    this.saveAttachment();
+  }
+
+  record(): SessionRecord {
+    const record = this.storage.read();
+    if (!record) throw new Error("session record missing");
+    return record;
+  }
+
+  /**
+   * Whether `principal` may reach this session: it exists, has not ended, and
+   * was created by them. Anything else looks exactly like an unknown session.
+   */
+  reachableBy(principal: string): boolean {
+    if (!this.storage.exists()) return false;
+    const record = this.storage.read();
+    return record !== null && record.phase !== "ended" && record.principal === principal;
+  }
+
+  /** The socket replies go to: the current one, or after a wake the newest attached. */
+  currentSocket(): WebSocket | null {
+    return this.#current ?? this.#latestSocket();
+  }
+
+  /** Makes a newly accepted socket current, with hot state fresh from `record`. */
+  attach(ws: WebSocket, gen: number, record: SessionRecord): void {
+    this.#hot = {
+      phase: record.phase,
+      protocolVersion: record.protocolVersion,
+      logLevel: record.logLevel,
+    };
+    this.#current = ws;
+    this.#gen = gen;
+    this.saveAttachment();
+  }
+
+  /** `ws` is gone; true when it was the current socket. */
+  detach(ws: WebSocket): boolean {
+    if (ws !== this.#current) return false;
+    this.#current = null;
+    return true;
+  }
+
+  /**
+   * Makes `ws` current and restores hot state from its attachment (the wake
+   * path: no SQLite read). Falls back to storage for a missing or corrupt
+   * attachment ("rebuilt"); "gone" when the session no longer exists or ended.
+   */
+  adopt(ws: WebSocket): Adoption {
+    if (this.#current === ws && this.#hot) return "adopted";
+    const now = Date.now();
+    const attachment = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
+    let outcome: Adoption = "adopted";
+    if (attachment) {
+      this.#hot = {
+        phase: attachment.phase,
+        protocolVersion: attachment.pv,
+        logLevel: attachment.ll,
+      };
+      this.#gen = attachment.gen;
+      // A wake soon after the last recorded activity writes nothing for the TTL.
+      this.lastTouch = Math.min(attachment.ta ?? 0, now);
+      this.rate.restore(attachment.tb, now);
+    } else {
+      const record = this.storage.read();
+      if (!record) return "gone";
+      this.#hot = this.#hotFromStorage();
+      this.#gen = record.attachGen;
+      ws.serializeAttachment(this.#attachment());
+      outcome = "rebuilt";
+    }
+    if (this.#hot.phase === "ended") return "gone";
+    this.#current = ws;
+    return outcome;
+  }
+
+  /** Mirrors the hot fields into the current socket's attachment. */
+  saveAttachment(): void {
+    this.#current?.serializeAttachment(this.#attachment());
+  }
+
+  /** The session ended: nothing is current any more. */
+  end(): void {
+    this.#hot = { ...this.hot(), phase: "ended" };
+    this.#current = null;
+  }
+
+  #attachment() {
+    const hot = this.hot();
+    const bucket = this.rate.saved;
+    return encodeAttachment({
+      v: ATTACHMENT_VERSION,
+      sid: this.sessionId,
+      gen: this.#gen,
+      phase: hot.phase,
+      pv: hot.protocolVersion,
+      ll: hot.logLevel,
+      ...(bucket ? { tb: bucket } : {}),
+      ...(this.lastTouch > 0 ? { ta: this.lastTouch } : {}),
+    });
+  }
+
+  #hotFromStorage(): HotState {
+    const record = this.storage.read();
+    if (!record) return { phase: "ended", protocolVersion: null, logLevel: "info" };
+    return {
+      phase: record.phase,
+      protocolVersion: record.protocolVersion,
+      logLevel: record.logLevel,
+    };
+  }
+
+  #latestSocket(): WebSocket | null {
+    let best: WebSocket | null = null;
+    let bestGen = -1;
+    for (const ws of this.#sockets()) {
+      const gen = decodeAttachment(ws.deserializeAttachment(), this.sessionId)?.gen ?? -1;
+      if (gen > bestGen) {
+        best = ws;
+        bestGen = gen;
+      }
+    }
+    return best;
+  }
+}

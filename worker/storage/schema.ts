@@ -1,0 +1,122 @@
+/**
+ * Every SQLite table of a session object, in one place: its DDL, whether it is
+ * created with the session or lazily at its first write, and the order in
+ * which an ended session's rows are purged. No other module creates a table.
+ *
+ * Layout (schema version 1; see each table module for its rows and bounds):
+ *   session           one row (id = 1): the session's durable state and the
+ *                     source of truth for the socket attachment (attachment.ts).
+ *   tool_state        (toolset, key) -> JSON: state of stateful tools (counter).
+ *   subscription      uri: resources/subscribe entries (MAX_SUBSCRIPTIONS).
+ *   pending_call      a session-era call waiting for client input (input bridge).
+ *   pending_input     server-issued request id -> (call_key, input key).
+ *   upstream_session  upstream name -> the federated upstream session held;
+ *                     lazy, so sessions stored before federation need no migration.
+ *
+ * A session "exists" exactly when its `session` row does; ending it purges the
+ * other tables in bounded steps (PURGE_ORDER), then deletes everything.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export interface TableSpec {
+  name: string;
+  ddl: string;
+  /** Created at its first write rather than with the session. */
+  lazy: boolean;
+}
+
+const SESSION_TABLE: TableSpec = {
+  name: "session",
+  lazy: false,
+  ddl: `CREATE TABLE IF NOT EXISTS session (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    session_id TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    protocol_version TEXT,
+    client_info TEXT,
+    client_capabilities TEXT,
+    log_level TEXT NOT NULL,
+    wakes INTEGER NOT NULL,
+    attach_gen INTEGER NOT NULL,
+    last_active_at INTEGER NOT NULL,
+    principal TEXT NOT NULL DEFAULT ''
+  )`,
+};
+
+export const TABLES: readonly TableSpec[] = [
+  SESSION_TABLE,
+  {
+    name: "tool_state",
+    lazy: false,
+    ddl: `CREATE TABLE IF NOT EXISTS tool_state (
+      toolset TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      PRIMARY KEY (toolset, key)
+    )`,
+  },
+  {
+    name: "pending_call",
+    lazy: false,
+    ddl: `CREATE TABLE IF NOT EXISTS pending_call (
+      call_key TEXT PRIMARY KEY,
+      request TEXT NOT NULL,
+      expected TEXT NOT NULL,
+      responses TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`,
+  },
+  {
+    name: "subscription",
+    lazy: false,
+    ddl: "CREATE TABLE IF NOT EXISTS subscription (uri TEXT PRIMARY KEY)",
+  },
+  {
+    name: "pending_input",
+    lazy: false,
+    ddl: `CREATE TABLE IF NOT EXISTS pending_input (
+      server_id TEXT PRIMARY KEY,
+      call_key TEXT NOT NULL,
+      input_key TEXT NOT NULL
+    )`,
+  },
+  {
+    name: "upstream_session",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS upstream_session (
+      name TEXT PRIMARY KEY,
+      session_id TEXT,
+      protocol_version TEXT NOT NULL,
+      capabilities TEXT NOT NULL,
+      declared TEXT NOT NULL DEFAULT '{}',
+      updated_at INTEGER NOT NULL
+    )`,
+  },
+];
+
+/** Tables purged row by row when a session ends: every table but `session`. */
+export const PURGE_ORDER: readonly string[] = TABLES.filter((t) => t !== SESSION_TABLE).map(
+  (t) => t.name,
+);
+
+/** The DDL that creates a session: every table that is not lazy, in one statement batch. */
+export const SESSION_SCHEMA_DDL = TABLES.filter((t) => !t.lazy)
+  .map((t) => `${t.ddl};`)
+  .join("\n");
+
+export function tableSpec(name: string): TableSpec {
+  const spec = TABLES.find((t) => t.name === name);
+  if (!spec) throw new Error(`no such table in the schema: ${name}`);
+  return spec;
+}
+
+/** Whether `name` exists in this object's database. */
+export function tableExists(sql: SqlStorage, name: string): boolean {
+  return (
+    sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray()
+      .length > 0
+  );
+}

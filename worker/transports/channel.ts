@@ -1,0 +1,11 @@
+/**
+ * Where the messages of one exchange go: the reply to a request and anything
+ * related to it (progress, logs, server->client requests). A WebSocket channel
+ * writes to the session's current socket; an HTTP channel writes to the POST's
+ * own response (JSON or SSE).
+ */
+export interface Channel {
+  send(message: object): void;
+  /** Ends the exchange without a reply (a cancelled call); a socket channel ignores it. */
+  abandon?(): void;
+}
