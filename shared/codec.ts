@@ -3,7 +3,7 @@
  * ready-made error reply) out. Pure and total: it never throws, whatever the
  * input, so the object's message handler can rely on it.
  *
- * Mapping (STYLE.md "Errors"): not JSON -> -32700 with id null; JSON that is not
+ * Mapping (ARCHITECTURE.md "Errors"): not JSON -> -32700 with id null; JSON that is not
  * a JSON-RPC 2.0 object -> -32600, echoing the id when one can be recovered.
  */
 import * as v from "valibot";
