@@ -38,7 +38,7 @@ export const SESSION_ID_HEADER = "Mcp-Session-Id";
 /** Largest HTTP request body (POST /mcp) accepted; bigger gets 413. Same bound as a frame. */
 export const MAX_BODY_BYTES = MAX_FRAME_BYTES;
 
-/** Interval of SSE keepalive comments; proxies cut idle streams after ~60-125 s (docs/platform.md). */
+/** SSE keepalive comment interval; proxies cut idle streams after 60-120 s (docs/platform.md). */
 export const SSE_KEEPALIVE_MS = 25_000;
 
 export const PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version";

@@ -25,7 +25,7 @@ import {
 } from "./actions";
 import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
 
-/** Local workerd evicts an idle object after 10 s (CONTEXT.md); leave margin. */
+/** Local workerd evicts an idle object after 10 s (docs/platform.md); leave margin. */
 const IDLE_FOR_EVICTION_MS = 12_500;
 const MAX_IDLE_PERIODS = 3;
 

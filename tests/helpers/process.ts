@@ -6,7 +6,8 @@
  * process group (`detached: true`): wrangler runs two workerd children (a proxy
  * and the runtime), and killing the group by PID is the only way to be sure
  * none of them outlives the test file. Local observability is switched off
- * (CONTEXT.md: it fsyncs a trace per hibernated-socket event) and no inspector
+ * (docs/platform.md, "Local observability": a trace per invocation costs most
+ * of the throughput) and no inspector
  * port is fixed, so files can run back to back without port clashes.
  *
  * Every wait is bounded; a gateway that does not answer /healthz in time

@@ -1,5 +1,5 @@
 /**
- * Bad input, line by line (STYLE.md "Errors"): each answer has its fixed code,
+ * Bad input, line by line (ARCHITECTURE.md "Errors"): each answer has its fixed code,
  * nothing the session stored is lost, and the socket stays open unless the
  * frame itself is unacceptable (binary: 1003, oversized: 1009), in which case
  * the session can be re-attached intact.
