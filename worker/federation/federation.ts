@@ -39,7 +39,6 @@ import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
 export type { ListKind, MergedList } from "./lists";
 export { NAME_SEPARATOR } from "./lists";
 
-export const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 /** Client capabilities the gateway can relay upstream. */
 const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
 

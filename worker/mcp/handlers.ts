@@ -20,9 +20,10 @@ import {
   LATEST_SESSION_ERA_VERSION,
   LogLevelSchema,
   META_SESSION_ID,
+  META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
 } from "../../shared/protocol";
-import { type ListKind, type MergedList, UNAVAILABLE_META } from "../federation/federation";
+import type { ListKind, MergedList } from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
@@ -114,7 +115,9 @@ async function withUpstreams(
   const merged: MergedList = await federation.list(kind, relayCall(call));
   return {
     [key]: [...builtin, ...merged.items],
-    ...(merged.unavailable.length > 0 ? { _meta: { [UNAVAILABLE_META]: merged.unavailable } } : {}),
+    ...(merged.unavailable.length > 0
+      ? { _meta: { [META_UNAVAILABLE_UPSTREAMS]: merged.unavailable } }
+      : {}),
   };
 }
 
