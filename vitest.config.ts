@@ -4,8 +4,8 @@ import { processGroups } from "./tests/setup/config.ts";
 
 // Four projects: "workers" runs inside workerd (router, storage, the session
 // object, hibernation); "node" runs pure code and end-to-end tests that start
-// `wrangler dev` as a real process; "browser" drives the inspector page in
-// Debian's Chromium;
+// `wrangler dev` as a real process; "browser" drives the inspector page in the
+// Chromium from the npm package @sparticuz/chromium (or CHROMIUM_PATH);
 // "conformance" runs the official MCP conformance suite against a real gateway
 // (`npm run test:conformance`).
 //

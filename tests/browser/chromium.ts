@@ -1,7 +1,11 @@
 /**
- * Real headless Chromium for the inspector's browser tests and screenshots:
- * Debian's `chromium` (installed by .ci/run; `npx playwright install` cannot
- * download browsers here) or the browser at CHROMIUM_PATH, driven by playwright-core.
+ * Real headless Chromium for the inspector's browser tests and screenshots, driven
+ * by playwright-core: the Chromium inside the npm package @sparticuz/chromium
+ * (`npm-chromium.ts`), or the browser at CHROMIUM_PATH when that is set.
+ *
+ * Our own switches, not the package's `chromium.args`: those are for AWS Lambda
+ * (`--single-process`, `--disable-web-security`, which would switch off the
+ * same-origin checks the page is tested under), and the browser runs here without them.
  *
  * The browser is started with `launchServer` so its PID is known: playwright
  * starts it as the leader of its own process group with a fresh temporary
@@ -19,6 +23,7 @@ import {
 } from "playwright-core";
 import { killGroupNow, stopGroup, trackGroup } from "../helpers/process-groups";
 import { withTimeout } from "../helpers/wait";
+import { npmChromium } from "./npm-chromium";
 
 export const CHROMIUM_ARGS = [
   "--headless",
@@ -43,7 +48,7 @@ export interface Chromium {
 }
 
 export interface LaunchOptions {
-  /** The browser to run (default: the CHROMIUM_PATH variable, else /usr/bin/chromium). */
+  /** A browser to run instead of the npm one (default: the CHROMIUM_PATH variable). */
   executablePath?: string;
 }
 
@@ -89,12 +94,11 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Chrom
 }
 
 async function executable(
-  path = "/usr/bin/chromium",
+  path: string | undefined,
 ): Promise<{ executablePath: string; env: Record<string, string> }> {
+  if (path === undefined) return npmChromium();
   if (!existsSync(path)) {
-    throw new Error(
-      `no browser at ${path}: install Debian's chromium (apt-get install -y chromium)`,
-    );
+    throw new Error(`no browser at ${path} (CHROMIUM_PATH; unset it to use the npm Chromium)`);
   }
   return { executablePath: path, env: {} };
 }
