@@ -12,6 +12,7 @@ import { request } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
+import { startAll } from "../helpers/start-all";
 import { sleep } from "../helpers/wait";
 import {
   buildInspector,
@@ -36,7 +37,7 @@ const opened: InspectorPage[] = [];
 
 beforeAll(async () => {
   buildInspector();
-  [gateway, chromium] = await Promise.all([
+  [gateway, chromium] = await startAll([
     startGateway({ vars: { TOOLSETS: "default,conformance" } }),
     launchChromium(),
   ]);
@@ -44,7 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([chromium?.close(), gateway?.stop()]);
+  await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
 afterEach(async () => {
