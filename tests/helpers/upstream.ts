@@ -36,7 +36,7 @@ const READY_TIMEOUT_MS = 20_000;
 const CONNECT_PROBE_TIMEOUT_MS = 1_000;
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
-export type StatefulMode = "normal" | "garbage" | "hang";
+export type StatefulMode = "normal" | "garbage" | "hang" | "chatty" | "redirect";
 
 export interface UpstreamProcess {
   /** `http://127.0.0.1:<port>/mcp` */
@@ -64,11 +64,14 @@ export async function startStatefulUpstream(
     mode?: StatefulMode;
     /** `name=value`: every request without this header gets 401. */
     requireHeader?: string;
+    /** Mode `redirect`: where every request is sent (307). */
+    redirectTo?: string;
   } = {},
 ): Promise<UpstreamProcess> {
   const port = options.port ?? (await freePort());
   const mode = options.mode ?? "normal";
   const guard = options.requireHeader ? ["--require-header", options.requireHeader] : [];
+  if (options.redirectTo) guard.push("--redirect-to", options.redirectTo);
   return startUpstream({
     label: `stateful-upstream (${mode})`,
     port,

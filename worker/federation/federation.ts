@@ -15,7 +15,7 @@
  * failure, lists skip that upstream (health.ts).
  */
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../config/upstreams";
+import { NAME_SEPARATOR, UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
 import { type CallHooks, UpstreamClient } from "./client";
@@ -26,7 +26,6 @@ import {
   LISTS,
   type ListKind,
   type MergedList,
-  NAME_SEPARATOR,
   namespacedUri,
   readList,
   toolAllowed,
@@ -35,9 +34,9 @@ import {
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
+import { boundedSignal } from "./wire";
 
 export type { ListKind, MergedList } from "./lists";
-export { NAME_SEPARATOR } from "./lists";
 
 /** Client capabilities the gateway can relay upstream. */
 const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
@@ -111,14 +110,31 @@ export class Federation {
       this.upstreams.map(async (upstream) => {
         const skip = skipReason(upstream);
         if (skip) return { unavailable: { upstream: upstream.name, reason: skip } };
+        // Each upstream's list has a bound of its own, so one that never finishes (or
+        // chatters without answering) cannot hold the merged list past it.
+        const budgetMs = Math.min(upstream.timeoutMs, UPSTREAM_LIST_MAX_MS);
+        const bounded = boundedSignal(
+          call.signal,
+          budgetMs,
+          new UpstreamFailure(
+            "timeout",
+            `did not answer ${LISTS[kind].method} within ${budgetMs} ms`,
+          ),
+        );
         try {
-          return { items: await this.#listOne(upstream, kind, call) };
-        } catch (error) {
-          if (call.signal.aborted) throw error;
+          return {
+            items: await this.#listOne(upstream, kind, { ...call, signal: bounded.signal }),
+          };
+        } catch (thrown) {
+          if (call.signal.aborted) throw thrown;
+          // The list's own bound aborted it: that is this upstream's failure.
+          const error = bounded.signal.aborted ? bounded.signal.reason : thrown;
           const reason = describeFailure(error);
           if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
           return { unavailable: { upstream: upstream.name, reason } };
+        } finally {
+          bounded.clear();
         }
       }),
     );
@@ -355,7 +371,15 @@ export class Federation {
       const value = this.#secrets[secret];
       if (typeof value === "string") headers[header] = value;
     }
-    return new UpstreamClient({ url: upstream.url, headers, timeoutMs: upstream.timeoutMs }, state);
+    return new UpstreamClient(
+      {
+        url: upstream.url,
+        headers,
+        timeoutMs: upstream.timeoutMs,
+        maxRequestMs: upstream.maxRequestMs,
+      },
+      state,
+    );
   }
 
   #hooks(upstream: Upstream, call: RelayCall, replay: Replay | null): CallHooks {

@@ -14,7 +14,7 @@ import type { HotState, SessionContext } from "../mcp/context";
 import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
 import type { SessionRecord, SessionStorage } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
-import type { MessageRate } from "./rate-limit";
+import type { MessageRate, OutboundBudget } from "./rate-limit";
 
 export interface SessionStateOptions {
   sessionId: string;
@@ -23,6 +23,8 @@ export interface SessionStateOptions {
   federation: Federation | null;
   requestStateSecret: string | undefined;
   rate: MessageRate;
+  /** What may still be sent toward the socket. */
+  outbound: OutboundBudget;
   /** The session's sockets as the runtime knows them (hibernated ones included). */
   sockets(): WebSocket[];
 }
@@ -37,6 +39,7 @@ export class SessionState implements SessionContext {
   readonly federation: Federation | null;
   readonly requestStateSecret: string | undefined;
   readonly rate: MessageRate;
+  readonly outbound: OutboundBudget;
   /** When this object lifetime last recorded activity for the idle TTL (0: not yet). */
   lastTouch = 0;
   #hot: HotState | null = null;
@@ -52,6 +55,7 @@ export class SessionState implements SessionContext {
     this.federation = options.federation;
     this.requestStateSecret = options.requestStateSecret;
     this.rate = options.rate;
+    this.outbound = options.outbound;
     this.#sockets = options.sockets;
   }
 
@@ -95,6 +99,7 @@ export class SessionState implements SessionContext {
     };
     this.#current = ws;
     this.#gen = gen;
+    this.outbound.reset();
     this.saveAttachment();
   }
 
@@ -125,6 +130,7 @@ export class SessionState implements SessionContext {
       // A wake soon after the last recorded activity writes nothing for the TTL.
       this.lastTouch = Math.min(attachment.ta ?? 0, now);
       this.rate.restore(attachment.tb, now);
+      this.outbound.restore(attachment.ob, now);
     } else {
       const record = this.storage.read();
       if (!record) return "gone";
@@ -152,6 +158,7 @@ export class SessionState implements SessionContext {
   #attachment() {
     const hot = this.hot();
     const bucket = this.rate.saved;
+    const outbound = this.outbound.saved;
     return encodeAttachment({
       v: ATTACHMENT_VERSION,
       sid: this.sessionId,
@@ -160,6 +167,7 @@ export class SessionState implements SessionContext {
       pv: hot.protocolVersion,
       ll: hot.logLevel,
       ...(bucket ? { tb: bucket } : {}),
+      ...(outbound ? { ob: outbound } : {}),
       ...(this.lastTouch > 0 ? { ta: this.lastTouch } : {}),
     });
   }
