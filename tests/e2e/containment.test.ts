@@ -3,7 +3,8 @@
  * reaches past its own session or upstream. Real `wrangler dev` gateways in
  * front of real upstream processes on localhost:
  * - a chatty upstream that answers tools/list and tools/call with a log message
- *   every 100 ms and never a result, beside a healthy one;
+ *   every 100 ms and never a result, and a busy one that sends progress every
+ *   100 ms and never a result, beside a healthy one;
  * - an upstream configured with a secret header that redirects every request to
  *   another origin (a recorder in this process), which must receive nothing;
  * - a Streamable HTTP call in flight while a WebSocket attaches to, and drops
@@ -40,6 +41,7 @@ import { sleep, waitFor, withTimeout } from "../helpers/wait";
 const TIMEOUT_MS = 20_000;
 const SECRET_VALUE = "redirect-must-not-carry-this-secret";
 const CHATTY_TIMEOUT_MS = 1_500;
+const BUSY_MAX_REQUEST_MS = 4_000;
 /** Far above the chatty upstream's bounds: before the fix, lists and calls failed here. */
 const DEADLINE_MS = 12_000;
 const IDLE_TTL_MS = 3_000;
@@ -53,6 +55,7 @@ let recorder: Server | undefined;
 let recorderUrl = "";
 
 let chatty: UpstreamProcess;
+let busy: UpstreamProcess;
 let healthy: UpstreamProcess;
 let redirecting: UpstreamProcess;
 /** Federates the chatty, healthy and redirecting upstreams. */
@@ -68,8 +71,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => recorder?.listen(0, "127.0.0.1", resolve));
   recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/mcp`;
-  [chatty, healthy, redirecting] = await startAll([
+  [chatty, busy, healthy, redirecting] = await startAll([
     startStatefulUpstream({ mode: "chatty" }),
+    startStatefulUpstream({ mode: "busy" }),
     startStatefulUpstream(),
     startStatefulUpstream({ mode: "redirect", redirectTo: recorderUrl }),
   ]);
@@ -80,6 +84,13 @@ beforeAll(async () => {
         UPSTREAM_KEY: SECRET_VALUE,
         UPSTREAMS: JSON.stringify([
           { name: "chatty", url: chatty.url, prefix: "chatty", timeoutMs: CHATTY_TIMEOUT_MS },
+          {
+            name: "busy",
+            url: busy.url,
+            prefix: "busy",
+            timeoutMs: CHATTY_TIMEOUT_MS,
+            maxRequestMs: BUSY_MAX_REQUEST_MS,
+          },
           { name: "state", url: healthy.url, prefix: "state" },
           {
             name: "moved",
@@ -111,6 +122,7 @@ afterAll(async () => {
     federating?.stop(),
     bounded?.stop(),
     chatty?.stop(),
+    busy?.stop(),
     healthy?.stop(),
     redirecting?.stop(),
   ]);
@@ -143,13 +155,31 @@ describe("an upstream that chatters and never answers", () => {
     const names = ((reply.result?.tools ?? []) as { name: string }[]).map((t) => t.name);
     expect(names).toContain("echo");
     expect(names.some((n) => n.startsWith("state__"))).toBe(true);
-    expect(names.some((n) => n.startsWith("chatty__"))).toBe(false);
+    expect(names.some((n) => n.startsWith("chatty__") || n.startsWith("busy__"))).toBe(false);
+    // Log lines are not progress: the chatty one hits its silence bound.
     expect(unavailable(reply.result ?? {})).toContainEqual({
       upstream: "chatty",
-      reason: expect.stringMatching(/did not answer tools\/list within 1500 ms/),
+      reason: "timed out after 1500 ms",
+    });
+    // Progress forever: the list's own bound, min(2 x timeoutMs, 10 s), stops it.
+    expect(unavailable(reply.result ?? {})).toContainEqual({
+      upstream: "busy",
+      reason: "did not answer tools/list within 3000 ms",
     });
     // Reported, not waited for: the list came well before the session's own deadline.
     expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
+    await socket.close();
+  });
+
+  it("fails a call to an upstream that progresses forever at its maxRequestMs, with -32031", async () => {
+    const socket = await session(federating);
+    const reply = await socket.request(
+      "tools/call",
+      { name: "busy__remember", arguments: { value: "x" } },
+      DEADLINE_MS + 5_000,
+    );
+    expect(reply.error?.code).toBe(UPSTREAM_TIMEOUT);
+    expect(reply.error?.message).toBe('Upstream "busy" did not finish within its 4000 ms bound');
     await socket.close();
   });
 
@@ -158,10 +188,12 @@ describe("an upstream that chatters and never answers", () => {
     await first.call("tools/list", {}, DEADLINE_MS);
     const second = await session(federating);
     const reply = await second.call("tools/list", {}, DEADLINE_MS);
-    expect(unavailable(reply)).toContainEqual({
-      upstream: "chatty",
-      reason: expect.stringMatching(/failed \d+ s ago/),
-    });
+    for (const upstream of ["chatty", "busy"]) {
+      expect(unavailable(reply)).toContainEqual({
+        upstream,
+        reason: expect.stringMatching(/failed \d+ s ago/),
+      });
+    }
     await Promise.all([first.close(), second.close()]);
   });
 

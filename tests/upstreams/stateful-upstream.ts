@@ -15,11 +15,12 @@
  * Content-Type and a body that is not JSON; `hang` reads every /mcp request
  * and never answers, leaving the socket open; `chatty` is normal except that
  * tools/list and tools/call are answered with an SSE stream carrying a
- * notifications/message every 100 ms and never a result; `redirect` answers
+ * notifications/message every 100 ms and never a result; `busy` is the same with
+ * notifications/progress instead (it looks like work, forever); `redirect` answers
  * every /mcp request 307 to `--redirect-to`.
  *
  * Usage: node tests/upstreams/stateful-upstream.ts --port N
- *        [--mode normal|garbage|hang|chatty|redirect] [--redirect-to URL]
+ *        [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL]
  *        [--require-header name=value] (anything without that header: 401)
  * Runs on Node's type stripping, so it must stay erasable TypeScript (no enums,
  * no parameter properties, no namespaces).
@@ -57,7 +58,7 @@ const RESOURCE_NOT_FOUND = -32002;
 /** What the SDK's own transport answers for an unknown session. */
 const SESSION_NOT_FOUND = -32001;
 
-const MODES = ["normal", "garbage", "hang", "chatty", "redirect"] as const;
+const MODES = ["normal", "garbage", "hang", "chatty", "busy", "redirect"] as const;
 /** Gap between the chatty mode's log messages. */
 const CHATTER_MS = 100;
 const CHATTY_METHODS = new Set(["tools/list", "tools/call"]);
@@ -435,7 +436,8 @@ function handle(
     res.writeHead(307, { location: redirectTo ?? "http://127.0.0.1:9/" }).end();
     return;
   }
-  const served = mode === "chatty" ? handleChatty(req, res) : handleNormal(req, res);
+  const served =
+    mode === "chatty" || mode === "busy" ? handleChatty(req, res, mode) : handleNormal(req, res);
   served.catch((error: unknown) => {
     console.error("stateful-upstream: request failed:", error);
     if (!res.headersSent) refuse(res, 500, ErrorCode.InternalError, "Internal error");
@@ -448,7 +450,11 @@ function handle(
  * CHATTER_MS and never a result, until the client goes away; anything else is
  * served normally (the parsed body is handed on).
  */
-async function handleChatty(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleChatty(
+  req: IncomingMessage,
+  res: ServerResponse,
+  mode: "chatty" | "busy",
+): Promise<void> {
   if (req.method !== "POST") return handleNormal(req, res);
   const body = await readJson(req);
   const method = (body?.json as { method?: unknown } | undefined)?.method;
@@ -459,11 +465,22 @@ async function handleChatty(req: IncomingMessage, res: ServerResponse): Promise<
   let n = 0;
   const timer = setInterval(() => {
     n += 1;
-    const message = {
-      jsonrpc: "2.0",
-      method: "notifications/message",
-      params: { level: "info", logger: "chatty", data: `still thinking about ${method} (${n})` },
-    };
+    const message =
+      mode === "busy"
+        ? {
+            jsonrpc: "2.0",
+            method: "notifications/progress",
+            params: { progressToken: "busy", progress: n },
+          }
+        : {
+            jsonrpc: "2.0",
+            method: "notifications/message",
+            params: {
+              level: "info",
+              logger: "chatty",
+              data: `still thinking about ${method} (${n})`,
+            },
+          };
     res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
   }, CHATTER_MS);
   res.once("close", () => clearInterval(timer));
@@ -489,7 +506,7 @@ function parseCli(): {
   const split = header?.indexOf("=") ?? -1;
   if (!Number.isInteger(port) || port < 1 || port > 65_535 || !mode || (header && split < 1)) {
     console.error(
-      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang|chatty|redirect] [--redirect-to URL] [--require-header name=value]",
+      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL] [--require-header name=value]",
     );
     process.exit(2);
   }

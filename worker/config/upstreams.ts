@@ -20,7 +20,7 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
  * that never finishes fails on its own bound (-32031), not the session's.
  */
 export const DEFAULT_UPSTREAM_MAX_REQUEST_MS = 60_000;
-/** A list (all its pages) from one upstream takes at most min(timeoutMs, this). */
+/** A list from one upstream (initialize and all its pages) takes at most min(2 x timeoutMs, this). */
 export const UPSTREAM_LIST_MAX_MS = 10_000;
 /** Between an upstream's prefix and its own name in a served name: `<prefix>__<name>`. */
 export const NAME_SEPARATOR = "__";

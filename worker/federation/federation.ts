@@ -112,7 +112,7 @@ export class Federation {
         if (skip) return { unavailable: { upstream: upstream.name, reason: skip } };
         // Each upstream's list has a bound of its own, so one that never finishes (or
         // chatters without answering) cannot hold the merged list past it.
-        const budgetMs = Math.min(upstream.timeoutMs, UPSTREAM_LIST_MAX_MS);
+        const budgetMs = Math.min(2 * upstream.timeoutMs, UPSTREAM_LIST_MAX_MS);
         const bounded = boundedSignal(
           call.signal,
           budgetMs,

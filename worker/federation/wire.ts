@@ -75,7 +75,7 @@ export class RequestBounds {
 
   constructor(
     private readonly silenceMs: number,
-    totalMs: number,
+    private readonly totalMs: number,
     private readonly onExpire: (reason: UpstreamFailure) => void,
   ) {
     this.#totalLeft = totalMs;
@@ -108,15 +108,11 @@ export class RequestBounds {
     this.#total = setTimeout(
       () =>
         this.onExpire(
-          new UpstreamFailure("timeout", `did not finish within its ${this.#limitText()} bound`),
+          new UpstreamFailure("timeout", `did not finish within its ${this.totalMs} ms bound`),
         ),
       left,
     );
     this.touch();
-  }
-
-  #limitText(): string {
-    return `${Math.round(this.#totalLeft + (Date.now() - this.#since))} ms`;
   }
 
   #clearSilence(): void {
