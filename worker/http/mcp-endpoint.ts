@@ -3,7 +3,8 @@
  * the body read and decoded once, then the era: a 2026-07-28 request is
  * served statelessly in the Worker (stateless.ts); a session-era one mints a
  * session (initialize) or is forwarded to its session object. GET opens the
- * session-era standalone stream, DELETE ends a session.
+ * session-era standalone stream, or with Last-Event-ID resumes a reply stream
+ * (resume-stream.ts); DELETE ends a session.
  */
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
@@ -27,6 +28,7 @@ import {
 } from "../transports/streamable-http";
 import type { AppContext } from "./app-env";
 import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";
+import { resumeStream } from "./resume-stream";
 import {
   checkSessionEraVersion,
   forward,
@@ -103,6 +105,10 @@ export async function getMcp(c: AppContext): Promise<Response> {
   }
   const sessionId = sessionFromHeader(c);
   if (sessionId instanceof Response) return sessionId;
+  const lastEventId = c.req.header("Last-Event-ID");
+  if (lastEventId !== undefined) {
+    return resumeStream(c, sessionId, lastEventId, sseKeepaliveMs(c.env));
+  }
   const probe = await forward(c, sessionId, "probe", "");
   if (probe.status !== 204) return probe;
   return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));

@@ -45,6 +45,19 @@ export class SseWriter {
     this.#write(`${head}event: message\n${lines.join("\n")}\n\n`);
   }
 
+  /**
+   * The priming event of a resumable stream: an id and an empty `data`, with the
+   * reconnection delay, so a client can resume before any real event arrived.
+   */
+  prime(id: string, retryMs: number): void {
+    this.#write(`id: ${id}\nretry: ${Math.round(retryMs)}\ndata: \n\n`);
+  }
+
+  /** Tells the client how long to wait before reconnecting (the stream is about to end). */
+  retry(ms: number): void {
+    this.#write(`retry: ${Math.round(ms)}\n\n`);
+  }
+
   comment(text: string): void {
     this.#write(`: ${text.replace(/[\r\n]+/g, " ")}\n\n`);
   }
