@@ -18,7 +18,7 @@ import {
 } from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { registryFor } from "../tools/registry";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import {
   checkGetHeaders,
   checkPostHeaders,
@@ -139,15 +139,6 @@ function tooMany(id: RequestId | null, error: JsonRpcError): Response {
 function standaloneStream(sessionId: string, keepaliveMs: number): Response {
   const sse = new SseWriter();
   sse.comment("stream open");
-  const timer = setInterval(() => {
-    if (sse.closed) clearInterval(timer);
-    else sse.comment("keepalive");
-  }, keepaliveMs);
-  return new Response(sse.response, {
-    headers: {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-cache, no-transform",
-      [SESSION_ID_HEADER]: sessionId,
-    },
-  });
+  keepAlive(sse, keepaliveMs, () => {});
+  return sseResponse(sse, { [SESSION_ID_HEADER]: sessionId });
 }

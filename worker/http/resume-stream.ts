@@ -16,7 +16,7 @@ import { isRecord } from "../../shared/protocol";
 import { STREAM_ID_PATTERN } from "../session/reply-streams";
 import { unknownSession } from "../session/session-ids";
 import { INTERNAL_RESUME, PRINCIPAL_HEADER } from "../session/session-object";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import type { AppContext } from "./app-env";
 
 const EVENT_ID_PATTERN = /^([0-9a-f]{16})\.(0|[1-9][0-9]{0,15})$/;
@@ -46,7 +46,7 @@ function relay(socket: WebSocket, sessionId: string, keepaliveMs: number): Respo
   const sse = new SseWriter();
   socket.accept();
   const end = () => {
-    clearInterval(timer);
+    stop();
     sse.close();
     try {
       socket.close(1000, "stream ended");
@@ -60,17 +60,8 @@ function relay(socket: WebSocket, sessionId: string, keepaliveMs: number): Respo
   });
   socket.addEventListener("close", end);
   socket.addEventListener("error", end);
-  const timer = setInterval(() => {
-    if (sse.closed) end();
-    else sse.comment("keepalive");
-  }, keepaliveMs);
-  return new Response(sse.response, {
-    headers: {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-cache, no-transform",
-      [SESSION_ID_HEADER]: sessionId,
-    },
-  });
+  const stop = keepAlive(sse, keepaliveMs, end);
+  return sseResponse(sse, { [SESSION_ID_HEADER]: sessionId });
 }
 
 function parse(text: string): { id: string; data: string } | null {

@@ -88,3 +88,31 @@ export class SseWriter {
     );
   }
 }
+
+/**
+ * A stream held open for a client (a listen stream, the standalone GET, a
+ * resumed reply in the Worker): a keepalive comment every `keepaliveMs`, and
+ * `onGone` once the client has gone away. Returns the function that stops it.
+ */
+export function keepAlive(sse: SseWriter, keepaliveMs: number, onGone: () => void): () => void {
+  const timer = setInterval(() => {
+    if (!sse.closed) {
+      sse.comment("keepalive");
+      return;
+    }
+    clearInterval(timer);
+    onGone();
+  }, keepaliveMs);
+  return () => clearInterval(timer);
+}
+
+/** The HTTP response carrying `sse`, with the headers every event stream needs. */
+export function sseResponse(sse: SseWriter, headers: Record<string, string> = {}): Response {
+  return new Response(sse.response, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      ...headers,
+    },
+  });
+}
