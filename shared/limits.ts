@@ -67,7 +67,7 @@ export const TICKET_TTL_MS = 60_000;
 /** Default bound on live sessions per authenticated principal (MAX_SESSIONS_PER_PRINCIPAL). */
 export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 1_000;
 
-/** Default longest life of an SSE reply to a POST (REPLY_STREAM_MAX_MS), waiting included. */
+/** Default longest life of the live SSE reply of a running call (REPLY_STREAM_MAX_MS). */
 export const DEFAULT_REPLY_STREAM_MAX_MS = 10 * 60_000;
 
 /**

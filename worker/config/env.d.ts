@@ -31,7 +31,7 @@ interface Env {
   REQUEST_DEADLINE_MS?: string;
   /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/config/upstreams.ts. */
   UPSTREAMS?: unknown;
-  /** Longest an SSE reply to a POST may stay open, waiting for input included (ms). */
+  /** Longest the live SSE reply of a running call may stay open (ms). */
   REPLY_STREAM_MAX_MS?: string;
   /** Stateless 2026-07-28 requests per principal and isolate: rate ("0" off), burst, in flight. */
   STATELESS_RATE_LIMIT_PER_SECOND?: string;
