@@ -9,6 +9,7 @@ import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import { isSessionEraVersion } from "../../shared/protocol";
+import { configuredPolicy } from "../config/configuration";
 import { replyStreamMaxMs, requestDeadlineMs, sseKeepaliveMs } from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { registryFor } from "../tools/registry";
@@ -52,6 +53,8 @@ export async function postMcp(c: AppContext): Promise<Response> {
       maxOpenMs: replyStreamMaxMs(c.env),
       deadlineMs: requestDeadlineMs(c.env),
       federation: statelessFederation(c.env, c.get("principal"), body),
+      policy: configuredPolicy(c.env),
+      principal: c.get("principal"),
     });
   }
   const versionError = checkSessionEraVersion(c);

@@ -7,6 +7,7 @@
 import type { DecodedFrame } from "../../shared/codec";
 import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
 import { isRecord, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import type { AccessPolicy } from "../config/access-policy";
 import { configuredUpstreams } from "../config/configuration";
 import { Federation } from "../federation/federation";
 import { pooledUpstreamStore } from "../federation/store";
@@ -33,6 +34,10 @@ export interface StatelessOptions {
   deadlineMs: number;
   /** Upstreams this request may relay to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** ACCESS_POLICY (null: everything allowed). */
+  policy: AccessPolicy | null;
+  /** Who is calling. */
+  principal: string;
 }
 
 export async function serveStateless(
@@ -106,7 +111,7 @@ function statelessContext(options: StatelessOptions): SessionContext {
     wakes: 0,
     attachGen: 0,
     lastActiveAt: now,
-    principal: "",
+    principal: options.principal,
   };
   return {
     sessionId: STATELESS_ID,
@@ -114,6 +119,8 @@ function statelessContext(options: StatelessOptions): SessionContext {
     storage: new EphemeralStore(),
     registry: options.registry,
     federation: options.federation,
+    policy: options.policy,
+    principal: () => options.principal,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
-import { configuredUpstreams } from "../config/configuration";
+import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
   rateLimit,
   replyStreamMaxMs,
@@ -57,6 +57,7 @@ export class SessionObject extends DurableObject<Env> {
       storage,
       registry: registryFor(env.TOOLSETS),
       federation,
+      policy: configuredPolicy(env),
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
