@@ -30,6 +30,7 @@ import {
   type RequestId,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
+import { currentTrace, outgoingCarriers } from "../observability/trace";
 import { StopCall, UpstreamFailure } from "./failures";
 import type { ClientReply } from "./relay-call";
 import { readSseData } from "./sse-reader";
@@ -180,7 +181,7 @@ export class UpstreamClient {
     try {
       if (hooks.signal?.aborted) throw hooks.signal.reason;
       const response = await this.#post(
-        requestEnvelope(id, method, params),
+        requestEnvelope(id, method, withTraceMeta(params)),
         session,
         controller.signal,
       );
@@ -293,9 +294,21 @@ export class UpstreamClient {
   #headers(
     session: Pick<UpstreamSessionState, "sessionId" | "protocolVersion"> | null,
   ): Record<string, string> {
-    const headers: Record<string, string> = { ...this.options.headers };
+    const trace = currentTrace();
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      ...(trace ? outgoingCarriers(trace) : {}),
+    };
     if (session?.sessionId) headers[SESSION_ID_HEADER] = session.sessionId;
     if (session) headers[PROTOCOL_VERSION_HEADER] = session.protocolVersion;
     return headers;
   }
+}
+
+/** SEP-414: the call's trace context in the upstream request's `_meta` too (beside the headers). */
+function withTraceMeta(params: Record<string, unknown>): Record<string, unknown> {
+  const trace = currentTrace();
+  if (!trace) return params;
+  const meta = typeof params._meta === "object" && params._meta !== null ? params._meta : {};
+  return { ...params, _meta: { ...meta, ...outgoingCarriers(trace) } };
 }

@@ -30,13 +30,14 @@ import {
   sessionFromHeader,
 } from "./session-forwarding";
 import { serveStateless, statelessFederation } from "./stateless";
+import { withHeaderTrace } from "./trace-headers";
 
 export async function postMcp(c: AppContext): Promise<Response> {
   const failure = checkPostHeaders(c.req.raw);
   if (failure) return plainError(failure);
-  const text = await readBoundedText(c.req.raw);
-  if (text === null) return plainError({ status: 413, message: "Payload Too Large" });
-  const frame = decodeFrame(text);
+  const raw = await readBoundedText(c.req.raw);
+  if (raw === null) return plainError({ status: 413, message: "Payload Too Large" });
+  const { frame, text } = withHeaderTrace(c.req.raw, decodeFrame(raw), raw);
   if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400 });
   const body = frame.message as Record<string, unknown>;
   const id = frame.kind === "request" ? frame.message.id : null;

@@ -51,6 +51,7 @@ import {
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
+import { traceFrom, withTrace } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import type { ClientRequests } from "./client-requests";
@@ -111,8 +112,15 @@ export class Dispatcher {
     }
   }
 
-  /** Serves one request on `channel`. */
-  async run(request: JsonRpcRequest, channel: Channel): Promise<void> {
+  /**
+   * Serves one request on `channel`, as part of the trace its `_meta` carries
+   * (or a new one): every log line of the call has its trace id.
+   */
+  run(request: JsonRpcRequest, channel: Channel): Promise<void> {
+    return withTrace(traceFrom(request.params?._meta), () => this.#serve(request, channel));
+  }
+
+  async #serve(request: JsonRpcRequest, channel: Channel): Promise<void> {
     const key = JSON.stringify(request.id);
     if (this.#inflight.has(key)) {
       channel.send(
