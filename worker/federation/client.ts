@@ -61,6 +61,11 @@ export interface ClientOptions {
   url: string;
   /** Extra request headers (resolved secrets). */
   headers: Record<string, string>;
+  /**
+   * The OAuth access token for the next request, read as each request is sent
+   * (federation looks it up from the principal's grant before every attempt).
+   */
+  bearer?: () => string | undefined;
   /** Longest silence from the upstream before a request fails. */
   timeoutMs: number;
   fetcher?: typeof fetch;
@@ -299,6 +304,8 @@ export class UpstreamClient {
       ...this.options.headers,
       ...(trace ? outgoingCarriers(trace) : {}),
     };
+    const bearer = this.options.bearer?.();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
     if (session?.sessionId) headers[SESSION_ID_HEADER] = session.sessionId;
     if (session) headers[PROTOCOL_VERSION_HEADER] = session.protocolVersion;
     return headers;

@@ -13,20 +13,32 @@
  * `timeoutMs` of silence; a list that fails leaves the others intact and is
  * reported in `_meta["dormouse/unavailableUpstreams"]`; for a while after a
  * failure, lists skip that upstream (health.ts).
+ *
+ * OAuth upstreams carry the principal's own access token on every request and
+ * send the principal to authorize when it has none (authorization.ts).
  */
 import { isRecord } from "../../shared/protocol";
 import type { Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
+import {
+  AUTHORIZE_TOOL,
+  authorizeTool,
+  isOAuth,
+  NeedsAuthorization,
+  UpstreamAuthorization,
+} from "./authorization";
 import { type CallHooks, UpstreamClient } from "./client";
+import type { UpstreamCredentials } from "./credentials";
 import { describeFailure, wireError } from "./errors";
-import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
+import { StopCall, UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { recordFailure, recordSuccess, skipReason } from "./health";
 import {
   LISTS,
   type ListKind,
   type MergedList,
   NAME_SEPARATOR,
+  namespaced,
   namespacedUri,
   readList,
   toolAllowed,
@@ -36,6 +48,7 @@ import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
 
+export { AUTHORIZATION_META } from "./authorization";
 export type { ListKind, MergedList } from "./lists";
 export { NAME_SEPARATOR } from "./lists";
 
@@ -55,6 +68,8 @@ export interface FederationOptions {
   cacheLists: boolean;
   /** Tells the deployment's listen streams that an upstream's list changed. */
   publishListChange?(kind: ListChangeKind): void;
+  /** The principal's OAuth tokens (null: no OAuth upstream, or nobody to hold tokens for). */
+  credentials?: UpstreamCredentials | null;
 }
 
 /** An upstream name resolved from a namespaced tool, prompt or resource name. */
@@ -73,6 +88,7 @@ export class Federation {
   readonly #store: UpstreamSessionStore;
   readonly #cacheLists: boolean;
   readonly #publishListChange: (kind: ListChangeKind) => void;
+  readonly #auth: UpstreamAuthorization | null;
 
   constructor(options: FederationOptions) {
     this.upstreams = options.upstreams;
@@ -80,6 +96,7 @@ export class Federation {
     this.#store = options.store;
     this.#cacheLists = options.cacheLists;
     this.#publishListChange = options.publishListChange ?? (() => {});
+    this.#auth = options.credentials ? new UpstreamAuthorization(options.credentials) : null;
   }
 
   /**
@@ -116,6 +133,16 @@ export class Federation {
           return { items: await this.#listOne(upstream, kind, call) };
         } catch (error) {
           if (call.signal.aborted) throw error;
+          if (error instanceof NeedsAuthorization) {
+            const stand =
+              kind === "tools"
+                ? [authorizeTool(upstream, namespaced(upstream, AUTHORIZE_TOOL))]
+                : [];
+            return {
+              items: stand,
+              authorization: { upstream: upstream.name, ...error.elicitation },
+            };
+          }
           const reason = describeFailure(error);
           if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
@@ -123,10 +150,11 @@ export class Federation {
         }
       }),
     );
-    const merged: MergedList = { items: [], unavailable: [] };
+    const merged: MergedList = { items: [], unavailable: [], authorization: [] };
     for (const entry of settled) {
       if (entry.items) merged.items.push(...entry.items);
       if (entry.unavailable) merged.unavailable.push(entry.unavailable);
+      if (entry.authorization) merged.authorization.push(entry.authorization);
     }
     return merged;
   }
@@ -136,6 +164,10 @@ export class Federation {
     args: Record<string, unknown>,
     call: RelayCall,
   ): Promise<ToolResult | InputRequired> {
+    if (target.name === AUTHORIZE_TOOL && this.#auth && isOAuth(target.upstream)) {
+      const authorized = await this.#authorizeOnly(target.upstream, call);
+      if (authorized) return authorized;
+    }
     const params: Record<string, unknown> = { name: target.name, arguments: args };
     if (call.progressToken !== undefined) params._meta = { progressToken: call.progressToken };
     const result = await this.#relayWithInput(target, "tools/call", params, call);
@@ -210,7 +242,7 @@ export class Federation {
     call: RelayCall,
   ): Promise<Record<string, unknown>[]> {
     // The client first: it re-opens the upstream session (and drops its lists) if it no longer fits.
-    const client = await this.#client(upstream, call);
+    const client = await this.#listClient(upstream, call);
     const cacheKey = `${upstream.name}\u0000${kind}`;
     const cached = this.#lists.get(cacheKey);
     if (cached) return cached;
@@ -230,8 +262,10 @@ export class Federation {
     params: Record<string, unknown>,
     call: RelayCall,
   ): Promise<Record<string, unknown>> {
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
+      return await this.#withAuthorization(upstream, call, attempt);
     } catch (error) {
       if (call.signal.aborted) throw error;
       throw wireError(upstream, error);
@@ -247,8 +281,13 @@ export class Federation {
   ): Promise<Record<string, unknown> | InputRequired> {
     const { upstream } = target;
     const replay = call.era === "modern" ? replayAnswers(upstream, call) : null;
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
+      if (this.#auth && isOAuth(upstream) && call.era === "modern") {
+        await this.#auth.resume(upstream, call);
+      }
+      return await this.#withAuthorization(upstream, call, attempt);
     } catch (error) {
       if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
       if (call.signal.aborted) throw error;
@@ -264,13 +303,22 @@ export class Federation {
     call: RelayCall,
     hooks: CallHooks,
   ): Promise<Record<string, unknown>> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       try {
+        if (oauth && !refreshed) await oauth.prepare(upstream);
         const client = await this.#client(upstream, call);
         const result = await client.request(method, params, hooks);
         recordSuccess(upstream);
         return result;
       } catch (error) {
+        if (oauth && error instanceof UpstreamUnauthorized && !refreshed) {
+          // A refreshed token is retried once; otherwise NeedsAuthorization goes up.
+          await oauth.onUnauthorized(upstream, error);
+          refreshed = true;
+          continue;
+        }
         // An answer, even an error, shows the upstream is up; a failure is remembered for lists.
         if (error instanceof UpstreamRpcError) recordSuccess(upstream);
         const expired = error instanceof UpstreamFailure && error.kind === "expired";
@@ -281,6 +329,64 @@ export class Federation {
           upstream: upstream.name,
         });
         this.#forget(upstream.name);
+      }
+    }
+  }
+
+  /**
+   * Runs `attempt`; when the principal must authorize first, sends it to do so
+   * (authorization.ts) and, once the grant exists, runs `attempt` again.
+   */
+  async #withAuthorization<T>(
+    upstream: Upstream,
+    call: RelayCall,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof NeedsAuthorization) || !this.#auth) throw error;
+      await this.#auth.obtain(upstream, error.elicitation, call);
+      return attempt();
+    }
+  }
+
+  /** `<prefix>__authorize` while no grant exists: authorize, and say so (null: pass it upstream). */
+  async #authorizeOnly(
+    upstream: Upstream,
+    call: RelayCall,
+  ): Promise<ToolResult | InputRequired | null> {
+    const auth = this.#auth;
+    if (!auth || (await auth.prepare(upstream))) return null;
+    const done = (): ToolResult => ({
+      content: [{ type: "text", text: `Authorized "${upstream.name}".` }],
+    });
+    try {
+      if (call.era === "modern" && call.inputResponses) {
+        await auth.resume(upstream, call);
+        return done();
+      }
+      const needed = await auth.needsAuthorization(upstream, null);
+      if (!(needed instanceof NeedsAuthorization)) throw needed;
+      await auth.obtain(upstream, needed.elicitation, call);
+      return done();
+    } catch (error) {
+      if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
+      if (call.signal.aborted) throw error;
+      throw wireError(upstream, error);
+    }
+  }
+
+  /** The client for a list, with a 401 turned into NeedsAuthorization for OAuth upstreams. */
+  async #listClient(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (oauth && attempt === 0) await oauth.prepare(upstream);
+        return await this.#client(upstream, call);
+      } catch (error) {
+        if (!oauth || !(error instanceof UpstreamUnauthorized) || attempt > 0) throw error;
+        await oauth.onUnauthorized(upstream, error);
       }
     }
   }
@@ -356,7 +462,11 @@ export class Federation {
       const value = this.#secrets[secret];
       if (typeof value === "string") headers[header] = value;
     }
-    return new UpstreamClient({ url: upstream.url, headers, timeoutMs: upstream.timeoutMs }, state);
+    const bearer = this.#auth && isOAuth(upstream) ? this.#auth.bearer(upstream) : undefined;
+    return new UpstreamClient(
+      { url: upstream.url, headers, timeoutMs: upstream.timeoutMs, ...(bearer ? { bearer } : {}) },
+      state,
+    );
   }
 
   #hooks(upstream: Upstream, call: RelayCall, replay: Replay | null): CallHooks {

@@ -49,9 +49,19 @@ export interface Unavailable {
   reason: string;
 }
 
+/** An upstream the principal must authorize first, with the URL elicitation that starts it. */
+export interface AuthorizationRequired {
+  upstream: string;
+  mode: "url";
+  elicitationId: string;
+  url: string;
+  message: string;
+}
+
 export interface MergedList {
   items: Record<string, unknown>[];
   unavailable: Unavailable[];
+  authorization: AuthorizationRequired[];
 }
 
 export function toolAllowed(upstream: Upstream, name: string): boolean {

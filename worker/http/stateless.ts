@@ -17,6 +17,7 @@ import { Dispatcher } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
 import { HttpExchange } from "../transports/streamable-http";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { modernStatusFor } from "./era-checks";
 import { openListenStream } from "./listen";
 
@@ -94,6 +95,9 @@ export function statelessFederation(
     store: pooledUpstreamStore(principal, isRecord(declared) ? declared : {}),
     cacheLists: false,
     publishListChange: announceListChange,
+    credentials: upstreams.some((upstream) => upstream.auth?.type === "oauth")
+      ? principalCredentials(env, () => principal)
+      : null,
   });
 }
 

@@ -23,7 +23,12 @@ import {
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import type { AccessKind } from "../config/access-policy";
-import { type ListKind, type MergedList, UNAVAILABLE_META } from "../federation/federation";
+import {
+  AUTHORIZATION_META,
+  type ListKind,
+  type MergedList,
+  UNAVAILABLE_META,
+} from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
@@ -124,9 +129,18 @@ async function withUpstreams(
   const federation = call.session.federation;
   if (!federation) return { [key]: visible(call, policyKind, field, builtin) };
   const merged: MergedList = await federation.list(kind, relayCall(call));
+  const meta: Record<string, unknown> = {};
+  if (merged.unavailable.length > 0) meta[UNAVAILABLE_META] = merged.unavailable;
+  // Upstreams the principal must authorize (their URL elicitations), shown when the policy lets it
+  // use the upstream's stand-in tool `<prefix>__authorize` (denying `<prefix>__*` hides them).
+  const prefixOf = new Map(federation.upstreams.map((u) => [u.name, u.prefix]));
+  const authorization = merged.authorization.filter((entry) =>
+    allowed(call, "tools", `${prefixOf.get(entry.upstream) ?? ""}__authorize`),
+  );
+  if (authorization.length > 0) meta[AUTHORIZATION_META] = authorization;
   return {
     [key]: visible(call, policyKind, field, [...builtin, ...merged.items]),
-    ...(merged.unavailable.length > 0 ? { _meta: { [UNAVAILABLE_META]: merged.unavailable } } : {}),
+    ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
   };
 }
 

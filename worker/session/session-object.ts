@@ -22,6 +22,7 @@ import { logEvent } from "../observability/log";
 import { SessionStorage } from "../storage/session-storage";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { HTTP_OPS, type HttpOp } from "./http-exchanges";
 import { SessionRuntime } from "./runtime";
 import type { AttachMode } from "./sockets";
@@ -42,6 +43,7 @@ export class SessionObject extends DurableObject<Env> {
     storage.countWake();
     // Memoised per isolate; the router refuses every request while the configuration is invalid.
     const upstreams = configuredUpstreams(env);
+    const oauth = upstreams.some((upstream) => upstream.auth?.type === "oauth");
     const federation =
       upstreams.length > 0
         ? new Federation({
@@ -50,6 +52,9 @@ export class SessionObject extends DurableObject<Env> {
             store: storage.upstreams,
             cacheLists: true,
             publishListChange: announceListChange,
+            credentials: oauth
+              ? principalCredentials(env, () => storage.read()?.principal ?? "")
+              : null,
           })
         : null;
     this.#runtime = new SessionRuntime(ctx, {
