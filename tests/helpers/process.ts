@@ -28,6 +28,8 @@ const READY_TIMEOUT_MS = 60_000;
 const HEALTH_PROBE_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 5_000;
 const LOG_TAIL_CHARS = 8_000;
+/** Bound on the whole log kept for tests that search every line (e.g. for leaked secrets). */
+const FULL_LOG_CHARS = 16 * 1024 * 1024;
 
 export interface GatewayOptions {
   /** Passed as `--var KEY:VALUE` (e.g. `{ TOOLSETS: "default,extras" }`). */
@@ -39,6 +41,8 @@ export interface GatewayOptions {
   persistTo?: string;
   /** Leave the persistence directory in place on stop (default: remove it). */
   keepState?: boolean;
+  /** Listen here (e.g. a port chosen first so PUBLIC_URL can name it); default: a free one. */
+  port?: number;
 }
 
 export interface Gateway {
@@ -51,6 +55,8 @@ export interface Gateway {
   pid: number;
   /** The last few KiB of wrangler's stdout and stderr. */
   logTail(): string;
+  /** Everything wrangler printed (stdout and stderr), up to FULL_LOG_CHARS. */
+  fullLog(): string;
   /** The `--persist-to` directory. */
   persistDir: string;
   /** Kills the whole process group and removes the persistence directory (unless keepState); idempotent. */
@@ -78,7 +84,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const persistDir = options.persistTo ?? (await mkdtemp(join(tmpdir(), "dormouse-e2e-")));
   if (options.persistTo) await mkdir(options.persistTo, { recursive: true });
   const removeState = () =>
@@ -123,6 +129,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   const { logTail, disarm } = trackGroup(child, pid);
+  let full = "";
+  const keep = (chunk: Buffer) => {
+    if (full.length < FULL_LOG_CHARS) full += chunk.toString("utf8");
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
 
   let stopped: Promise<void> | undefined;
   const gateway: Gateway = {
@@ -132,6 +144,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     pid,
     persistDir,
     logTail,
+    fullLog: () => full,
     stop() {
       stopped ??= (async () => {
         disarm();

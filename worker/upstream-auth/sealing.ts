@@ -148,5 +148,7 @@ export function sameText(a: string, b: string): boolean {
   const left = encoder.encode(a);
   const right = encoder.encode(b);
   if (left.length !== right.length) return false;
-  return crypto.subtle.timingSafeEqual(left, right);
+  let difference = 0;
+  for (let i = 0; i < left.length; i++) difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  return difference === 0;
 }
