@@ -273,6 +273,11 @@ describe("OAuth to an upstream, per principal", () => {
     const listed = await authorizations("bob");
     expect(listed.authorizations.map((a) => a.upstream)).toEqual(["sec"]);
     expect(JSON.stringify(listed)).not.toMatch(/eyJ/);
+    const resource = await (await connect("bob", false)).readResource({
+      uri: "dormouse://authorizations",
+    });
+    const shown = JSON.parse(String((resource.contents[0] as { text?: string }).text));
+    expect(shown.authorizations.map((a: { upstream: string }) => a.upstream)).toEqual(["sec"]);
     const revoked = await fetch(`${gw().url}/oauth/authorizations/sec`, {
       method: "DELETE",
       headers: { Authorization: `Bearer ${tokens.bob}` },
@@ -296,6 +301,82 @@ describe("OAuth to an upstream, per principal", () => {
       for (const secret of secrets) expect(bytes.includes(Buffer.from(secret))).toBe(false);
     }
     expect(principalsChecked).toBeGreaterThan(0);
+  });
+});
+
+describe("OAuth to an upstream for 2026-07-28 requests", () => {
+  function modern(id: number, who: Who, params: Record<string, unknown>, capabilities: object) {
+    return fetch(`${gw().url}/mcp`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        Authorization: `Bearer ${tokens[who]}`,
+        "MCP-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "sec__whoami",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: {
+          name: "sec__whoami",
+          arguments: {},
+          ...params,
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+          },
+        },
+      }),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  }
+
+  async function resultOf(response: Response): Promise<Record<string, unknown>> {
+    const text = await response.text();
+    const line = text.split("\n").find((l) => l.startsWith("data: ")) ?? text;
+    return JSON.parse(line.replace(/^data: /, ""));
+  }
+
+  it("answers input_required with a URL elicitation, and the accepting retry completes after the flow", async () => {
+    const capabilities = { elicitation: { url: {} } };
+    const first = await resultOf(await modern(1, "carol", {}, capabilities));
+    const result = first.result as Record<string, unknown>;
+    expect(result.resultType).toBe("input_required");
+    const input = (
+      result.inputRequests as Record<
+        string,
+        { method: string; params: { mode: string; url: string } }
+      >
+    )["upstream-authorize"];
+    expect(input?.method).toBe("elicitation/create");
+    expect(input?.params.mode).toBe("url");
+    expect((await authorizeInBrowser(input?.params.url ?? "", "carol-at-idp")).text).toContain(
+      "Authorized sec",
+    );
+    const retry = await resultOf(
+      await modern(
+        2,
+        "carol",
+        {
+          inputResponses: { "upstream-authorize": { action: "accept" } },
+          requestState: result.requestState,
+        },
+        capabilities,
+      ),
+    );
+    expect(JSON.stringify(retry.result)).toContain("carol-at-idp");
+  });
+
+  it("answers -32021 to a 2026-07-28 client that cannot open URLs", async () => {
+    await fetch(`${gw().url}/oauth/authorizations/sec`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${tokens.carol}` },
+    });
+    const answer = await resultOf(await modern(3, "carol", {}, {}));
+    expect((answer.error as { code: number }).code).toBe(-32021);
   });
 });
 

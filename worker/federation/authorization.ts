@@ -30,8 +30,9 @@ import {
 import { isRecord } from "../../shared/protocol";
 import type { Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
-import { InputRequired } from "../tools/types";
+import { InputRequired, type ToolResult } from "../tools/types";
 import type { UpstreamCredentials, UrlElicitation } from "./credentials";
+import { wireError } from "./errors";
 import { StopCall, UpstreamFailure, type UpstreamUnauthorized } from "./failures";
 import type { RelayCall } from "./relay-call";
 
@@ -142,6 +143,48 @@ export class UpstreamAuthorization {
     );
     // The upstream's tools can now be listed (the stand-in tool goes).
     call.send(notificationEnvelope("notifications/tools/list_changed"));
+  }
+
+  /**
+   * Runs `attempt`; when the principal must authorize first, sends it to do so
+   * and, once the grant exists, runs `attempt` again.
+   */
+  async around<T>(upstream: Upstream, call: RelayCall, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof NeedsAuthorization)) throw error;
+      await this.obtain(upstream, error.elicitation, call);
+      return attempt();
+    }
+  }
+
+  /**
+   * `<prefix>__authorize` while no grant exists: authorizes and says so; null
+   * when a grant exists (the call goes to the upstream, which may have such a tool).
+   */
+  async authorizeOnly(
+    upstream: Upstream,
+    call: RelayCall,
+  ): Promise<ToolResult | InputRequired | null> {
+    if (await this.prepare(upstream)) return null;
+    const done: ToolResult = {
+      content: [{ type: "text", text: `Authorized "${upstream.name}".` }],
+    };
+    try {
+      if (call.era === "modern" && call.inputResponses?.[AUTHORIZE_INPUT_KEY]) {
+        await this.resume(upstream, call);
+        return done;
+      }
+      const needed = await this.needsAuthorization(upstream, null);
+      if (!(needed instanceof NeedsAuthorization)) throw needed;
+      await this.obtain(upstream, needed.elicitation, call);
+      return done;
+    } catch (error) {
+      if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
+      if (call.signal.aborted) throw error;
+      throw wireError(upstream, error);
+    }
   }
 
   /** 2026-07-28 retry: an accepted authorization elicitation waits for the grant first. */

@@ -33,6 +33,8 @@ export interface UpstreamCredentials {
   accessToken(upstream: Upstream, refused?: string): Promise<TokenLookup>;
   /** A URL elicitation that starts (or resumes) authorization, from the upstream's 401 challenge. */
   authorize(upstream: Upstream, challenge: string | null): Promise<AuthorizationStart>;
+  /** The principal's authorized upstreams as it may see them (never a token). */
+  authorizations(): Promise<Record<string, unknown>[]>;
   /** Resolves once the principal holds a grant, declined, or the wait is over (bounded). */
   awaitGrant(upstream: Upstream, signal: AbortSignal): Promise<"granted" | "declined" | "timeout">;
 }

@@ -28,6 +28,7 @@ import {
   NeedsAuthorization,
   UpstreamAuthorization,
 } from "./authorization";
+import { canonical, relayableCapabilities } from "./capabilities";
 import { type CallHooks, UpstreamClient } from "./client";
 import type { UpstreamCredentials } from "./credentials";
 import { describeFailure, wireError } from "./errors";
@@ -37,12 +38,11 @@ import {
   LISTS,
   type ListKind,
   type MergedList,
-  NAME_SEPARATOR,
   namespaced,
   namespacedUri,
   readList,
-  toolAllowed,
-  UPSTREAM_URI_SCHEME,
+  resolveName,
+  type Target,
 } from "./lists";
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
@@ -53,8 +53,6 @@ export type { ListKind, MergedList } from "./lists";
 export { NAME_SEPARATOR } from "./lists";
 
 export const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
-/** Client capabilities the gateway can relay upstream. */
-const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
 
 export type ListChangeKind = "tools" | "prompts" | "resources";
 
@@ -72,11 +70,7 @@ export interface FederationOptions {
   credentials?: UpstreamCredentials | null;
 }
 
-/** An upstream name resolved from a namespaced tool, prompt or resource name. */
-export interface Target {
-  upstream: Upstream;
-  name: string;
-}
+export type { Target } from "./lists";
 
 export class Federation {
   readonly #clients = new Map<string, UpstreamClient>();
@@ -89,6 +83,7 @@ export class Federation {
   readonly #cacheLists: boolean;
   readonly #publishListChange: (kind: ListChangeKind) => void;
   readonly #auth: UpstreamAuthorization | null;
+  readonly #credentials: UpstreamCredentials | null;
 
   constructor(options: FederationOptions) {
     this.upstreams = options.upstreams;
@@ -96,31 +91,23 @@ export class Federation {
     this.#store = options.store;
     this.#cacheLists = options.cacheLists;
     this.#publishListChange = options.publishListChange ?? (() => {});
-    this.#auth = options.credentials ? new UpstreamAuthorization(options.credentials) : null;
+    this.#credentials = options.credentials ?? null;
+    this.#auth = this.#credentials ? new UpstreamAuthorization(this.#credentials) : null;
   }
 
-  /**
-   * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
-   * (allowTools/denyTools applied) and prompts, longest prefix first;
-   * `upstream://<prefix>/<uri>` for resources.
-   */
+  /** Whether some upstream is per-principal OAuth (and this federation can hold tokens). */
+  get oauth(): boolean {
+    return this.#credentials !== null && this.upstreams.some(isOAuth);
+  }
+
+  /** The principal's authorized OAuth upstreams (never a token); empty without OAuth. */
+  async authorizations(): Promise<Record<string, unknown>[]> {
+    return this.#credentials ? this.#credentials.authorizations() : [];
+  }
+
+  /** The upstream owning a namespaced name, or null (lists.ts: resolveName). */
   resolve(name: string, kind: "tool" | "prompt" | "resource"): Target | null {
-    if (kind === "resource") {
-      if (!name.startsWith(UPSTREAM_URI_SCHEME)) return null;
-      const rest = name.slice(UPSTREAM_URI_SCHEME.length);
-      const slash = rest.indexOf("/");
-      const upstream = this.upstreams.find((u) => u.prefix === rest.slice(0, slash));
-      return slash > 0 && upstream ? { upstream, name: rest.slice(slash + 1) } : null;
-    }
-    let best: Target | null = null;
-    for (const upstream of this.upstreams) {
-      const head = upstream.prefix + NAME_SEPARATOR;
-      if (!name.startsWith(head)) continue;
-      if (best && best.upstream.prefix.length >= upstream.prefix.length) continue;
-      best = { upstream, name: name.slice(head.length) };
-    }
-    if (best && kind === "tool" && !toolAllowed(best.upstream, best.name)) return null;
-    return best;
+    return resolveName(this.upstreams, name, kind);
   }
 
   /** Every upstream's list of `kind`, namespaced; failures are reported, not thrown. */
@@ -165,7 +152,7 @@ export class Federation {
     call: RelayCall,
   ): Promise<ToolResult | InputRequired> {
     if (target.name === AUTHORIZE_TOOL && this.#auth && isOAuth(target.upstream)) {
-      const authorized = await this.#authorizeOnly(target.upstream, call);
+      const authorized = await this.#auth.authorizeOnly(target.upstream, call);
       if (authorized) return authorized;
     }
     const params: Record<string, unknown> = { name: target.name, arguments: args };
@@ -265,7 +252,7 @@ export class Federation {
     const attempt = () =>
       this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
     try {
-      return await this.#withAuthorization(upstream, call, attempt);
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (call.signal.aborted) throw error;
       throw wireError(upstream, error);
@@ -287,7 +274,7 @@ export class Federation {
       if (this.#auth && isOAuth(upstream) && call.era === "modern") {
         await this.#auth.resume(upstream, call);
       }
-      return await this.#withAuthorization(upstream, call, attempt);
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
       if (call.signal.aborted) throw error;
@@ -333,48 +320,10 @@ export class Federation {
     }
   }
 
-  /**
-   * Runs `attempt`; when the principal must authorize first, sends it to do so
-   * (authorization.ts) and, once the grant exists, runs `attempt` again.
-   */
-  async #withAuthorization<T>(
-    upstream: Upstream,
-    call: RelayCall,
-    attempt: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof NeedsAuthorization) || !this.#auth) throw error;
-      await this.#auth.obtain(upstream, error.elicitation, call);
-      return attempt();
-    }
-  }
-
-  /** `<prefix>__authorize` while no grant exists: authorize, and say so (null: pass it upstream). */
-  async #authorizeOnly(
-    upstream: Upstream,
-    call: RelayCall,
-  ): Promise<ToolResult | InputRequired | null> {
-    const auth = this.#auth;
-    if (!auth || (await auth.prepare(upstream))) return null;
-    const done = (): ToolResult => ({
-      content: [{ type: "text", text: `Authorized "${upstream.name}".` }],
-    });
-    try {
-      if (call.era === "modern" && call.inputResponses) {
-        await auth.resume(upstream, call);
-        return done();
-      }
-      const needed = await auth.needsAuthorization(upstream, null);
-      if (!(needed instanceof NeedsAuthorization)) throw needed;
-      await auth.obtain(upstream, needed.elicitation, call);
-      return done();
-    } catch (error) {
-      if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
-      if (call.signal.aborted) throw error;
-      throw wireError(upstream, error);
-    }
+  /** `attempt`, sending the principal to authorize first when an OAuth upstream needs it. */
+  #authorized<T>(upstream: Upstream, call: RelayCall, attempt: () => Promise<T>): Promise<T> {
+    const auth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    return auth ? auth.around(upstream, call, attempt) : attempt();
   }
 
   /** The client for a list, with a 401 turned into NeedsAuthorization for OAuth upstreams. */
@@ -481,21 +430,4 @@ export class Federation {
       },
     });
   }
-}
-
-function relayableCapabilities(call: RelayCall): Record<string, unknown> {
-  const declared = call.clientCapabilities();
-  const picked: Record<string, unknown> = {};
-  for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
-  return picked;
-}
-
-/** JSON with sorted keys at every level, for comparing capability objects. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }

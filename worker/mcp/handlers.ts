@@ -166,14 +166,26 @@ const toolsCall: Handler = (params, call) => {
   return callTool(input.name, input.arguments ?? {}, call);
 };
 
+/** The caller's authorized OAuth upstreams, served when an upstream uses OAuth. */
+const AUTHORIZATIONS_RESOURCE = {
+  uri: "dormouse://authorizations",
+  name: "authorizations",
+  description:
+    "Upstream servers you have authorized (OAuth), without any token; revoke with DELETE /oauth/authorizations/<upstream>.",
+  mimeType: "application/json",
+};
+
 const listResources: Handler = (params, call) => {
   rejectCursor(parseParams(PaginatedSchema, params, "resources/list").cursor);
-  const resources = [...call.session.registry.resources.values()].map(({ item }) => ({
-    uri: item.uri,
-    name: item.name,
-    description: item.description,
-    mimeType: item.mimeType,
-  }));
+  const resources: Record<string, unknown>[] = [...call.session.registry.resources.values()].map(
+    ({ item }) => ({
+      uri: item.uri,
+      name: item.name,
+      description: item.description,
+      mimeType: item.mimeType,
+    }),
+  );
+  if (call.session.federation?.oauth) resources.push(AUTHORIZATIONS_RESOURCE);
   return withUpstreams("resources", "resources", resources, call);
 };
 
@@ -192,9 +204,14 @@ const listResourceTemplates: Handler = (params, call) => {
 
 const ReadResourceSchema = v.looseObject({ uri: v.string() });
 
-const readResource: Handler = (params, call) => {
+const readResource: Handler = async (params, call) => {
   const { uri } = parseParams(ReadResourceSchema, params, "resources/read");
   if (!allowed(call, "resources", uri)) throw resourceNotFound(call, uri);
+  if (uri === AUTHORIZATIONS_RESOURCE.uri && call.session.federation?.oauth) {
+    const authorizations = await call.session.federation.authorizations();
+    const text = JSON.stringify({ authorizations });
+    return { contents: [{ uri, mimeType: AUTHORIZATIONS_RESOURCE.mimeType, text }] };
+  }
   const owned = call.session.registry.resources.get(uri);
   if (owned) {
     const body = owned.item.read(toolContext(owned.toolset, call));

@@ -24,6 +24,8 @@ export function principalCredentials(
       stub().accessToken(principal(), upstream.name, refused, currentTrace()?.traceId),
     authorize: (upstream: Upstream, challenge: string | null) =>
       stub().authorize(principal(), upstream.name, challenge, currentTrace()?.traceId),
+    authorizations: async () =>
+      (await stub().authorizations(principal())) as unknown as Record<string, unknown>[],
     awaitGrant: (upstream: Upstream, signal: AbortSignal) => {
       if (signal.aborted) return Promise.resolve("timeout" as const);
       return new Promise((resolve) => {
