@@ -70,6 +70,8 @@ describe("ACCESS_POLICY evaluation", () => {
     expect(globToRegExp("a.b(c)?").test("a.b(c)x")).toBe(true);
     expect(globToRegExp("a.b").test("axb")).toBe(false);
     expect(globToRegExp("upstream://s/*").test("upstream://s/x/y")).toBe(true);
+    expect(globToRegExp("team-*").test("team-a")).toBe(true);
+    expect(globToRegExp("a[b]{2}$").test("a[b]{2}$")).toBe(true);
   });
 });
 

@@ -137,7 +137,7 @@ export function globToRegExp(glob: string): RegExp {
   for (const char of glob) {
     if (char === "*") source += "[\\s\\S]*";
     else if (char === "?") source += "[\\s\\S]";
-    else source += char.replace(/[.+^${}()|[\]\\/-]/g, "\\$&");
+    else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
   return new RegExp(`^${source}$`, "u");
 }
