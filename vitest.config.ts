@@ -1,11 +1,17 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { processGroups } from "./tests/setup/config.ts";
 
-// Three projects: "workers" runs inside workerd (router, storage, the session
+// Four projects: "workers" runs inside workerd (router, storage, the session
 // object, hibernation); "node" runs pure code and end-to-end tests that start
-// `wrangler dev` as a real process; "browser" drives the inspector page in
-// Debian's Chromium; "conformance" runs the official MCP
-// conformance suite against a real gateway (`npm run test:conformance`).
+// `wrangler dev` as a real process; "browser" drives the inspector page in the
+// Chromium from the npm package @sparticuz/chromium (or CHROMIUM_PATH);
+// "conformance" runs the official MCP conformance suite against a real gateway
+// (`npm run test:conformance`).
+//
+// The three that start processes share `processGroups` (tests/setup/config.ts):
+// each file stops what it left running, and the run fails, naming it, if a
+// process group the tests started is still alive at its end.
 export default defineConfig({
   test: {
     projects: [
@@ -25,6 +31,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
+          ...processGroups,
           include: ["tests/node/**/*.test.ts", "tests/e2e/**/*.test.ts"],
           testTimeout: 120_000,
           hookTimeout: 60_000,
@@ -35,6 +42,7 @@ export default defineConfig({
         test: {
           name: "browser",
           environment: "node",
+          ...processGroups,
           include: ["tests/browser/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -45,6 +53,7 @@ export default defineConfig({
         test: {
           name: "conformance",
           environment: "node",
+          ...processGroups,
           include: ["tests/conformance/**/*.test.ts"],
           testTimeout: 300_000,
           hookTimeout: 60_000,

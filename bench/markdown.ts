@@ -160,7 +160,7 @@ function idleScale(out: string[], get: Get, c: BenchConfig): void {
       `${openFileLimit().toLocaleString("en")} (\`ulimit -n\`, hard limit ${PROCESS_FILE_LIMIT.toLocaleString("en")} on this machine; it cannot be raised here). ` +
       `A hibernated session costs ${fmt(viaWrangler)} open files through \`wrangler dev\` (in the proxy workerd its socket and the connection onward, in the runtime the incoming connection and the object's files), ` +
       `${fmt(wranglerBusiest)} of them in the busiest process, so about ${estimate(wranglerBusiest)} sessions fit; ${fmt(direct)} directly on workerd (\`serve:direct\`, one process), about ${estimate(directBusiest)}. ` +
-      "Past the limit local workerd fails to accept and, more often than not, drops every socket (CONTEXT.md). " +
+      "Past the limit local workerd fails to accept and, more often than not, drops every socket (the errors column above). " +
       "The ceiling search ramps as fast as it can: objects connected in the last 10 s have not hibernated yet and hold about two more files each, " +
       "so it finds less than the steady-state estimate (a slower `--rate` gets closer). Raising the ceiling takes a higher `ulimit -n` " +
       "(or several workerd processes behind a balancer); in production each object's sockets are Cloudflare's to hold and this limit does not apply.",

@@ -4,7 +4,7 @@
  * path, two workerd processes), the same Worker through `serve:direct`
  * (Miniflare, one workerd), the plain Node `ws` echo server, and the stateful
  * upstream MCP server the federation rows relay to. Every wait is bounded;
- * local observability is off everywhere (CONTEXT.md).
+ * local observability is off everywhere (docs/platform.md, "Local observability").
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";

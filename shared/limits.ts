@@ -29,6 +29,8 @@ export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_SUPERSEDED = 4001;
 /** The session was ended (deleted or expired) while this socket was attached. */
 export const CLOSE_SESSION_ENDED = 4004;
+/** The session produced output for this socket faster than OUTBOUND_* allows (a client not reading). */
+export const CLOSE_OUTBOUND_LIMIT = 4009;
 
 /** WebSocket subprotocol every MCP WebSocket client offers (SEP-1288 draft, real clients). */
 export const MCP_SUBPROTOCOL = "mcp";
@@ -38,7 +40,7 @@ export const SESSION_ID_HEADER = "Mcp-Session-Id";
 /** Largest HTTP request body (POST /mcp) accepted; bigger gets 413. Same bound as a frame. */
 export const MAX_BODY_BYTES = MAX_FRAME_BYTES;
 
-/** Interval of SSE keepalive comments; proxies cut idle streams after ~60-125 s (docs/platform.md). */
+/** SSE keepalive comment interval; proxies cut idle streams after 60-120 s (docs/platform.md). */
 export const SSE_KEEPALIVE_MS = 25_000;
 
 export const PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version";
@@ -67,3 +69,31 @@ export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 1_000;
 
 /** Default longest life of an SSE reply to a POST (REPLY_STREAM_MAX_MS), waiting included. */
 export const DEFAULT_REPLY_STREAM_MAX_MS = 10 * 60_000;
+
+/**
+ * Stateless 2026-07-28 requests, per principal and per Worker isolate: a
+ * message rate (token bucket) and requests in flight. Per isolate on purpose: a
+ * global count would cost a Durable Object round trip on every stateless
+ * request, which is what serving them without an object avoids. A principal
+ * spread over N isolates may reach N times these figures; each isolate's
+ * memory and CPU stay bounded, which is what the limits protect.
+ */
+export const STATELESS_RATE_PER_SECOND = 200;
+export const STATELESS_RATE_BURST = 400;
+export const STATELESS_MAX_IN_FLIGHT = 64;
+/** Principals whose stateless counters one isolate keeps (least recently seen evicted). */
+export const STATELESS_MAX_PRINCIPALS = 10_000;
+
+/**
+ * What a session may send toward one WebSocket: a token bucket of characters
+ * (UTF-16 code units of the JSON text), refilled at this rate up to the burst.
+ * workerd does not report how much of a socket's output is still unread
+ * (bufferedAmount stays 0), so a client that stops reading would make the
+ * runtime hold every reply: past the bucket the socket is closed with
+ * CLOSE_OUTBOUND_LIMIT, which bounds what one client can make the gateway hold.
+ */
+export const OUTBOUND_CHARS_PER_SECOND = 16 * 1024 * 1024;
+export const OUTBOUND_BURST_CHARS = 64 * 1024 * 1024;
+
+/** Unread bytes one SSE response may queue before it is closed (a client not reading). */
+export const MAX_SSE_PENDING_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,8 @@
 /**
  * MCP wire vocabulary shared by the Worker, the tests and any client: protocol
  * revisions of both eras, `_meta` keys, JSON-RPC message schemas and log levels.
+ * The plain constants live in `protocol-constants.ts` (importable without
+ * valibot) and are re-exported here.
  *
  * Invariant: this module imports nothing from `worker/`, `cloudflare:*` or `hono`,
  * so plain Node (tests, load generator) can use it.
@@ -9,28 +11,33 @@
  * keys such as `_meta`, which both eras rely on.
  */
 import * as v from "valibot";
+import {
+  LOG_LEVELS,
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_LOG_LEVEL,
+  META_PROTOCOL_VERSION,
+  MODERN_VERSIONS,
+  type ModernVersion,
+  SESSION_ERA_VERSIONS,
+  type SessionEraVersion,
+} from "./protocol-constants";
 
-/** Session-era revisions, newest first (`initialize` negotiates one of them). */
-export const SESSION_ERA_VERSIONS = [
-  "2025-11-25",
-  "2025-06-18",
-  "2025-03-26",
-  "2024-11-05",
-] as const;
-export type SessionEraVersion = (typeof SESSION_ERA_VERSIONS)[number];
-export const LATEST_SESSION_ERA_VERSION: SessionEraVersion = "2025-11-25";
-
-/** Stateless revisions, served per request from the `_meta` envelope. */
-export const MODERN_VERSIONS = ["2026-07-28"] as const;
-export type ModernVersion = (typeof MODERN_VERSIONS)[number];
-
-export const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
-export const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
-export const META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
-export const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
-export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
-/** Dormouse's own `_meta` key carrying the session id (initialize result, session_info). */
-export const META_SESSION_ID = "dormouse/sessionId";
+export {
+  LATEST_SESSION_ERA_VERSION,
+  LOG_LEVELS,
+  META_CLIENT_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_LOG_LEVEL,
+  META_PROTOCOL_VERSION,
+  META_SERVER_INFO,
+  META_SESSION_ID,
+  META_UNAVAILABLE_UPSTREAMS,
+  MODERN_VERSIONS,
+  type ModernVersion,
+  SESSION_ERA_VERSIONS,
+  type SessionEraVersion,
+} from "./protocol-constants";
 
 export function isSessionEraVersion(version: unknown): version is SessionEraVersion {
   return (SESSION_ERA_VERSIONS as readonly unknown[]).includes(version);
@@ -40,17 +47,6 @@ export function isModernVersion(version: unknown): version is ModernVersion {
   return (MODERN_VERSIONS as readonly unknown[]).includes(version);
 }
 
-/** RFC 5424 severities as MCP names them, least severe first. */
-export const LOG_LEVELS = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
-] as const;
 export const LogLevelSchema = v.picklist(LOG_LEVELS);
 export type LogLevel = v.InferOutput<typeof LogLevelSchema>;
 
@@ -59,7 +55,13 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 
-export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+/**
+ * A JSON-RPC id: a string or an integer that survives a round trip through a
+ * JavaScript number (|id| <= 2^53 - 1). A larger number has already lost
+ * digits when JSON.parse read it, so answering it would name another request:
+ * such ids are refused (-32600, id null) rather than echoed wrong.
+ */
+export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
 export type RequestId = v.InferOutput<typeof RequestIdSchema>;
 
 /** The client capability each server->client request needs (elicitation, sampling, roots). */
@@ -157,5 +159,5 @@ export const ModernEnvelopeSchema = v.looseObject({
 });
 export type ModernEnvelope = v.InferOutput<typeof ModernEnvelopeSchema>;
 
-export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
 export type ProgressToken = v.InferOutput<typeof ProgressTokenSchema>;

@@ -30,7 +30,7 @@ export class EchoObject extends DurableObject<BareEnv> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // Echoing a reserved code (1005/1006) throws; CONTEXT.md.
+    // Echoing a reserved code (1005/1006) throws: docs/platform.md, "WebSocket close codes".
     ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 }

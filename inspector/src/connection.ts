@@ -11,16 +11,15 @@
  * socket with close 4001).
  */
 import { CLOSE_SESSION_ENDED, CLOSE_SUPERSEDED } from "../../shared/limits";
+import { LATEST_SESSION_ERA_VERSION, META_SESSION_ID } from "../../shared/protocol-constants";
 import { isRecord } from "./dom";
 import { type ClientHooks, McpClient } from "./rpc/client";
 import { endSession, probeSession, StreamableHttpTransport } from "./rpc/streamable-http";
 import type { Transport, TransportEnd, TransportKind } from "./rpc/transport";
 import { openWebSocket, WebSocketTransport } from "./rpc/websocket";
 
-/** The session-era revision the inspector asks for (2025-11-25 has elicitation and sampling). */
-export const PROTOCOL_VERSION = "2025-11-25";
-/** Where Dormouse puts the session id in the initialize result (WebSocket upgrades hide headers). */
-const META_SESSION_ID = "dormouse/sessionId";
+/** The session-era revision the inspector asks for: the newest, which has elicitation and sampling. */
+const PROTOCOL_VERSION = LATEST_SESSION_ERA_VERSION;
 const STORAGE_KEY = "dormouse.inspector.session";
 const REATTACH_DELAYS_MS = [0, 500, 1000, 2000, 4000, 8000, 8000];
 export const INSPECTOR_VERSION = "0.1.0";
@@ -255,7 +254,7 @@ export class Connection {
       this.client.failAll("Another connection took over the session");
       this.#set({
         status: "superseded",
-        notice: `Another connection re-attached to session ${shortId(session.sessionId)} (close 4001), so this page let go. Resume takes it back.`,
+        notice: `Another connection re-attached to session ${shortId(session.sessionId)} (close ${CLOSE_SUPERSEDED}), so this page let go. Resume takes it back.`,
       });
       return;
     }

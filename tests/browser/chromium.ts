@@ -1,12 +1,17 @@
 /**
- * Real headless Chromium for the inspector's browser tests and screenshots:
- * Debian's `chromium` (installed by .ci/run; `npx playwright install` cannot
- * download browsers here) driven by playwright-core.
+ * Real headless Chromium for the inspector's browser tests and screenshots, driven
+ * by playwright-core: the Chromium inside the npm package @sparticuz/chromium
+ * (`npm-chromium.ts`), or the browser at CHROMIUM_PATH when that is set.
+ *
+ * Our own switches, not the package's `chromium.args`: those are for AWS Lambda
+ * (`--single-process`, `--disable-web-security`, which would switch off the
+ * same-origin checks the page is tested under), and the browser runs here without them.
  *
  * The browser is started with `launchServer` so its PID is known: playwright
  * starts it as the leader of its own process group with a fresh temporary
- * profile (`--user-data-dir`, removed on close), and `close()` ends that
- * group by PID if a graceful close did not. Every wait is bounded.
+ * profile (`--user-data-dir`, removed on close). The group is registered for
+ * cleanup as soon as playwright hands over its PID (`process-groups.ts`), and
+ * `stop()` ends it by PID if a graceful close did not. Every wait is bounded.
  */
 import { existsSync } from "node:fs";
 import {
@@ -16,9 +21,10 @@ import {
   chromium,
   type Page,
 } from "playwright-core";
-import { sleep, withTimeout } from "../helpers/wait";
+import { killGroupNow, stopGroup, trackGroup } from "../helpers/process-groups";
+import { withTimeout } from "../helpers/wait";
+import { npmChromium } from "./npm-chromium";
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -35,51 +41,66 @@ export const ACTION_TIMEOUT_MS = 10_000;
 
 export interface Chromium {
   browser: Browser;
+  /** PID of the browser, which leads its process group. */
   pid: number;
-  close(): Promise<void>;
+  /** Closes the browser, then ends its process group by PID; idempotent. */
+  stop(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<Chromium> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium)`,
-    );
-  }
+export interface LaunchOptions {
+  /** A browser to run instead of the npm one (default: the CHROMIUM_PATH variable). */
+  executablePath?: string;
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<Chromium> {
+  const { executablePath, env } = await executable(
+    options.executablePath ?? (process.env.CHROMIUM_PATH || undefined),
+  );
   const server: BrowserServer = await chromium.launchServer({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
+    env: { ...process.env, ...env },
     timeout: LAUNCH_TIMEOUT_MS,
   });
   const pid = server.process().pid;
-  if (pid === undefined) throw new Error("chromium started without a pid");
-  const kill = () => killGroup(pid, "SIGKILL");
-  process.once("exit", kill);
+  if (pid === undefined) {
+    await withTimeout(server.kill(), CLOSE_TIMEOUT_MS, "chromium to be killed").catch(() => {});
+    throw new Error("chromium started without a pid");
+  }
+  trackGroup(pid, `chromium ${executablePath}`);
   let browser: Browser;
   try {
     browser = await chromium.connect(server.wsEndpoint(), { timeout: LAUNCH_TIMEOUT_MS });
   } catch (error) {
-    kill();
+    await killGroupNow(pid);
     throw error;
   }
-  let closed: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   return {
     browser,
     pid,
-    close() {
-      closed ??= (async () => {
-        process.off("exit", kill);
+    stop() {
+      stopped ??= (async () => {
         await withTimeout(browser.close(), CLOSE_TIMEOUT_MS, "the browser to close").catch(
           () => {},
         );
         await withTimeout(server.close(), CLOSE_TIMEOUT_MS, "chromium to exit").catch(() => {});
-        const deadline = Date.now() + CLOSE_TIMEOUT_MS;
-        while (groupAlive(pid) && Date.now() < deadline) await sleep(100);
-        if (groupAlive(pid)) kill();
+        await stopGroup(pid, CLOSE_TIMEOUT_MS);
       })();
-      return closed;
+      return stopped;
     },
   };
+}
+
+async function executable(
+  path: string | undefined,
+): Promise<{ executablePath: string; env: Record<string, string> }> {
+  if (path === undefined) return npmChromium();
+  if (!existsSync(path)) {
+    throw new Error(`no browser at ${path} (CHROMIUM_PATH; unset it to use the npm Chromium)`);
+  }
+  return { executablePath: path, env: {} };
 }
 
 export interface InspectorPage {
@@ -104,30 +125,4 @@ export async function openInspector(
   });
   await page.goto(url);
   return { context, page, errors };
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }

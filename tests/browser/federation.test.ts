@@ -7,6 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { startAll } from "../helpers/start-all";
 import { startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";
 import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
@@ -21,7 +22,7 @@ beforeAll(async () => {
   buildInspector();
   upstream = await startStatefulUpstream();
   const downPort = await freePort();
-  [gateway, chromium] = await Promise.all([
+  [gateway, chromium] = await startAll([
     startGateway({
       vars: {
         UPSTREAMS: JSON.stringify([
@@ -36,7 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([chromium?.close(), gateway?.stop(), upstream?.stop()]);
+  await Promise.allSettled([chromium?.stop(), gateway?.stop(), upstream?.stop()]);
 });
 
 afterEach(async () => {

@@ -12,6 +12,7 @@ import { request } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
+import { startAll } from "../helpers/start-all";
 import { sleep } from "../helpers/wait";
 import {
   buildInspector,
@@ -25,7 +26,7 @@ import {
 } from "./actions";
 import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
 
-/** Local workerd evicts an idle object after 10 s (CONTEXT.md); leave margin. */
+/** Local workerd evicts an idle object after 10 s (docs/platform.md); leave margin. */
 const IDLE_FOR_EVICTION_MS = 12_500;
 const MAX_IDLE_PERIODS = 3;
 
@@ -36,7 +37,7 @@ const opened: InspectorPage[] = [];
 
 beforeAll(async () => {
   buildInspector();
-  [gateway, chromium] = await Promise.all([
+  [gateway, chromium] = await startAll([
     startGateway({ vars: { TOOLSETS: "default,conformance" } }),
     launchChromium(),
   ]);
@@ -44,7 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([chromium?.close(), gateway?.stop()]);
+  await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
 afterEach(async () => {

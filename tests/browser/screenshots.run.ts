@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { startAll } from "../helpers/start-all";
 import { startStatefulUpstream } from "../helpers/upstream";
 import { sleep } from "../helpers/wait";
 import {
@@ -36,7 +37,7 @@ let browser: Browser;
 beforeAll(async () => {
   buildInspector();
   await mkdir(DOCS, { recursive: true });
-  [gateway, chromium] = await Promise.all([
+  [gateway, chromium] = await startAll([
     startGateway({ vars: { TOOLSETS: "default,conformance" } }),
     launchChromium(),
   ]);
@@ -44,7 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([chromium?.close(), gateway?.stop()]);
+  await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
 async function page(viewport = WIDE, on: Gateway = gateway): Promise<Page> {

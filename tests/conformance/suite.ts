@@ -5,11 +5,11 @@
  * results. Both CLIs need Node >= 22, so they run on the project's own Node
  * (process.execPath under npm scripts).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { killGroup, spawnGroup, stopGroup } from "../helpers/process-groups";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const STABLE_CLI = join(
@@ -84,26 +84,26 @@ function run(
   timeoutMs: number,
 ): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+    const child = spawnGroup("conformance CLI", command, args, {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
     });
     let output = "";
-    child.stdout.on("data", (chunk) => {
+    child.stdout?.on("data", (chunk) => {
       output += chunk;
     });
-    child.stderr.on("data", (chunk) => {
+    child.stderr?.on("data", (chunk) => {
       output += chunk;
     });
     const timer = setTimeout(() => {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      killGroup(child.pid, "SIGKILL");
       reject(new Error(`conformance CLI timed out after ${timeoutMs} ms\n${output.slice(-4000)}`));
     }, timeoutMs);
     child.on("error", reject);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      resolve({ exitCode: code ?? 1, output });
+      // Anything the CLI left behind in its group goes with it.
+      stopGroup(child.pid).then(() => resolve({ exitCode: code ?? 1, output }), reject);
     });
   });
 }

@@ -5,10 +5,11 @@
  * of the JSON report is checked, never a measurement (issue #7): the tool must
  * not silently break.
  *
- * The CLI runs as a child process, bundled by esbuild exactly as the npm
- * script bundles it; every run has a hard time limit.
+ * The CLI runs as a child process (its own process group, registered for
+ * cleanup), bundled by esbuild exactly as the npm script bundles it; every run
+ * has a hard time limit.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LoadReport } from "../../tools/load/report";
 import { type Gateway, startGateway } from "../helpers/process";
+import { killGroup, spawnGroup, stopGroup } from "../helpers/process-groups";
 import { waitFor } from "../helpers/wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +32,8 @@ beforeAll(async () => {
   await mkdir(join(REPO_ROOT, ".bench"), { recursive: true });
   workDir = await mkdtemp(join(REPO_ROOT, ".bench", "e2e-load-"));
   bundle = join(workDir, "load.mjs");
-  const [started] = await Promise.all([
+  // Both at once; a gateway that started is stopped in afterAll even if the build failed.
+  const [started, built] = await Promise.allSettled([
     // The per-session rate limit would (rightly) refuse a back-to-back mix; this tests the tool.
     startGateway({ vars: { RATE_LIMIT_PER_SECOND: "0" } }),
     build({
@@ -43,7 +46,9 @@ beforeAll(async () => {
       logLevel: "warning",
     }),
   ]);
-  gateway = started;
+  if (started.status === "fulfilled") gateway = started.value;
+  if (started.status === "rejected") throw started.reason;
+  if (built.status === "rejected") throw built.reason;
 });
 
 afterAll(async () => {
@@ -59,10 +64,12 @@ interface Finished {
 
 function startLoad(name: string, args: string[]): { child: ChildProcess; done: Promise<Finished> } {
   const json = join(workDir, `${name}.json`);
-  const child = spawn(process.execPath, [bundle, "--url", gateway.url, "--json", json, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnGroup(
+    `load run "${name}"`,
+    process.execPath,
+    [bundle, "--url", gateway.url, "--json", json, ...args],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -73,12 +80,13 @@ function startLoad(name: string, args: string[]): { child: ChildProcess; done: P
   });
   const done = new Promise<Finished>((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      killGroup(child.pid, "SIGKILL");
       reject(new Error(`load run "${name}" took over ${RUN_LIMIT_MS} ms\n${stderr}`));
     }, RUN_LIMIT_MS);
     child.once("exit", async (code) => {
       clearTimeout(timer);
       try {
+        await stopGroup(child.pid); // Anything it forked goes with it.
         const report = JSON.parse(await readFile(json, "utf8")) as LoadReport;
         resolve({ code, stdout, report });
       } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * An SSE reply keeps its session object awake (CONTEXT.md), so every reply
+ * An SSE reply keeps its session object awake (docs/platform.md), so every reply
  * stream, and its keepalive timer, must end: when the call ends, when the
  * session ends, and at REPLY_STREAM_MAX_MS even if the call is waiting for an
  * elicitation answer that never comes.

@@ -8,7 +8,7 @@
  * arrives after the object was evicted while waiting for it.
  *
  * Eviction is real: local workerd evicts an idle object after about 10 s
- * (CONTEXT.md), so the eviction tests stay silent for IDLE_FOR_EVICTION_MS,
+ * (docs/platform.md), so the eviction tests stay silent for IDLE_FOR_EVICTION_MS,
  * allow up to MAX_IDLE_PERIODS of it, and run concurrently to pay it once.
  */
 import {

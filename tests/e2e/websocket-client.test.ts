@@ -5,7 +5,7 @@
  * `?session=` (SDK client and raw socket).
  *
  * Eviction is real: local workerd evicts an object whose only sockets are
- * hibernatable after 10 s idle (CONTEXT.md), so the hibernation tests stay
+ * hibernatable after 10 s idle (docs/platform.md), so the hibernation tests stay
  * silent for IDLE_FOR_EVICTION_MS and run concurrently to pay that once.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";

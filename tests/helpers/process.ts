@@ -3,21 +3,23 @@
  *
  * Each gateway gets a free port, a fresh `--persist-to` directory (or the one
  * given as `persistTo`, e.g. to restart on the state of a killed gateway) and its own
- * process group (`detached: true`): wrangler runs two workerd children (a proxy
- * and the runtime), and killing the group by PID is the only way to be sure
- * none of them outlives the test file. Local observability is switched off
- * (CONTEXT.md: it fsyncs a trace per hibernated-socket event) and no inspector
- * port is fixed, so files can run back to back without port clashes.
+ * process group, registered the moment it has a PID (`process-groups.ts`): wrangler
+ * runs two workerd children (a proxy and the runtime), and killing the group by PID
+ * is the only way to be sure none of them outlives the test file. Local
+ * observability is switched off (docs/platform.md, "Local observability": a
+ * trace per invocation costs most of the throughput) and no inspector port is
+ * fixed, so files can run back to back without port clashes.
  *
  * Every wait is bounded; a gateway that does not answer /healthz in time
  * fails with the tail of its log.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { killGroupNow, spawnGroup, stopGroup } from "./process-groups";
 import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -26,7 +28,8 @@ const HOST = "127.0.0.1";
 
 const READY_TIMEOUT_MS = 60_000;
 const HEALTH_PROBE_TIMEOUT_MS = 2_000;
-const STOP_GRACE_MS = 5_000;
+/** wrangler and then its workerd children shut down on SIGTERM; SIGKILL after this. */
+const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_CHARS = 8_000;
 /** Bound on the whole log kept for tests that search every line (e.g. for leaked secrets). */
 const FULL_LOG_CHARS = 16 * 1024 * 1024;
@@ -108,27 +111,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   for (const [key, value] of Object.entries(options.vars ?? {}))
     args.push("--var", `${key}:${value}`);
 
-  const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_SEND_METRICS: "false",
-      X_LOCAL_OBSERVABILITY: "false",
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-      CI: "1",
-    },
-  });
-  const pid = child.pid;
-  if (pid === undefined) {
+  let child: ReturnType<typeof spawnGroup>;
+  try {
+    child = spawnGroup(`wrangler dev on port ${port}`, process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_SEND_METRICS: "false",
+        X_LOCAL_OBSERVABILITY: "false",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+        CI: "1",
+      },
+    });
+  } catch (error) {
     await removeState();
-    throw new Error("wrangler dev did not start (no pid)");
+    throw error;
   }
-
-  const { logTail, disarm } = trackGroup(child, pid);
+  const pid = child.pid;
+  const logTail = captureLog(child);
   let full = "";
   const keep = (chunk: Buffer) => {
     if (full.length < FULL_LOG_CHARS) full += chunk.toString("utf8");
@@ -147,19 +150,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     fullLog: () => full,
     stop() {
       stopped ??= (async () => {
-        disarm();
-        await stopGroup(child, pid);
+        await stopGroup(pid, STOP_GRACE_MS);
         await removeState();
       })();
       return stopped;
     },
     async crash() {
-      disarm();
-      killGroup(pid, "SIGKILL");
-      const deadline = Date.now() + STOP_GRACE_MS;
-      while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
-      if (groupAlive(pid))
-        throw new Error(`process group ${pid} survived SIGKILL for ${STOP_GRACE_MS} ms`);
+      await killGroupNow(pid);
       stopped ??= Promise.resolve();
     },
   };
@@ -220,56 +217,13 @@ async function waitUntilHealthy(
   });
 }
 
-/** SIGTERM to the group, then SIGKILL if anything in it is still alive after a grace period. */
-async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
-  if (!groupAlive(pid)) return;
-  const exited =
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  killGroup(pid, "SIGTERM");
-  await Promise.race([exited, sleep(STOP_GRACE_MS)]);
-  // wrangler may exit before its workerd children: make sure the whole group is gone.
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (groupAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (groupAlive(pid)) killGroup(pid, "SIGKILL");
-}
-
-/**
- * Keeps the last LOG_TAIL_CHARS of a spawned process's output, and kills its
- * whole group if the test runner exits without stopping it (a last resort for
- * a run that never reaches afterAll). `disarm` once the group is stopped.
- */
-export function trackGroup(
-  child: ChildProcess,
-  pid: number,
-): { logTail: () => string; disarm: () => void } {
+/** Keeps the last LOG_TAIL_CHARS of a spawned process's stdout and stderr. */
+export function captureLog(child: ChildProcess): () => string {
   let log = "";
   const capture = (chunk: Buffer) => {
     log = (log + chunk.toString("utf8")).slice(-LOG_TAIL_CHARS);
   };
   child.stdout?.on("data", capture);
   child.stderr?.on("data", capture);
-  const killOnExit = () => killGroup(pid, "SIGKILL");
-  process.once("exit", killOnExit);
-  return { logTail: () => log, disarm: () => process.off("exit", killOnExit) };
-}
-
-/** Signals a whole process group (children included); a gone group is not an error. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-/** Whether any member of the process group led by `pid` is still alive. */
-export function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return () => log;
 }

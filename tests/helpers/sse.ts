@@ -2,13 +2,16 @@
  * A Server-Sent Events reader for tests, usable in workerd and in Node alike
  * (web streams and timers only): it turns a streaming response body into
  * events (`data:` lines joined) and comments (`: keepalive`), and parses event
- * data as JSON-RPC messages.
+ * data as JSON-RPC messages. Lines and fields are parsed by `eventsource-parser`
+ * (the parser the MCP TypeScript SDK uses), so the tests read streams as a
+ * real client does.
  *
  * Invariants:
  * - Every read is bounded: a wait that runs out cancels the stream and fails
  *   with what was received so far.
  * - `raw` keeps the exact text received, for assertions on the framing itself.
  */
+import { createParser, type EventSourceParser } from "eventsource-parser";
 
 /** Default bound on one wait for the stream. */
 export const SSE_WAIT_MS = 5_000;
@@ -33,11 +36,21 @@ export class SseReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #decoder = new TextDecoder();
   readonly #queue: SseItem[] = [];
-  #buffer = "";
+  readonly #parser: EventSourceParser;
   #done = false;
 
   constructor(body: ReadableStream<Uint8Array>) {
     this.#reader = body.getReader();
+    this.#parser = createParser({
+      onEvent: ({ data, event, id }) =>
+        this.#push({
+          kind: "event",
+          data,
+          ...(event === undefined ? {} : { event }),
+          ...(id === undefined ? {} : { id }),
+        }),
+      onComment: (text) => this.#push({ kind: "comment", text }),
+    });
   }
 
   /** Whether the server ended the stream. */
@@ -114,54 +127,17 @@ export class SseReader {
     }
     const text = this.#decoder.decode(chunk.value, { stream: true });
     this.raw += text;
-    this.#parse(text);
+    this.#parser.feed(text);
   }
 
-  #parse(text: string): void {
-    this.#buffer = (this.#buffer + text).replace(/\r\n?/g, "\n");
-    const blocks = this.#buffer.split("\n\n");
-    this.#buffer = blocks.pop() ?? "";
-    for (const block of blocks) {
-      for (const item of parseBlock(block)) {
-        this.items.push(item);
-        this.#queue.push(item);
-      }
-    }
+  #push(item: SseItem): void {
+    this.items.push(item);
+    this.#queue.push(item);
   }
 
   #tail(): string {
     return JSON.stringify(this.raw.slice(-600));
   }
-}
-
-/** One SSE block (lines up to a blank line): its comments, then its event if it has data. */
-function parseBlock(block: string): SseItem[] {
-  const items: SseItem[] = [];
-  const data: string[] = [];
-  let event: string | undefined;
-  let id: string | undefined;
-  for (const line of block.split("\n")) {
-    if (line === "") continue;
-    if (line.startsWith(":")) {
-      items.push({ kind: "comment", text: line.slice(1).replace(/^ /, "") });
-      continue;
-    }
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-    if (field === "data") data.push(value);
-    else if (field === "event") event = value;
-    else if (field === "id") id = value;
-  }
-  if (data.length > 0) {
-    items.push({
-      kind: "event",
-      data: data.join("\n"),
-      ...(event === undefined ? {} : { event }),
-      ...(id === undefined ? {} : { id }),
-    });
-  }
-  return items;
 }
 
 function parseMessage(data: string): SseMessage {

@@ -4,19 +4,20 @@
  * run by Node's type stripping) and the reference server-everything over
  * Streamable HTTP.
  *
- * Conventions follow `process.ts`: each upstream runs in its own process group
- * (`detached: true`) and is killed by PID group; every wait is bounded and a
- * failure carries the tail of the upstream's log. An upstream is ready when its
+ * Conventions follow `process.ts`: each upstream runs in its own process group,
+ * registered the moment it has a PID (`process-groups.ts`), and is killed by
+ * group; every wait is bounded and a failure carries the tail of the upstream's log. An upstream is ready when its
  * TCP port accepts connections. `stop()` returns only once the group is gone
  * and the port can be bound again, so a restart on the same port (pass
  * `port`) reaches the new process, not a dying one. Upstreams get a minimal
  * environment (PATH plus what they need), never the test runner's.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, groupAlive, killGroup, trackGroup } from "./process";
+import { captureLog, freePort } from "./process";
+import { spawnGroup, stopGroup } from "./process-groups";
 import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,10 +36,9 @@ const HOST = "127.0.0.1";
 
 const READY_TIMEOUT_MS = 20_000;
 const CONNECT_PROBE_TIMEOUT_MS = 1_000;
-const STOP_GRACE_MS = 5_000;
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
-export type StatefulMode = "normal" | "garbage" | "hang";
+export type StatefulMode = "normal" | "garbage" | "hang" | "chatty" | "busy" | "redirect";
 
 export interface UpstreamProcess {
   /** `http://127.0.0.1:<port>/mcp` */
@@ -66,11 +66,14 @@ export async function startStatefulUpstream(
     mode?: StatefulMode;
     /** `name=value`: every request without this header gets 401. */
     requireHeader?: string;
+    /** Mode `redirect`: where every request is sent (307). */
+    redirectTo?: string;
   } = {},
 ): Promise<UpstreamProcess> {
   const port = options.port ?? (await freePort());
   const mode = options.mode ?? "normal";
   const guard = options.requireHeader ? ["--require-header", options.requireHeader] : [];
+  if (options.redirectTo) guard.push("--redirect-to", options.redirectTo);
   return startUpstream({
     label: `stateful-upstream (${mode})`,
     port,
@@ -133,18 +136,15 @@ export async function startOAuthUpstream(options: {
 }
 
 async function startUpstream(spec: UpstreamSpec): Promise<UpstreamProcess> {
-  const child = spawn(process.execPath, spec.args, {
+  const child = spawnGroup(`${spec.label} on port ${spec.port}`, process.execPath, spec.args, {
     cwd: REPO_ROOT,
-    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     // A minimal environment: server-everything's `get-env` tool returns its whole
     // environment to any client, so the runner's variables must not reach it.
     env: { PATH: process.env.PATH ?? "", ...spec.env, NO_COLOR: "1", FORCE_COLOR: "0" },
   });
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`${spec.label} did not start (no pid)`);
-
-  const { logTail, disarm } = trackGroup(child, pid);
+  const logTail = captureLog(child);
 
   let stopped: Promise<void> | undefined;
   const upstream: UpstreamProcess = {
@@ -154,8 +154,7 @@ async function startUpstream(spec: UpstreamSpec): Promise<UpstreamProcess> {
     logTail,
     stop() {
       stopped ??= (async () => {
-        disarm();
-        await stopGroup(child, pid);
+        await stopGroup(pid);
         await waitUntilPortFree(spec.port, PORT_RELEASE_TIMEOUT_MS);
       })();
       return stopped;
@@ -225,24 +224,6 @@ async function waitUntilPortFree(port: number, timeoutMs: number): Promise<void>
   const deadline = Date.now() + timeoutMs;
   while (!(await portBindable(port))) {
     if (Date.now() >= deadline) throw new Error(`port ${port} still bound after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-/** SIGTERM to the group, then SIGKILL if anything in it is still alive after a grace period. */
-async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
-  if (!groupAlive(pid)) return;
-  const exited =
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  killGroup(pid, "SIGTERM");
-  await Promise.race([exited, sleep(STOP_GRACE_MS)]);
-  if (groupAlive(pid)) killGroup(pid, "SIGKILL");
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (groupAlive(pid)) {
-    if (Date.now() >= deadline)
-      throw new Error(`process group ${pid} survived SIGKILL for ${STOP_GRACE_MS} ms`);
     await sleep(50);
   }
 }

@@ -6,16 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventTooLarge, readSseData } from "../../worker/federation/sse-reader";
-
-function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-      controller.close();
-    },
-  });
-}
+import { chunkedSse, streamOf } from "../helpers/sse-chunks";
 
 async function collect(chunks: string[], max = 1_000): Promise<string[]> {
   const out: string[] = [];
@@ -34,6 +25,10 @@ describe("readSseData", () => {
     expect(await collect(["data:x\r\n\r\ndata: y\r\rdata: z\n\n"])).toEqual(["x", "y", "z"]);
   });
 
+  it("reads a \\r\\n cut between two chunks as one line end, not two", async () => {
+    expect(await collect(["data: a\r", "\ndata: b\r\n\r\n"])).toEqual(["a\nb"]);
+  });
+
   it("yields a priming event with empty data as an empty string (the client skips it)", async () => {
     expect(await collect(["id: 1\ndata: \n\ndata: {}\n\n"])).toEqual(["", "{}"]);
   });
@@ -48,6 +43,24 @@ describe("readSseData", () => {
       EventTooLarge,
     );
     await expect(collect(["data: ", "y".repeat(30)], 20)).rejects.toBeInstanceOf(EventTooLarge);
+  });
+
+  it("refuses an event whose short data lines add up past the bound over many chunks", async () => {
+    const chunks = Array.from({ length: 6 }, () => "data: 12345678\n");
+    await expect(collect(chunks, 20)).rejects.toThrow("an upstream event exceeded 20 bytes");
+  });
+
+  it("yields the events that came before an oversized one", async () => {
+    const out: string[] = [];
+    const read = async () => {
+      for await (const data of readSseData(
+        streamOf(["data: ok\n\n", `data: ${"z".repeat(30)}`]),
+        20,
+      ))
+        out.push(data);
+    };
+    await expect(read()).rejects.toBeInstanceOf(EventTooLarge);
+    expect(out).toEqual(["ok"]);
   });
 
   it("reads the same events however the bytes are split into chunks", async () => {
@@ -70,6 +83,15 @@ describe("readSseData", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("reads the same events with mixed line ends and every \\r\\n cut across chunks", async () => {
+    await fc.assert(
+      fc.asyncProperty(chunkedSse, async ({ chunks, events }) => {
+        expect(await collect(chunks)).toEqual(events.map((e) => e.data));
+      }),
+      { numRuns: 500 },
     );
   });
 });

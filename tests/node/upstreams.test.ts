@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../worker/config/config-error";
 import {
+  DEFAULT_UPSTREAM_MAX_REQUEST_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   parseUpstreams,
   upstreamsFor,
@@ -16,7 +17,14 @@ describe("UPSTREAMS configuration", () => {
   });
 
   it("accepts a JSON value and a string holding JSON alike, with defaults filled in", () => {
-    const expected = [{ ...valid, timeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS, headers: {} }];
+    const expected = [
+      {
+        ...valid,
+        timeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS,
+        maxRequestMs: DEFAULT_UPSTREAM_MAX_REQUEST_MS,
+        headers: {},
+      },
+    ];
     expect(parseUpstreams([valid], {})).toEqual(expected);
     expect(parseUpstreams(JSON.stringify([valid]), {})).toEqual(expected);
   });
@@ -40,6 +48,27 @@ describe("UPSTREAMS configuration", () => {
       [valid, { ...valid, name: "other" }],
       /share the prefix "ev"/,
     ],
+    [
+      "a prefix that, with its separator, starts another's (sep and sep__a)",
+      [
+        { ...valid, name: "one", prefix: "sep" },
+        { ...valid, name: "two", prefix: "sep__a" },
+      ],
+      /prefixes "sep" \(one\) and "sep__a" \(two\) overlap: a served name such as "sep__a__x"/,
+    ],
+    [
+      "prefixes a and a_, whose names meet at a___x",
+      [
+        { ...valid, name: "one", prefix: "a_" },
+        { ...valid, name: "two", prefix: "a" },
+      ],
+      /prefixes "a" \(two\) and "a_" \(one\) overlap/,
+    ],
+    [
+      "a maxRequestMs out of range",
+      [{ ...valid, maxRequestMs: 50 }],
+      /UPSTREAMS\[0\]\.maxRequestMs/,
+    ],
   ])("fails loudly on %s, naming the field and the reason", (_case, raw, message) => {
     expect(() => parseUpstreams(raw, {})).toThrow(ConfigError);
     expect(() => parseUpstreams(raw, {})).toThrow(message);
@@ -54,6 +83,14 @@ describe("UPSTREAMS configuration", () => {
       Authorization: "EVERYTHING_TOKEN",
     });
   });
+});
+
+it("accepts prefixes that share letters but cannot meet (a and a_b)", () => {
+  const raw = [
+    { ...valid, name: "one", prefix: "a" },
+    { ...valid, name: "two", prefix: "a_b" },
+  ];
+  expect(parseUpstreams(raw, {}).map((u) => u.prefix)).toEqual(["a", "a_b"]);
 });
 
 describe("upstreamsFor", () => {

@@ -2,11 +2,9 @@
  * One client session as the load generator sees it, whatever the transport:
  * open (connect + initialize), call a tool, close. Implementations turn every
  * failure into a LoadError with a stable kind and never wait unboundedly.
+ * `create-session.ts` picks the implementation for a target.
  */
 import { LoadError } from "./errors";
-import { HttpSession } from "./http-session";
-import type { Target } from "./target";
-import { WsSession } from "./ws-session";
 
 export interface ToolReply {
   /** Text of the first content block (MCP), or the echoed `arguments.text` (echo). */
@@ -25,10 +23,6 @@ export interface LoadSession {
 
 /** Called when a session dies without being asked to (a socket the server closed). */
 export type OnLost = (error: LoadError) => void;
-
-export function createSession(target: Target, onLost: OnLost): LoadSession {
-  return target.transport === "ws" ? new WsSession(target, onLost) : new HttpSession(target);
-}
 
 /** The reply of a tools/call: an error envelope or an `isError` result becomes a LoadError. */
 export function toolReplyOf(message: Record<string, unknown>): ToolReply {

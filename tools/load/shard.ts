@@ -8,11 +8,13 @@
  * kind. A session the server drops is counted once, as `closed_<code>`, when
  * it happens, whatever phase is running (idle included).
  */
+
+import { createSession } from "./create-session";
 import { ErrorCounter, LoadError } from "./errors";
 import { LatencyRecorder, type RecorderState } from "./latency";
 import { argumentsFor, checkReply, type MixEntry, payloadOf, pickTool } from "./mix";
 import { forEachBounded, spread } from "./pacing";
-import { createSession, type LoadSession } from "./session";
+import type { LoadSession } from "./session";
 import type { Target } from "./target";
 
 export type ShardCommand =

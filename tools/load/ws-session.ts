@@ -9,8 +9,7 @@ import WebSocket from "ws";
 import { notificationEnvelope, requestEnvelope } from "../../shared/errors";
 import { MCP_SUBPROTOCOL } from "../../shared/limits";
 import { LoadError } from "./errors";
-import type { LoadSession, OnLost, ToolReply } from "./session";
-import { toolReplyOf } from "./session";
+import { type LoadSession, type OnLost, type ToolReply, toolReplyOf } from "./session";
 import { authHeaders, initializeParams, type Target } from "./target";
 
 interface Pending {

@@ -33,6 +33,13 @@ interface Env {
   UPSTREAMS?: unknown;
   /** Longest an SSE reply to a POST may stay open, waiting for input included (ms). */
   REPLY_STREAM_MAX_MS?: string;
+  /** Stateless 2026-07-28 requests per principal and isolate: rate ("0" off), burst, in flight. */
+  STATELESS_RATE_LIMIT_PER_SECOND?: string;
+  STATELESS_RATE_LIMIT_BURST?: string;
+  STATELESS_MAX_IN_FLIGHT?: string;
+  /** What a session may send toward one WebSocket: characters/s ("0" off) and burst. */
+  OUTBOUND_CHARS_PER_SECOND?: string;
+  OUTBOUND_BURST_CHARS?: string;
   /**
    * Key material (at least 32 characters) that upstream OAuth tokens are encrypted under
    * (AES-GCM) and authorization states are signed with (HMAC); a Worker secret. Required

@@ -20,6 +20,16 @@ import { issuePath } from "../../shared/issues";
 import { ConfigError } from "./config-error";
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
+/**
+ * Longest one upstream request may take whatever the upstream sends (progress
+ * included): below the session's request deadline by default, so an upstream
+ * that never finishes fails on its own bound (-32031), not the session's.
+ */
+export const DEFAULT_UPSTREAM_MAX_REQUEST_MS = 60_000;
+/** A list from one upstream (initialize and all its pages) takes at most min(2 x timeoutMs, this). */
+export const UPSTREAM_LIST_MAX_MS = 10_000;
+/** Between an upstream's prefix and its own name in a served name: `<prefix>__<name>`. */
+export const NAME_SEPARATOR = "__";
 const MAX_UPSTREAMS = 32;
 
 const NamePattern = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -59,6 +69,10 @@ const UpstreamSchema = v.strictObject({
   timeoutMs: v.optional(
     v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(120_000)),
     DEFAULT_UPSTREAM_TIMEOUT_MS,
+  ),
+  maxRequestMs: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(600_000)),
+    DEFAULT_UPSTREAM_MAX_REQUEST_MS,
   ),
   allowTools: v.optional(v.array(v.string())),
   denyTools: v.optional(v.array(v.string())),
@@ -112,6 +126,7 @@ export function parseUpstreams(raw: unknown, secrets: Record<string, unknown>): 
       seen.add(value);
     }
   }
+  refuseOverlappingPrefixes(upstreams);
   for (const upstream of upstreams) {
     for (const [header, secret] of Object.entries(upstream.headers)) {
       if (typeof secrets[secret] !== "string") {
@@ -167,6 +182,27 @@ function isPublicUrl(value: string): boolean {
 }
 
 /**
+ * Two prefixes overlap when one served name could belong to both upstreams:
+ * `<P>__x` and `<Q>__y` are the same string whenever `<Q>__` starts with `<P>__`
+ * ("sep" and "sep__a": sep's "a__b" and sep__a's "b" are both "sep__a__b"; "a"
+ * and "a_": a's "_x" and a_'s "x" are both "a___x"). Routing picks one, so the
+ * other upstream's tool would be listed under a name that runs something else.
+ */
+function refuseOverlappingPrefixes(upstreams: readonly Upstream[]): void {
+  for (const shorter of upstreams) {
+    for (const longer of upstreams) {
+      if (shorter === longer || longer.prefix.length < shorter.prefix.length) continue;
+      const head = `${shorter.prefix}${NAME_SEPARATOR}`;
+      if (!`${longer.prefix}${NAME_SEPARATOR}`.startsWith(head)) continue;
+      const example = `${longer.prefix}${NAME_SEPARATOR}x`;
+      throw new ConfigError(
+        `UPSTREAMS: the prefixes "${shorter.prefix}" (${shorter.name}) and "${longer.prefix}" (${longer.name}) overlap: a served name such as "${example}" could belong to either; choose prefixes where neither followed by "__" starts the other`,
+      );
+    }
+  }
+}
+
+/**
  * UPSTREAMS parsed and checked against the built-in tools and prompts
  * (`builtinNames`): an upstream prefix that would shadow one of them is a
  * ConfigError. Not memoised here: worker/configuration.ts keeps the result.
@@ -177,7 +213,7 @@ export function upstreamsFor(
 ): Upstream[] {
   const upstreams = parseUpstreams(env.UPSTREAMS, env);
   for (const name of builtinNames) {
-    const clash = upstreams.find((u) => name.startsWith(`${u.prefix}__`));
+    const clash = upstreams.find((u) => name.startsWith(`${u.prefix}${NAME_SEPARATOR}`));
     if (clash) {
       throw new ConfigError(
         `UPSTREAMS (${clash.name}): prefix "${clash.prefix}" would shadow the built-in "${name}"`,

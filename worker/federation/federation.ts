@@ -18,7 +18,7 @@
  * send the principal to authorize when it has none (authorization.ts).
  */
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../config/upstreams";
+import { UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
 import {
@@ -47,12 +47,10 @@ import {
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
+import { boundedSignal } from "./wire";
 
 export { AUTHORIZATION_META } from "./authorization";
 export type { ListKind, MergedList } from "./lists";
-export { NAME_SEPARATOR } from "./lists";
-
-export const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 
 export type ListChangeKind = "tools" | "prompts" | "resources";
 
@@ -116,10 +114,25 @@ export class Federation {
       this.upstreams.map(async (upstream) => {
         const skip = skipReason(upstream);
         if (skip) return { unavailable: { upstream: upstream.name, reason: skip } };
+        // Each upstream's list has a bound of its own, so one that never finishes (or
+        // chatters without answering) cannot hold the merged list past it.
+        const budgetMs = Math.min(2 * upstream.timeoutMs, UPSTREAM_LIST_MAX_MS);
+        const bounded = boundedSignal(
+          call.signal,
+          budgetMs,
+          new UpstreamFailure(
+            "timeout",
+            `did not answer ${LISTS[kind].method} within ${budgetMs} ms`,
+          ),
+        );
         try {
-          return { items: await this.#listOne(upstream, kind, call) };
-        } catch (error) {
-          if (call.signal.aborted) throw error;
+          return {
+            items: await this.#listOne(upstream, kind, { ...call, signal: bounded.signal }),
+          };
+        } catch (thrown) {
+          if (call.signal.aborted) throw thrown;
+          // The list's own bound aborted it: that is this upstream's failure.
+          const error = bounded.signal.aborted ? bounded.signal.reason : thrown;
           if (error instanceof NeedsAuthorization) {
             const stand =
               kind === "tools"
@@ -134,6 +147,8 @@ export class Federation {
           if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
           return { unavailable: { upstream: upstream.name, reason } };
+        } finally {
+          bounded.clear();
         }
       }),
     );
@@ -413,7 +428,13 @@ export class Federation {
     }
     const bearer = this.#auth && isOAuth(upstream) ? this.#auth.bearer(upstream) : undefined;
     return new UpstreamClient(
-      { url: upstream.url, headers, timeoutMs: upstream.timeoutMs, ...(bearer ? { bearer } : {}) },
+      {
+        url: upstream.url,
+        headers,
+        timeoutMs: upstream.timeoutMs,
+        maxRequestMs: upstream.maxRequestMs,
+        ...(bearer ? { bearer } : {}),
+      },
       state,
     );
   }

@@ -11,10 +11,9 @@
  */
 import { METHOD_NOT_FOUND } from "../../shared/errors";
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../config/upstreams";
+import { NAME_SEPARATOR, type Upstream } from "../config/upstreams";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
 
-export const NAME_SEPARATOR = "__";
 /** Scheme of namespaced upstream resource URIs: `upstream://<prefix>/<original>`. */
 export const UPSTREAM_URI_SCHEME = "upstream://";
 /** Pages followed per upstream list, and items kept. */

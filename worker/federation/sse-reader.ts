@@ -1,9 +1,21 @@
 /**
  * Reads `text/event-stream` bodies from upstream servers: yields the `data`
- * of each event (comments, ids and retry hints are dropped). Bounded: one
- * event may hold at most `maxEventBytes` characters, so an upstream cannot
- * grow the gateway's memory by never ending an event.
+ * of each event (comments, ids and retry hints are dropped). Line and field
+ * rules come from `eventsource-parser`, the parser the MCP TypeScript SDK uses.
+ *
+ * Bounded: one event may hold at most `maxEventBytes` characters, so an
+ * upstream cannot grow the gateway's memory by never ending an event. The
+ * parser's `maxBufferSize` bounds what it holds between chunks (a partial line
+ * plus the data of an event not yet ended; lines that cannot become a field are
+ * dropped unbuffered); the size check on each dispatched event covers an
+ * oversized event that arrived whole within one chunk, which `maxBufferSize`
+ * never sees.
+ *
+ * Leniency kept from the hand-written reader: a stream that ends right after a
+ * complete `data:` line, without the blank line, still yields that event (the
+ * spec discards it); a partial last line is dropped.
  */
+import { createParser } from "eventsource-parser";
 
 export class EventTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -18,36 +30,39 @@ export async function* readSseData(
   // The cast bridges the DOM and workerd typings of TextDecoderStream.
   const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
   const reader = body.pipeThrough(decoder).getReader();
-  let buffer = "";
-  let data: string[] = [];
-  let size = 0;
+  const dispatched: string[] = [];
+  let overflow = false;
+  const parser = createParser({
+    onEvent: (event) => dispatched.push(event.data),
+    // Unknown fields and bad `retry` values are ignored, as the spec says.
+    onError: (error) => {
+      if (error.type === "max-buffer-size-exceeded") overflow = true;
+    },
+    maxBufferSize: maxEventBytes,
+  });
+  let endsLine = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value;
-      let newline = buffer.search(/\r\n|\r|\n/);
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline);
-        const width = buffer.startsWith("\r\n", newline) ? 2 : 1;
-        buffer = buffer.slice(newline + width);
-        if (line === "") {
-          if (data.length > 0) yield data.join("\n");
-          data = [];
-          size = 0;
-        } else if (line.startsWith("data:")) {
-          const chunk = line.slice(line.startsWith("data: ") ? 6 : 5);
-          size += chunk.length;
-          if (size > maxEventBytes) throw new EventTooLarge(maxEventBytes);
-          data.push(chunk);
-        }
-        // Other fields (event, id, retry) and comments are not needed for JSON-RPC.
-        newline = buffer.search(/\r\n|\r|\n/);
-      }
-      if (buffer.length + size > maxEventBytes) throw new EventTooLarge(maxEventBytes);
+      if (value === "") continue;
+      parser.feed(value);
+      yield* drain(dispatched, maxEventBytes);
+      if (overflow) throw new EventTooLarge(maxEventBytes);
+      endsLine = /[\r\n]$/.test(value);
     }
-    if (data.length > 0) yield data.join("\n");
+    // A blank line ends the last event if the stream stopped at a line end.
+    // Two: after a final "\r" the parser takes one "\n" as the rest of "\r\n".
+    if (endsLine) parser.feed("\n\n");
+    yield* drain(dispatched, maxEventBytes);
   } finally {
     reader.cancel().catch(() => {});
+  }
+}
+
+function* drain(dispatched: string[], maxEventBytes: number): Generator<string> {
+  for (const data of dispatched.splice(0)) {
+    if (data.length > maxEventBytes) throw new EventTooLarge(maxEventBytes);
+    yield data;
   }
 }

@@ -8,9 +8,14 @@
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
-import { isSessionEraVersion } from "../../shared/protocol";
+import { isRecord, isSessionEraVersion, type RequestId } from "../../shared/protocol";
 import { configuredPolicy } from "../config/configuration";
-import { replyStreamMaxMs, requestDeadlineMs, sseKeepaliveMs } from "../config/vars";
+import {
+  replyStreamMaxMs,
+  requestDeadlineMs,
+  sseKeepaliveMs,
+  statelessBounds,
+} from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { registryFor } from "../tools/registry";
 import { SseWriter } from "../transports/sse";
@@ -30,6 +35,7 @@ import {
   sessionFromHeader,
 } from "./session-forwarding";
 import { serveStateless, statelessFederation } from "./stateless";
+import { statelessLimitsFor } from "./stateless-limits";
 import { withHeaderTrace } from "./trace-headers";
 
 export async function postMcp(c: AppContext): Promise<Response> {
@@ -47,7 +53,13 @@ export async function postMcp(c: AppContext): Promise<Response> {
       checkModernRequest(c.req.raw, body) ??
       checkParamHeaders(c.req.raw, body, (tool) => registry.tools.get(tool)?.item.inputSchema);
     if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
+    const admission = statelessLimitsFor(statelessBounds(c.env)).admit(
+      c.get("principal"),
+      frame.kind === "request",
+    );
+    if (!admission.ok) return tooMany(id, admission.error);
     return serveStateless(frame, {
+      onSettled: admission.release,
       registry,
       requestStateSecret: c.env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(c.env),
@@ -106,6 +118,14 @@ export async function deleteMcp(c: AppContext): Promise<Response> {
   const sessionId = sessionFromHeader(c);
   if (sessionId instanceof Response) return sessionId;
   return forward(c, sessionId, "delete", "");
+}
+
+/** 429 with the JSON-RPC error and Retry-After (whole seconds, at least 1). */
+function tooMany(id: RequestId | null, error: JsonRpcError): Response {
+  const retryAfterMs = isRecord(error.data) ? Number(error.data.retryAfterMs) || 1_000 : 1_000;
+  return jsonRpcErrorResponse(429, id, error, {
+    "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+  });
 }
 
 /**

@@ -35,6 +35,8 @@ export interface StatelessOptions {
   deadlineMs: number;
   /** Upstreams this request may relay to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** Called once the request's work is over (its reply sent, or nothing left to run). */
+  onSettled(): void;
   /** ACCESS_POLICY (null: everything allowed). */
   policy: AccessPolicy | null;
   /** Who is calling. */
@@ -52,10 +54,12 @@ export async function serveStateless(
     clientRequests: null,
   });
   if (frame.kind !== "request") {
-    await dispatcher.handle(frame, { send: () => {} });
+    await dispatcher.handle(frame, { send: () => {} }).finally(options.onSettled);
     return new Response(null, { status: 202 });
   }
   if (frame.message.method === "subscriptions/listen") {
+    // A listen stream is a subscription, not work in flight.
+    options.onSettled();
     try {
       return await openListenStream(frame.message, options.keepaliveMs);
     } catch (thrown) {
@@ -70,7 +74,10 @@ export async function serveStateless(
     maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
-  dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());
+  dispatcher.run(frame.message, exchange).finally(() => {
+    exchange.abandon();
+    options.onSettled();
+  });
   return exchange.response;
 }
 

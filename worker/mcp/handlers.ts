@@ -20,15 +20,11 @@ import {
   LATEST_SESSION_ERA_VERSION,
   LogLevelSchema,
   META_SESSION_ID,
+  META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import type { AccessKind } from "../config/access-policy";
-import {
-  AUTHORIZATION_META,
-  type ListKind,
-  type MergedList,
-  UNAVAILABLE_META,
-} from "../federation/federation";
+import { AUTHORIZATION_META, type ListKind, type MergedList } from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
@@ -130,7 +126,7 @@ async function withUpstreams(
   if (!federation) return { [key]: visible(call, policyKind, field, builtin) };
   const merged: MergedList = await federation.list(kind, relayCall(call));
   const meta: Record<string, unknown> = {};
-  if (merged.unavailable.length > 0) meta[UNAVAILABLE_META] = merged.unavailable;
+  if (merged.unavailable.length > 0) meta[META_UNAVAILABLE_UPSTREAMS] = merged.unavailable;
   // Upstreams the principal must authorize (their URL elicitations), shown when the policy lets it
   // use the upstream's stand-in tool `<prefix>__authorize` (denying `<prefix>__*` hides them).
   const prefixOf = new Map(federation.upstreams.map((u) => [u.name, u.prefix]));

@@ -1,6 +1,8 @@
 /**
  * How a session ends: the idle TTL (activity recorded at most once per
- * TOUCH_EVERY_MS, an alarm at the expiry time), ending on DELETE or expiry
+ * TOUCH_EVERY_MS, an alarm at the expiry time; the keepalive text frame counts
+ * as activity, read from the runtime's auto-response timestamps when the alarm
+ * fires), ending on DELETE or expiry
  * (running requests answered, sockets closed with 4004, upstream sessions
  * ended, the principal's slot released) and the purge of its storage in
  * bounded steps, continued by the alarm until nothing is left.
@@ -25,6 +27,8 @@ export interface ExpiryOptions {
   idleTtlMs: number;
   /** The session's sockets, to close when it ends. */
   sockets(): WebSocket[];
+  /** When the runtime last answered a socket's keepalive (`ping` -> `pong`), ms; null if never. */
+  lastKeepaliveAt(): number | null;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
 }
@@ -56,9 +60,14 @@ export class Expiry {
       return;
     }
     if (record.phase !== "ended") {
-      const expiresAt = record.lastActiveAt + this.options.idleTtlMs;
+      // A client that only sends the keepalive is alive: the runtime answers it without
+      // waking the object, but records when it last did.
+      const keepaliveAt = this.options.lastKeepaliveAt() ?? 0;
+      const activeAt = Math.max(record.lastActiveAt, keepaliveAt);
+      const expiresAt = activeAt + this.options.idleTtlMs;
       if (expiresAt > Date.now()) {
-        storage.scheduleAlarm(expiresAt);
+        if (activeAt > record.lastActiveAt) storage.touch(activeAt, expiresAt);
+        else storage.scheduleAlarm(expiresAt);
         return;
       }
       await this.end("session expired after idling");

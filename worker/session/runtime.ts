@@ -20,7 +20,7 @@ import type { SessionStorage } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
-import { MessageRate } from "./rate-limit";
+import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
 import { SocketChannel } from "./socket-channel";
 import { SOCKET_TAG, Sockets } from "./sockets";
 import { SessionState } from "./state";
@@ -36,6 +36,7 @@ export interface RuntimeOptions {
   requestStateSecret: string | undefined;
   keepaliveMs: number;
   rateLimit: RateLimit | null;
+  outboundLimit: OutboundLimit | null;
   idleTtlMs: number;
   requestDeadlineMs: number;
   replyStreamMaxMs: number;
@@ -60,6 +61,7 @@ export class SessionRuntime {
       policy: options.policy,
       requestStateSecret: options.requestStateSecret,
       rate: new MessageRate(options.rateLimit),
+      outbound: new OutboundBudget(options.outboundLimit),
       sockets,
     });
     const channel = new SocketChannel(state);
@@ -73,6 +75,7 @@ export class SessionRuntime {
       dispatcher,
       idleTtlMs: options.idleTtlMs,
       sockets,
+      lastKeepaliveAt: () => latestKeepalive(ctx, sockets()),
       releaseSlot: options.releaseSlot,
     });
     this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel });
@@ -85,4 +88,14 @@ export class SessionRuntime {
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
   }
+}
+
+/** The last time the runtime answered a keepalive on any of `sockets` (ms), or null. */
+function latestKeepalive(ctx: DurableObjectState, sockets: WebSocket[]): number | null {
+  let latest: number | null = null;
+  for (const ws of sockets) {
+    const at = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null;
+    if (at !== null && (latest === null || at > latest)) latest = at;
+  }
+  return latest;
 }

@@ -10,6 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
 import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
+  outboundLimit,
   rateLimit,
   replyStreamMaxMs,
   requestDeadlineMs,
@@ -66,6 +67,7 @@ export class SessionObject extends DurableObject<Env> {
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
+      outboundLimit: outboundLimit(env),
       idleTtlMs: sessionIdleTtlMs(env),
       requestDeadlineMs: requestDeadlineMs(env),
       replyStreamMaxMs: replyStreamMaxMs(env),

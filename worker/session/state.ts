@@ -15,7 +15,7 @@ import type { HotState, SessionContext } from "../mcp/context";
 import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
 import type { SessionRecord, SessionStorage } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
-import type { MessageRate } from "./rate-limit";
+import type { MessageRate, OutboundBudget } from "./rate-limit";
 
 export interface SessionStateOptions {
   sessionId: string;
@@ -25,6 +25,8 @@ export interface SessionStateOptions {
   policy: AccessPolicy | null;
   requestStateSecret: string | undefined;
   rate: MessageRate;
+  /** What may still be sent toward the socket. */
+  outbound: OutboundBudget;
   /** The session's sockets as the runtime knows them (hibernated ones included). */
   sockets(): WebSocket[];
 }
@@ -40,6 +42,7 @@ export class SessionState implements SessionContext {
   readonly policy: AccessPolicy | null;
   readonly requestStateSecret: string | undefined;
   readonly rate: MessageRate;
+  readonly outbound: OutboundBudget;
   /** When this object lifetime last recorded activity for the idle TTL (0: not yet). */
   lastTouch = 0;
   #hot: HotState | null = null;
@@ -57,6 +60,7 @@ export class SessionState implements SessionContext {
     this.policy = options.policy;
     this.requestStateSecret = options.requestStateSecret;
     this.rate = options.rate;
+    this.outbound = options.outbound;
     this.#sockets = options.sockets;
   }
 
@@ -106,6 +110,7 @@ export class SessionState implements SessionContext {
     };
     this.#current = ws;
     this.#gen = gen;
+    this.outbound.reset();
     this.saveAttachment();
   }
 
@@ -136,6 +141,7 @@ export class SessionState implements SessionContext {
       // A wake soon after the last recorded activity writes nothing for the TTL.
       this.lastTouch = Math.min(attachment.ta ?? 0, now);
       this.rate.restore(attachment.tb, now);
+      this.outbound.restore(attachment.ob, now);
     } else {
       const record = this.storage.read();
       if (!record) return "gone";
@@ -163,6 +169,7 @@ export class SessionState implements SessionContext {
   #attachment() {
     const hot = this.hot();
     const bucket = this.rate.saved;
+    const outbound = this.outbound.saved;
     return encodeAttachment({
       v: ATTACHMENT_VERSION,
       sid: this.sessionId,
@@ -171,6 +178,7 @@ export class SessionState implements SessionContext {
       pv: hot.protocolVersion,
       ll: hot.logLevel,
       ...(bucket ? { tb: bucket } : {}),
+      ...(outbound ? { ob: outbound } : {}),
       ...(this.lastTouch > 0 ? { ta: this.lastTouch } : {}),
     });
   }

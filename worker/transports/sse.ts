@@ -3,15 +3,24 @@
  * a small writer over a TransformStream that knows nothing of MCP. Events are
  * `id:` + `data:` lines; comments (`: ...`) serve as keepalives that proxies
  * see as traffic. Writes after close are dropped; the writer never throws.
+ *
+ * Bounded: bytes written but not yet taken by the reader (a client that stopped
+ * reading) are counted, and past MAX_SSE_PENDING_BYTES the stream is ended, so
+ * one slow client cannot make the gateway hold an unbounded backlog.
  */
+import { MAX_SSE_PENDING_BYTES } from "../../shared/limits";
+
 const encoder = new TextEncoder();
 
 export class SseWriter {
   readonly response: ReadableStream<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #closed = false;
+  #pendingBytes = 0;
+  /** Whether the stream was ended because its client stopped reading. */
+  overflowed = false;
 
-  constructor() {
+  constructor(private readonly maxPendingBytes = MAX_SSE_PENDING_BYTES) {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     this.response = readable;
     this.#writer = writable.getWriter();
@@ -48,8 +57,21 @@ export class SseWriter {
 
   #write(chunk: string): void {
     if (this.#closed) return;
-    this.#writer.write(encoder.encode(chunk)).catch(() => {
+    const bytes = encoder.encode(chunk);
+    if (this.#pendingBytes + bytes.byteLength > this.maxPendingBytes) {
+      this.overflowed = true;
       this.#closed = true;
-    });
+      this.#writer.abort(new Error("the client stopped reading")).catch(() => {});
+      return;
+    }
+    this.#pendingBytes += bytes.byteLength;
+    this.#writer.write(bytes).then(
+      () => {
+        this.#pendingBytes -= bytes.byteLength;
+      },
+      () => {
+        this.#closed = true;
+      },
+    );
   }
 }

@@ -5,6 +5,7 @@
  * connection hands it the new one and calls still in flight keep waiting, since
  * Dormouse sends their replies on the session's current socket.
  */
+import { INTERNAL_ERROR } from "../../../shared/errors";
 import { isRecord } from "../dom";
 import {
   classify,
@@ -250,7 +251,7 @@ export class McpClient {
       const result = request.method === "ping" ? {} : await this.hooks.serverRequest(request);
       await this.#send({ jsonrpc: "2.0", id: request.id, result });
     } catch (error) {
-      const code = error instanceof RpcError ? error.code : -32603;
+      const code = error instanceof RpcError ? error.code : INTERNAL_ERROR;
       const message = error instanceof Error ? error.message : String(error);
       await this.#send({ jsonrpc: "2.0", id: request.id, error: { code, message } }).catch(
         () => {},

@@ -1,49 +1,33 @@
 /**
  * A streaming `text/event-stream` parser (WHATWG HTML, "server-sent events"):
  * feed it decoded text in any chunking, get one callback per dispatched event.
- * Comments (keepalives) and `id`/`retry` fields are ignored: the inspector
- * does not resume streams.
+ * Lines and fields are parsed by `eventsource-parser`, the parser the MCP
+ * TypeScript SDK uses. Comments (keepalives) and `id`/`retry` fields are
+ * ignored: the inspector does not resume streams.
  */
-export class SseParser {
-  #buffer = "";
-  #data: string[] = [];
-  #event = "message";
+import { createParser, type EventSourceParser } from "eventsource-parser";
 
-  constructor(private readonly onEvent: (event: string, data: string) => void) {}
+export class SseParser {
+  readonly #parser: EventSourceParser;
+
+  constructor(onEvent: (event: string, data: string) => void) {
+    this.#parser = createParser({
+      onEvent: ({ event, data }) => onEvent(event ?? "message", data),
+    });
+  }
 
   push(text: string): void {
-    this.#buffer += text;
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(this.#buffer);
-      if (!match) return;
-      // A lone trailing "\r" may be the first half of "\r\n": wait for more text.
-      if (match[0] === "\r" && match.index === this.#buffer.length - 1) return;
-      const line = this.#buffer.slice(0, match.index);
-      this.#buffer = this.#buffer.slice(match.index + match[0].length);
-      this.#line(line);
-    }
+    this.#parser.feed(text);
   }
 
-  /** Flushes a final event that was not followed by a blank line. */
+  /**
+   * Flushes a final event that was not followed by a blank line (the spec
+   * discards it; the inspector shows it). "\n\n" ends a partial last line and
+   * then the event; after a final "\r" the parser takes one "\n" as the rest
+   * of "\r\n", and the other still ends the event.
+   */
   end(): void {
-    if (this.#buffer) this.#line(this.#buffer);
-    this.#buffer = "";
-    this.#line("");
-  }
-
-  #line(line: string): void {
-    if (line === "") {
-      if (this.#data.length > 0) this.onEvent(this.#event, this.#data.join("\n"));
-      this.#data = [];
-      this.#event = "message";
-      return;
-    }
-    if (line.startsWith(":")) return;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.#data.push(value);
-    else if (field === "event") this.#event = value;
+    this.#parser.feed("\n\n");
+    this.#parser.reset();
   }
 }

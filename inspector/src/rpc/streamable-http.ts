@@ -6,7 +6,7 @@
  * `MCP-Protocol-Version`. A 404 means the session is gone (spec: the client must
  * start a new one).
  */
-import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../../shared/limits";
+import { CLOSE_NORMAL, PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../../shared/limits";
 import type { RequestId, RpcMessage } from "./messages";
 import { SseParser } from "./sse";
 import type { Transport, TransportEnd } from "./transport";
@@ -63,7 +63,7 @@ export class StreamableHttpTransport implements Transport {
   }
 
   close(): void {
-    this.#end({ code: 1000, reason: "closed by the inspector", byUser: true });
+    this.#end({ code: CLOSE_NORMAL, reason: "closed by the inspector", byUser: true });
   }
 
   async #read(response: Response): Promise<void> {

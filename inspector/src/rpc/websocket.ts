@@ -6,7 +6,12 @@
  * from cutting an idle socket; the runtime answers `pong` without waking the
  * session object, so the keepalive does not defeat hibernation.
  */
-import { KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE, MCP_SUBPROTOCOL } from "../../../shared/limits";
+import {
+  CLOSE_NORMAL,
+  KEEPALIVE_REQUEST,
+  KEEPALIVE_RESPONSE,
+  MCP_SUBPROTOCOL,
+} from "../../../shared/limits";
 import type { RpcMessage } from "./messages";
 import type { Transport, TransportEnd } from "./transport";
 
@@ -86,7 +91,7 @@ export class WebSocketTransport implements Transport {
 
   close(): void {
     this.#byUser = true;
-    this.ws.close(1000, "closed by the inspector");
+    this.ws.close(CLOSE_NORMAL, "closed by the inspector");
   }
 
   /** Closes the socket as if the network dropped it, so the page's reconnect logic runs. */

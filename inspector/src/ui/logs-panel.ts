@@ -3,20 +3,11 @@
  * logging/setLevel: the server then drops messages below that level. The
  * selector shows the session's level from session_info after a (re)connect.
  */
+import { LOG_LEVELS } from "../../../shared/protocol-constants";
 import type { Connection } from "../connection";
 import { clock, h, pretty, replace } from "../dom";
 import type { RpcNotification } from "../rpc/messages";
 
-export const LOG_LEVELS = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
-] as const;
 const MAX_LOG_ENTRIES = 500;
 
 export interface LogsPanel {

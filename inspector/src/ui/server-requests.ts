@@ -7,6 +7,7 @@
  * The dialog is a native <dialog> opened with showModal(): it traps focus and
  * Escape means "cancel", which is also the elicitation action for it.
  */
+import { METHOD_NOT_FOUND } from "../../../shared/errors";
 import { h, isRecord, replace } from "../dom";
 import { RpcError, type RpcRequest } from "../rpc/messages";
 import { renderBlock } from "./content";
@@ -65,7 +66,9 @@ export function serverRequests(): ServerRequests {
       case "roots/list":
         return Promise.resolve({ roots: [] });
       default:
-        return Promise.reject(new RpcError(-32601, `Method not found: ${request.method}`));
+        return Promise.reject(
+          new RpcError(METHOD_NOT_FOUND, `Method not found: ${request.method}`),
+        );
     }
   };
 

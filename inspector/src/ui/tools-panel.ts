@@ -6,6 +6,7 @@
  * `_meta["dormouse/unavailableUpstreams"]`), and a `tools/list_changed`
  * notification reloads the list.
  */
+import { META_UNAVAILABLE_UPSTREAMS } from "../../../shared/protocol-constants";
 import type { Connection } from "../connection";
 import { h, isRecord, pretty, replace } from "../dom";
 import type { RpcNotification } from "../rpc/messages";
@@ -13,7 +14,6 @@ import { callCard } from "./call-card";
 import { schemaForm } from "./schema-form";
 
 const MAX_CALLS_SHOWN = 50;
-const UNAVAILABLE_META = "dormouse/unavailableUpstreams";
 
 interface Tool {
   name: string;
@@ -158,7 +158,9 @@ export function toolsPanel(connection: Connection): ToolsPanel {
       tools = (Array.isArray(result.tools) ? result.tools : []).filter(
         (t): t is Tool => isRecord(t) && typeof t.name === "string",
       );
-      showUnavailable(isRecord(result._meta) ? result._meta[UNAVAILABLE_META] : undefined);
+      showUnavailable(
+        isRecord(result._meta) ? result._meta[META_UNAVAILABLE_UPSTREAMS] : undefined,
+      );
     } catch (error) {
       tools = [];
       showUnavailable(undefined);

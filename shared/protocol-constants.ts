@@ -1,0 +1,46 @@
+/**
+ * The plain constants of the MCP wire vocabulary: protocol revisions of both
+ * eras, `_meta` keys and log levels. `shared/protocol.ts` re-exports all of
+ * them next to its valibot schemas.
+ *
+ * Invariant: this module imports nothing at all, so the inspector page can use
+ * it without bundling valibot (importing a constant from `shared/protocol.ts`
+ * would pull in valibot, since esbuild keeps that module's top-level schema
+ * calls).
+ */
+
+/** Session-era revisions, newest first (`initialize` negotiates one of them). */
+export const SESSION_ERA_VERSIONS = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+] as const;
+export type SessionEraVersion = (typeof SESSION_ERA_VERSIONS)[number];
+export const LATEST_SESSION_ERA_VERSION: SessionEraVersion = "2025-11-25";
+
+/** Stateless revisions, served per request from the `_meta` envelope. */
+export const MODERN_VERSIONS = ["2026-07-28"] as const;
+export type ModernVersion = (typeof MODERN_VERSIONS)[number];
+
+export const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
+export const META_CLIENT_INFO = "io.modelcontextprotocol/clientInfo";
+export const META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
+export const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
+export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
+/** Dormouse's own `_meta` key carrying the session id (initialize result, session_info). */
+export const META_SESSION_ID = "dormouse/sessionId";
+/** Dormouse's own `_meta` key on list results naming the upstream servers left out (federation). */
+export const META_UNAVAILABLE_UPSTREAMS = "dormouse/unavailableUpstreams";
+
+/** RFC 5424 severities as MCP names them, least severe first. */
+export const LOG_LEVELS = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+] as const;
