@@ -36,7 +36,6 @@ import { wireError } from "./errors";
 import { StopCall, UpstreamFailure, type UpstreamUnauthorized } from "./failures";
 import type { RelayCall } from "./relay-call";
 
-export const AUTHORIZATION_META = "dormouse/authorizationRequired";
 /** The tool that stands in for an unauthorized upstream's tools (`<prefix>__authorize`). */
 export const AUTHORIZE_TOOL = "authorize";
 /** The input key of the authorization elicitation in a 2026-07-28 `input_required` result. */

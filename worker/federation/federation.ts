@@ -49,7 +49,6 @@ import type { RelayCall } from "./relay-call";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
 import { boundedSignal } from "./wire";
 
-export { AUTHORIZATION_META } from "./authorization";
 export type { ListKind, MergedList } from "./lists";
 
 export type ListChangeKind = "tools" | "prompts" | "resources";

@@ -19,12 +19,13 @@ import {
   JsonObjectSchema,
   LATEST_SESSION_ERA_VERSION,
   LogLevelSchema,
+  META_AUTHORIZATION_REQUIRED,
   META_SESSION_ID,
   META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
 } from "../../shared/protocol";
 import type { AccessKind } from "../config/access-policy";
-import { AUTHORIZATION_META, type ListKind, type MergedList } from "../federation/federation";
+import type { ListKind, MergedList } from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
@@ -133,7 +134,7 @@ async function withUpstreams(
   const authorization = merged.authorization.filter((entry) =>
     allowed(call, "tools", `${prefixOf.get(entry.upstream) ?? ""}__authorize`),
   );
-  if (authorization.length > 0) meta[AUTHORIZATION_META] = authorization;
+  if (authorization.length > 0) meta[META_AUTHORIZATION_REQUIRED] = authorization;
   return {
     [key]: visible(call, policyKind, field, [...builtin, ...merged.items]),
     ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),

@@ -25,7 +25,9 @@ function page(title: string, body: string, status: number, formTarget?: string):
       headers: {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
+        // same-origin, not no-referrer: with no-referrer, Chrome sends `Origin: null` on the
+        // form's POST; the start link still never leaves in a Referer to another origin.
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       },
