@@ -16,7 +16,7 @@
  * any other browser (a leaked or forwarded state) is refused. Nothing here
  * logs or shows a code, a token or a state.
  */
-import { configuredUpstreams } from "../config/configuration";
+import { checkConfiguration, configuredUpstreams } from "../config/configuration";
 import { logEvent } from "../observability/log";
 import { confirmPage, outcomePage } from "../upstream-auth/pages";
 import {
@@ -68,7 +68,7 @@ const EXPIRED =
   "This authorization link has expired or was already used. Start again from your MCP client.";
 
 export async function startPage(c: AppContext): Promise<Response> {
-  configuredUpstreams(c.env);
+  checkConfiguration(c.env);
   const token = c.req.query("flow");
   const signed = await verified(c.env, token, "start");
   const flow = signed
@@ -85,7 +85,7 @@ export async function startPage(c: AppContext): Promise<Response> {
 }
 
 export async function startFlow(c: AppContext): Promise<Response> {
-  configuredUpstreams(c.env);
+  checkConfiguration(c.env);
   const origin = c.req.header("Origin");
   if (origin !== undefined && origin !== new URL(c.env.PUBLIC_URL ?? c.req.url).origin) {
     return outcomePage(
@@ -119,7 +119,7 @@ export async function startFlow(c: AppContext): Promise<Response> {
 }
 
 export async function callback(c: AppContext): Promise<Response> {
-  configuredUpstreams(c.env);
+  checkConfiguration(c.env);
   const signed = await verified(c.env, c.req.query("state"), "state");
   if (!signed?.nonce) {
     logEvent("warn", "oauth_callback_refused", { reason: "invalid_state" });
