@@ -97,3 +97,16 @@ export const OUTBOUND_BURST_CHARS = 64 * 1024 * 1024;
 
 /** Unread bytes one SSE response may queue before it is closed (a client not reading). */
 export const MAX_SSE_PENDING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The replay store of one session (worker/storage/outbox-table.ts): its most
+ * recent outgoing messages, WebSocket and SSE alike, whichever bound is hit
+ * first: OUTBOX_MAX_ROWS messages or OUTBOX_MAX_CHARS characters of JSON. A
+ * message larger than OUTBOX_MAX_MESSAGE_CHARS is numbered but not kept (a
+ * SQLite row holds at most 2 MB); a client that asks for it is told it is lost.
+ */
+export const OUTBOX_MAX_ROWS = 256;
+export const OUTBOX_MAX_CHARS = 4 * 1024 * 1024;
+export const OUTBOX_MAX_MESSAGE_CHARS = 1024 * 1024;
+/** SSE reply streams whose position a session remembers for resumption, besides the WebSocket's. */
+export const OUTBOX_MAX_STREAMS = 64;

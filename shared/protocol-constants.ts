@@ -49,3 +49,18 @@ export const LOG_LEVELS = [
   "alert",
   "emergency",
 ] as const;
+
+/**
+ * Dormouse's resumable WebSocket binding (README "Resuming a WebSocket session").
+ * A client re-attaches with `/ws?session=<id>&received=<n>`, n being how many
+ * numbered messages it has received on this session's sockets. The server then
+ * sends, before anything new: a MESSAGES_LOST notice for messages it no longer
+ * holds, the held messages after the n-th (numbered as before), and a RESUMED
+ * notice. These two notices are not numbered: a client does not count them; a
+ * MESSAGES_LOST notice moves its count to `params.last` instead.
+ */
+export const RECEIVED_PARAM = "received";
+export const NOTICE_MESSAGES_LOST = "notifications/dormouse/messages_lost";
+export const NOTICE_RESUMED = "notifications/dormouse/resumed";
+/** Notices a resuming client must not count as numbered messages. */
+export const UNNUMBERED_NOTICES: readonly string[] = [NOTICE_MESSAGES_LOST, NOTICE_RESUMED];

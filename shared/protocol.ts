@@ -36,8 +36,12 @@ export {
   META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
   type ModernVersion,
+  NOTICE_MESSAGES_LOST,
+  NOTICE_RESUMED,
+  RECEIVED_PARAM,
   SESSION_ERA_VERSIONS,
   type SessionEraVersion,
+  UNNUMBERED_NOTICES,
 } from "./protocol-constants";
 
 export function isSessionEraVersion(version: unknown): version is SessionEraVersion {

@@ -153,6 +153,11 @@ export class InputBridge {
     this.#channels.clear();
   }
 
+  /** The JSON request ids of every call waiting for client input (all lifetimes). */
+  waitingKeys(): string[] {
+    return this.pending.callKeys();
+  }
+
   /** Whether a call started in this object lifetime is waiting for client input. */
   isWaiting(callKey: string): boolean {
     return this.#channels.has(callKey);

@@ -21,6 +21,7 @@ import type { ToolRegistry } from "../tools/registry";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
 import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
+import { SocketReplay } from "./replay";
 import { SocketChannel } from "./socket-channel";
 import { SOCKET_TAG, Sockets } from "./sockets";
 import { SessionState } from "./state";
@@ -64,7 +65,8 @@ export class SessionRuntime {
       outbound: new OutboundBudget(options.outboundLimit),
       sockets,
     });
-    const channel = new SocketChannel(state);
+    const replay = new SocketReplay(options.storage.outbox);
+    const channel = new SocketChannel(state, replay);
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
       bridge: new InputBridge(options.storage.pending, options.requestStateSecret, channel),
@@ -78,7 +80,7 @@ export class SessionRuntime {
       lastKeepaliveAt: () => latestKeepalive(ctx, sockets()),
       releaseSlot: options.releaseSlot,
     });
-    this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel });
+    this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel, replay });
     this.http = new HttpExchanges({
       state,
       dispatcher,

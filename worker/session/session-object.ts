@@ -34,6 +34,8 @@ export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
 export const INTERNAL_HTTP = "https://session.internal/http/";
 /** Set by the router on every internal request (overwriting anything a client sent). */
 export const PRINCIPAL_HEADER = "Dormouse-Principal";
+/** Set by the router on a re-attach: the client's `received` count, already checked as an integer. */
+export const RECEIVED_HEADER = "Dormouse-Received";
 
 export class SessionObject extends DurableObject<Env> {
   readonly #runtime: SessionRuntime;
@@ -86,7 +88,7 @@ export class SessionObject extends DurableObject<Env> {
       return new Response("Not found\n", { status: 404 });
     }
     try {
-      return this.#runtime.sockets.accept(request, mode, principalOf(request));
+      return this.#runtime.sockets.accept(request, mode, principalOf(request), receivedOf(request));
     } catch (error) {
       logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
@@ -147,6 +149,11 @@ export class SessionObject extends DurableObject<Env> {
 
 function principalOf(request: Request): string {
   return request.headers.get(PRINCIPAL_HEADER) ?? "";
+}
+
+function receivedOf(request: Request): number | null {
+  const value = request.headers.get(RECEIVED_HEADER);
+  return value === null ? null : Number(value);
 }
 
 function attachModeOf(url: string): AttachMode | null {

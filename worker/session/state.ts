@@ -96,6 +96,11 @@ export class SessionState implements SessionContext {
     return record !== null && record.phase !== "ended" && record.principal === principal;
   }
 
+  /** Attach generation of the current socket: which connection a message came on. */
+  get generation(): number {
+    return this.#gen;
+  }
+
   /** The socket replies go to: the current one, or after a wake the newest attached. */
   currentSocket(): WebSocket | null {
     return this.#current ?? this.#latestSocket();

@@ -51,6 +51,15 @@ export class PendingCallTable {
     this.#sql = storage.sql;
   }
 
+  /** The JSON request ids of the calls waiting for client input. */
+  callKeys(): string[] {
+    if (!this.schemaExists()) return [];
+    return this.#sql
+      .exec<{ call_key: string }>("SELECT call_key FROM pending_call ORDER BY created_at")
+      .toArray()
+      .map((row) => row.call_key);
+  }
+
   countPendingCalls(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_call").one().n;
   }

@@ -12,6 +12,13 @@
  *   pending_input     server-issued request id -> (call_key, input key).
  *   upstream_session  upstream name -> the federated upstream session held;
  *                     lazy, so sessions stored before federation need no migration.
+ *   outbox            the session's recent outgoing messages, numbered per stream
+ *                     (the WebSocket sequence "ws", and each SSE reply stream), for
+ *                     replay after a dropped connection; at most OUTBOX_MAX_ROWS
+ *                     rows and OUTBOX_MAX_BYTES characters (outbox-table.ts). Lazy.
+ *   outbox_stream     stream -> its last sequence number, whether its final reply
+ *                     was sent, and the call it answers; at most
+ *                     OUTBOX_MAX_STREAMS reply streams besides "ws". Lazy.
  *
  * A session "exists" exactly when its `session` row does; ending it purges the
  * other tables in bounded steps (PURGE_ORDER), then deletes everything.
@@ -93,6 +100,30 @@ export const TABLES: readonly TableSpec[] = [
       capabilities TEXT NOT NULL,
       declared TEXT NOT NULL DEFAULT '{}',
       updated_at INTEGER NOT NULL
+    )`,
+  },
+  {
+    name: "outbox",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS outbox (
+      n INTEGER PRIMARY KEY,
+      stream TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      body TEXT,
+      size INTEGER NOT NULL,
+      delivered INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS outbox_by_stream ON outbox (stream, seq)`,
+  },
+  {
+    name: "outbox_stream",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS outbox_stream (
+      stream TEXT PRIMARY KEY,
+      last_seq INTEGER NOT NULL,
+      final INTEGER NOT NULL DEFAULT 0,
+      call_key TEXT,
+      created_at INTEGER NOT NULL
     )`,
   },
 ];

@@ -25,6 +25,7 @@ import { cappedJson, parseJsonObject } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
 
+import { OutboxTable } from "./outbox-table";
 import { PendingCallTable } from "./pending-call-table";
 import { UpstreamSessionTable } from "./upstream-session-table";
 
@@ -94,12 +95,15 @@ export class SessionStorage implements SessionStore {
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
   readonly upstreams: UpstreamSessionTable;
+  /** The replay store: recent outgoing messages per stream (outbox, outbox_stream). */
+  readonly outbox: OutboxTable;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.pending = new PendingCallTable(storage, () => this.#tableExists());
     this.upstreams = new UpstreamSessionTable(storage.sql);
+    this.outbox = new OutboxTable(storage.sql);
   }
 
   /** Whether this object holds a live session (never creates anything). */
@@ -260,6 +264,7 @@ export class SessionStorage implements SessionStore {
     await this.#storage.deleteAll();
     this.#hasSchema = false;
     this.upstreams.forget();
+    this.outbox.forget();
   }
 
   #tableExists(): boolean {
