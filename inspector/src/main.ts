@@ -37,7 +37,10 @@ const connection = new Connection({
 tools = toolsPanel(connection);
 logs.bind(connection);
 const session = sessionView(connection, (info) => logs.showLevel(info.logLevel));
+// The principal's authorized upstreams sit with the session's details (a tab more would not
+// fit a narrow window).
 const authorizations = authorizationsPanel(connection);
+session.panel.append(authorizations.element);
 
 const root = document.getElementById("app") ?? document.body;
 root.replaceChildren(
@@ -55,7 +58,6 @@ root.replaceChildren(
         { id: "resources", label: "Resources", panel: resourcesPanel(connection) },
         { id: "prompts", label: "Prompts", panel: promptsPanel(connection) },
         { id: "session", label: "Session", panel: session.panel },
-        { id: "authorizations", label: "Authorizations", panel: authorizations.element },
       ]),
     ),
     h("div", { class: "side" }, opened.element, logs.element, traffic.element),

@@ -5,7 +5,7 @@
  * server's (oidc-provider's) real login and consent pages back to the
  * gateway; the inspector shows the elicitation completed, the call completes,
  * the upstream's own tools appear and answer with the signed-in identity, and
- * the Authorizations tab lists the upstream.
+ * the Session tab lists the upstream among the authorized ones and revokes it.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -99,7 +99,7 @@ describe("inspector with an OAuth upstream", () => {
     await expect.poll(() => whoami.count(), poll()).toBe(1);
     await selectTool(page, "sec__whoami");
     expect(await call(page, "sec__whoami")).toContain("browser-user");
-    await page.getByRole("tab", { name: "Authorizations" }).click();
+    await page.getByRole("tab", { name: "Session" }).click();
     await page.locator("#refresh-authorizations").click();
     await expectText(page.locator("#authorizations"), /sec authorized/);
     await page.getByRole("button", { name: "Revoke sec" }).click();

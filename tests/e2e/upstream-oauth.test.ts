@@ -36,6 +36,7 @@ const tokens = {
   alice: randomBytes(24).toString("hex"),
   bob: randomBytes(24).toString("hex"),
   carol: randomBytes(24).toString("hex"),
+  dave: randomBytes(24).toString("hex"),
 };
 type Who = keyof typeof tokens;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -46,13 +47,18 @@ let liar: UpstreamProcess | undefined;
 let gateway: Gateway | undefined;
 const clients: Client[] = [];
 
+const PRE_CLIENT = { id: "gateway-pre", secret: randomBytes(16).toString("hex") };
+
 beforeAll(async () => {
-  provider = await startOAuthProvider({ accessTtlSeconds: ACCESS_TTL_S });
+  const port = await freePort();
+  provider = await startOAuthProvider({
+    accessTtlSeconds: ACCESS_TTL_S,
+    client: { ...PRE_CLIENT, redirectUri: `http://127.0.0.1:${port}/oauth/callback` },
+  });
   [upstream, liar] = await Promise.all([
     startOAuthUpstream({ issuer: provider.url }),
     startOAuthUpstream({ issuer: provider.url, resource: "http://127.0.0.1:9/elsewhere" }),
   ]);
-  const port = await freePort();
   gateway = await startGateway({
     port,
     vars: {
@@ -60,10 +66,22 @@ beforeAll(async () => {
         .map(([who, token]) => `${who}:${sha256(token)}`)
         .join(","),
       UPSTREAM_TOKEN_KEY: TOKEN_KEY,
+      PRE_CLIENT_SECRET: PRE_CLIENT.secret,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       UPSTREAMS: JSON.stringify([
         { name: "sec", url: upstream.url, prefix: "sec", auth: { type: "oauth", scopes: ["mcp"] } },
         { name: "liar", url: liar.url, prefix: "liar", auth: { type: "oauth" } },
+        {
+          name: "pre",
+          url: upstream.url,
+          prefix: "pre",
+          auth: {
+            type: "oauth",
+            scopes: ["mcp"],
+            clientId: PRE_CLIENT.id,
+            clientSecret: "PRE_CLIENT_SECRET",
+          },
+        },
       ]),
     },
   });
@@ -108,14 +126,18 @@ function textOf(result: CallToolResult): string {
 }
 
 const isCallback = (url: string) => new URL(url).pathname === "/oauth/callback";
+/** The authorization URL the gateway sent the browser to last (for checking its parameters). */
+let lastAuthorizationUrl = "";
 
 /** Opens the start link, continues, signs in as `login` and consents; returns the redirect to the callback. */
 async function toCallback(browser: HttpBrowser, startUrl: string, login: string): Promise<string> {
   const confirm = await browser.request(startUrl);
   expect(confirm.status).toBe(200);
-  let page: Page = await browser.follow(`${gw().url}/oauth/start`, isCallback, {
-    flow: formValue(confirm.text, "flow"),
+  let page: Page = await browser.request(`${gw().url}/oauth/start`, {
+    form: { flow: formValue(confirm.text, "flow") },
   });
+  lastAuthorizationUrl = page.location ?? "";
+  page = await browser.follow(lastAuthorizationUrl, isCallback);
   for (let step = 0; step < 3 && !(page.location && isCallback(page.location)); step++) {
     const form: Record<string, string> = page.text.includes('name="login"')
       ? { prompt: "login", login, password: "any" }
@@ -206,6 +228,26 @@ describe("OAuth to an upstream, per principal", () => {
       (error.data as { elicitations: { url: string; mode: string }[] }).elicitations[0]?.url ?? "";
     expect((await authorizeInBrowser(url, "bob-at-idp")).text).toContain("Authorized sec");
     expect(textOf(await whoami(client))).toBe("bob-at-idp");
+  });
+
+  it("authorizes as a pre-registered client (secret from a Worker secret) with PKCE S256 and the upstream as resource", async () => {
+    const client = await connect("dave", false);
+    const error = rpcError(
+      await client.callTool({ name: "pre__whoami", arguments: {} }).catch((e: unknown) => e),
+    );
+    expect(error.code).toBe(-32042);
+    const url = (error.data as { elicitations: { url: string }[] }).elicitations[0]?.url ?? "";
+    expect((await authorizeInBrowser(url, "dave-at-idp")).text).toContain("Authorized pre");
+    const sent = new URL(lastAuthorizationUrl).searchParams;
+    expect(sent.get("client_id")).toBe(PRE_CLIENT.id);
+    expect(sent.get("code_challenge_method")).toBe("S256");
+    expect(sent.get("resource")).toBe(upstream?.url);
+    expect(sent.get("scope")).toBe("mcp");
+    const result = (await client.callTool({
+      name: "pre__whoami",
+      arguments: {},
+    })) as CallToolResult;
+    expect(textOf(result)).toBe("dave-at-idp");
   });
 
   it("lets a second session of the same principal call without new consent", async () => {
@@ -479,7 +521,9 @@ describe("attacks on the authorization flow", () => {
   it("never writes a token, refresh token or authorization code to the gateway's log", async () => {
     const log = gw().fullLog();
     expect(log).toContain("upstream_authorized");
-    for (const secret of await allSecrets()) expect(log.includes(secret)).toBe(false);
+    for (const secret of [...(await allSecrets()), PRE_CLIENT.secret, TOKEN_KEY]) {
+      expect(log.includes(secret)).toBe(false);
+    }
   });
 });
 

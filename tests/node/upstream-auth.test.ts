@@ -5,12 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Upstream } from "../../worker/config/upstreams";
+import { planFor } from "../../worker/upstream-auth/client-identity";
 import {
   AuthorizationFailure,
   discover,
   parseChallenge,
   resourceAllowed,
 } from "../../worker/upstream-auth/discovery";
+import { clientMetadataDocument } from "../../worker/upstream-auth/plan";
 import { Sealer } from "../../worker/upstream-auth/sealing";
 
 const sealer = new Sealer("a".repeat(64));
@@ -146,5 +148,87 @@ describe("discovery", () => {
     );
     await expect(attempt).rejects.toBeInstanceOf(AuthorizationFailure);
     await expect(attempt).rejects.toThrow(message);
+  });
+});
+
+describe("client identity", () => {
+  const base = {
+    issuer: "http://as.test",
+    server: {
+      issuer: "http://as.test",
+      authorization_endpoint: "http://as.test/auth",
+      token_endpoint: "http://as.test/token",
+      registration_endpoint: "http://as.test/reg",
+      client_id_metadata_document_supported: true,
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "none"],
+    },
+    resource: "http://rs.test/mcp",
+    scope: "mcp",
+  };
+  const upstream = (auth: Record<string, unknown>) =>
+    ({
+      name: "sec",
+      url: "http://rs.test/mcp",
+      prefix: "sec",
+      headers: {},
+      auth,
+    }) as unknown as Upstream;
+  const registrations: string[] = [];
+  const register = async (request: { upstream: string }) => {
+    registrations.push(request.upstream);
+    return {
+      ok: true as const,
+      clientId: "dcr-client",
+      clientSecret: "dcr-secret",
+      authMethod: "client_secret_basic" as const,
+    };
+  };
+
+  it("prefers the pre-registered client, whose secret stays a name", async () => {
+    const plan = await planFor(
+      upstream({ type: "oauth", clientId: "gw", clientSecret: "GW_SECRET" }),
+      base,
+      {
+        publicUrl: "https://gw.example",
+        register,
+      },
+    );
+    expect(plan).toMatchObject({
+      clientId: "gw",
+      secretName: "GW_SECRET",
+      authMethod: "client_secret_basic",
+    });
+    expect(plan.registeredSecret).toBeUndefined();
+    expect(registrations).toEqual([]);
+  });
+
+  it("uses its own Client ID Metadata Document when the server supports them and PUBLIC_URL is https", async () => {
+    const plan = await planFor(upstream({ type: "oauth" }), base, {
+      publicUrl: "https://gw.example",
+      register,
+    });
+    expect(plan).toMatchObject({
+      clientId: "https://gw.example/oauth/client-metadata.json",
+      authMethod: "none",
+      redirectUri: "https://gw.example/oauth/callback",
+    });
+    expect(registrations).toEqual([]);
+  });
+
+  it("falls back to dynamic registration otherwise", async () => {
+    const plan = await planFor(upstream({ type: "oauth" }), base, {
+      publicUrl: "http://127.0.0.1:8787",
+      register,
+    });
+    expect(plan).toMatchObject({ clientId: "dcr-client", registeredSecret: "dcr-secret" });
+    expect(registrations).toEqual(["sec"]);
+  });
+
+  it("serves a metadata document naming exactly its client id and callback", () => {
+    expect(clientMetadataDocument("https://gw.example")).toMatchObject({
+      client_id: "https://gw.example/oauth/client-metadata.json",
+      redirect_uris: ["https://gw.example/oauth/callback"],
+      token_endpoint_auth_method: "none",
+    });
   });
 });

@@ -10,8 +10,8 @@
  */
 import type { Upstream } from "../config/upstreams";
 import { AuthorizationFailure, type Discovered } from "./discovery";
+import type { RegistrationOutcome, RegistrationRequest } from "./messages";
 import { CLIENT_METADATA_PATH, type Plan, redirectUriFor } from "./plan";
-import type { RegistrationOutcome, RegistrationRequest } from "./registration-object";
 
 export interface IdentityOptions {
   publicUrl: string;

@@ -26,6 +26,8 @@ import type {
   CallbackOutcome,
   FlowView,
   GrantWait,
+  RegistrationOutcome,
+  RegistrationRequest,
   StartOutcome,
 } from "./messages";
 import {
@@ -37,7 +39,6 @@ import {
   type Plan,
   type TokenSet,
 } from "./plan";
-import type { RegistrationOutcome, RegistrationRequest } from "./registration-object";
 import { digest, randomToken, type Sealer, sameText, toBase64Url } from "./sealing";
 import { exchangeCode, refreshTokens, revokeToken, TokenEndpointError } from "./token-endpoint";
 

@@ -4,6 +4,8 @@
  * errors cross the RPC boundary.
  */
 
+import type { AUTH_METHODS } from "./plan";
+
 /** A URL-mode elicitation (MCP 2025-11-25, client/elicitation) that sends the user to authorize. */
 export interface UrlElicitation {
   mode: "url";
@@ -44,3 +46,18 @@ export interface AuthorizationView {
   scope: string | null;
   refreshable: boolean;
 }
+
+/** What the RegistrationObject is asked, and answers (RFC 7591). */
+export interface RegistrationRequest {
+  upstream: string;
+  issuer: string;
+  registrationEndpoint: string;
+  redirectUri: string;
+  scope: string | undefined;
+  /** What the server accepts at its token endpoint (RFC 8414); confidential when it can. */
+  authMethodsSupported: string[] | undefined;
+}
+
+export type RegistrationOutcome =
+  | { ok: true; clientId: string; clientSecret?: string; authMethod: (typeof AUTH_METHODS)[number] }
+  | { ok: false; reason: string };

@@ -13,22 +13,9 @@ import { DurableObject } from "cloudflare:workers";
 import * as v from "valibot";
 import { logEvent } from "../observability/log";
 import { boundedFetch } from "./bounded-fetch";
+import type { RegistrationOutcome, RegistrationRequest } from "./messages";
 import { AUTH_METHODS } from "./plan";
 import { Sealer } from "./sealing";
-
-export interface RegistrationRequest {
-  upstream: string;
-  issuer: string;
-  registrationEndpoint: string;
-  redirectUri: string;
-  scope: string | undefined;
-  /** What the server accepts at its token endpoint (RFC 8414); confidential when it can. */
-  authMethodsSupported: string[] | undefined;
-}
-
-export type RegistrationOutcome =
-  | { ok: true; clientId: string; clientSecret?: string; authMethod: (typeof AUTH_METHODS)[number] }
-  | { ok: false; reason: string };
 
 const StoredSchema = v.object({
   issuer: v.string(),
