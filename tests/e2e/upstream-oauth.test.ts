@@ -255,6 +255,19 @@ describe("OAuth to an upstream, per principal", () => {
     expect(textOf(await whoami(client))).toBe("alice-at-idp");
   });
 
+  it("carries the caller's trace context to the OAuth upstream in the header and in _meta", async () => {
+    const client = await connect("alice", false);
+    const traceId = randomBytes(16).toString("hex");
+    const result = (await client.callTool({
+      name: "sec__trace",
+      arguments: {},
+      _meta: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+    })) as CallToolResult;
+    const seen = result.structuredContent as { header: string; meta: string };
+    expect(seen.header.split("-")[1]).toBe(traceId);
+    expect(seen.meta.split("-")[1]).toBe(traceId);
+  });
+
   it("lists an unauthorized upstream in _meta with its URL elicitation and a stand-in authorize tool", async () => {
     const client = await connect("carol", false);
     const listed = await client.listTools();
