@@ -100,10 +100,12 @@ export const MAX_SSE_PENDING_BYTES = 16 * 1024 * 1024;
 
 /**
  * The replay store of one session (worker/storage/outbox-table.ts): its most
- * recent outgoing messages, WebSocket and SSE alike, whichever bound is hit
- * first: OUTBOX_MAX_ROWS messages or OUTBOX_MAX_CHARS characters of JSON. A
- * message larger than OUTBOX_MAX_MESSAGE_CHARS is numbered but not kept (a
- * SQLite row holds at most 2 MB); a client that asks for it is told it is lost.
+ * recent outgoing messages, WebSocket and SSE alike: at least the newest
+ * OUTBOX_MAX_ROWS (past OUTBOX_MAX_ROWS + 32 the oldest are removed down to
+ * OUTBOX_MAX_ROWS in one statement), and at most OUTBOX_MAX_CHARS characters
+ * of JSON, whichever bound is hit first. A message larger than
+ * OUTBOX_MAX_MESSAGE_CHARS is numbered but not kept (a SQLite row holds at most
+ * 2 MB); a client that asks for it is told it is lost.
  */
 export const OUTBOX_MAX_ROWS = 256;
 export const OUTBOX_MAX_CHARS = 4 * 1024 * 1024;

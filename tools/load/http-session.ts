@@ -4,6 +4,7 @@
  * DELETE. Replies are read whether the server answers JSON or SSE. An idle
  * HTTP session holds no connection at all: only the server's object.
  */
+import { createParser } from "eventsource-parser";
 import { notificationEnvelope, requestEnvelope } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import { LoadError } from "./errors";
@@ -102,21 +103,25 @@ export class HttpSession implements LoadSession {
   }
 }
 
-/** The SSE event whose data is the response to `id` (progress and logs come first). */
+/**
+ * The SSE event whose data is the response to `id` (progress and logs come
+ * first), read with `eventsource-parser` like every other SSE reader here;
+ * events without data (a resumable stream's priming event) are skipped.
+ */
 function fromSse(text: string, id: unknown): Record<string, unknown> | null {
-  for (const block of text.split(/\r?\n\r?\n/)) {
-    const data = block
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith("data:"))
-      .map((line) => line.slice(5).trimStart())
-      .join("\n");
-    if (!data) continue;
-    try {
-      const message = JSON.parse(data) as Record<string, unknown>;
-      if (message.id === id && !("method" in message)) return message;
-    } catch {
-      // Not JSON: skip.
-    }
-  }
-  return null;
+  let found: Record<string, unknown> | null = null;
+  const parser = createParser({
+    onEvent: ({ data }) => {
+      if (found || data === "") return;
+      try {
+        const message = JSON.parse(data) as Record<string, unknown>;
+        if (message.id === id && !("method" in message)) found = message;
+      } catch {
+        // Not JSON: skip.
+      }
+    },
+  });
+  parser.feed(text);
+  parser.feed("\n\n");
+  return found;
 }

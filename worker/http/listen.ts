@@ -13,7 +13,7 @@ import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../../shared
 import type { JsonRpcRequest } from "../../shared/protocol";
 import { type ListKind, subscribe } from "../feed/change-feed";
 import { parseParams } from "../mcp/handlers";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 
@@ -83,16 +83,11 @@ export async function openListenStream(
       }),
     ),
   );
-  const timer = setInterval(() => {
-    if (sse.closed) close();
-    else sse.comment("keepalive");
-  }, keepaliveMs);
+  const stop = keepAlive(sse, keepaliveMs, () => close());
   function close(): void {
-    clearInterval(timer);
+    stop();
     subscription?.close();
     sse.close();
   }
-  return new Response(sse.response, {
-    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
-  });
+  return sseResponse(sse);
 }

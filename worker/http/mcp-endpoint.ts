@@ -3,7 +3,8 @@
  * the body read and decoded once, then the era: a 2026-07-28 request is
  * served statelessly in the Worker (stateless.ts); a session-era one mints a
  * session (initialize) or is forwarded to its session object. GET opens the
- * session-era standalone stream, DELETE ends a session.
+ * session-era standalone stream, or with Last-Event-ID resumes a reply stream
+ * (resume-stream.ts); DELETE ends a session.
  */
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
@@ -18,7 +19,7 @@ import {
 } from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { registryFor } from "../tools/registry";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import {
   checkGetHeaders,
   checkPostHeaders,
@@ -28,6 +29,7 @@ import {
 } from "../transports/streamable-http";
 import type { AppContext } from "./app-env";
 import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";
+import { resumeStream } from "./resume-stream";
 import {
   checkSessionEraVersion,
   forward,
@@ -107,6 +109,10 @@ export async function getMcp(c: AppContext): Promise<Response> {
   }
   const sessionId = sessionFromHeader(c);
   if (sessionId instanceof Response) return sessionId;
+  const lastEventId = c.req.header("Last-Event-ID");
+  if (lastEventId !== undefined) {
+    return resumeStream(c, sessionId, lastEventId, sseKeepaliveMs(c.env));
+  }
   const probe = await forward(c, sessionId, "probe", "");
   if (probe.status !== 204) return probe;
   return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));
@@ -137,15 +143,6 @@ function tooMany(id: RequestId | null, error: JsonRpcError): Response {
 function standaloneStream(sessionId: string, keepaliveMs: number): Response {
   const sse = new SseWriter();
   sse.comment("stream open");
-  const timer = setInterval(() => {
-    if (sse.closed) clearInterval(timer);
-    else sse.comment("keepalive");
-  }, keepaliveMs);
-  return new Response(sse.response, {
-    headers: {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-cache, no-transform",
-      [SESSION_ID_HEADER]: sessionId,
-    },
-  });
+  keepAlive(sse, keepaliveMs, () => {});
+  return sseResponse(sse, { [SESSION_ID_HEADER]: sessionId });
 }

@@ -248,7 +248,7 @@ export class Dispatcher {
       entry.channel.send(errorEnvelope(JSON.parse(key), error));
       entry.controller.abort(new Error(reason));
     }
-    this.#bridge?.abandonAll();
+    this.#bridge?.endAll(error);
   }
 
   /** Whether a call started in this object lifetime is waiting for client input. */

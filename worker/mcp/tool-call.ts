@@ -77,6 +77,7 @@ export function toolContext(toolset: string, call: CallContext): ToolContext {
     },
     inputResponses: call.inputResponses,
     requestState: call.requestState,
+    closeReplyStream: () => call.channel.closeReplyStream?.(),
   };
 }
 

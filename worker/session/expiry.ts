@@ -29,6 +29,8 @@ export interface ExpiryOptions {
   sockets(): WebSocket[];
   /** When the runtime last answered a socket's keepalive (`ping` -> `pong`), ms; null if never. */
   lastKeepaliveAt(): number | null;
+  /** Closes the internal sockets of resumed HTTP reply streams. */
+  endStreams(): void;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
 }
@@ -90,6 +92,7 @@ export class Expiry {
     state.end();
     if (state.storage.exists()) state.storage.savePhase("ended");
     for (const ws of this.options.sockets()) closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
+    this.options.endStreams();
     logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
     await this.#purge();
   }

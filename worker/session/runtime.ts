@@ -22,6 +22,7 @@ import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
 import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
 import { SocketReplay } from "./replay";
+import { ReplyStreams } from "./reply-streams";
 import { SocketChannel } from "./socket-channel";
 import { SOCKET_TAG, Sockets } from "./sockets";
 import { SessionState } from "./state";
@@ -67,9 +68,15 @@ export class SessionRuntime {
     });
     const replay = new SocketReplay(options.storage.outbox);
     const channel = new SocketChannel(state, replay);
+    const replies = new ReplyStreams(ctx, options.storage.outbox);
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
-      bridge: new InputBridge(options.storage.pending, options.requestStateSecret, channel),
+      bridge: new InputBridge(
+        options.storage.pending,
+        options.requestStateSecret,
+        channel,
+        (stream, requestId) => replies.channel(stream, requestId),
+      ),
       clientRequests: new ClientRequests(),
     });
     this.expiry = new Expiry({
@@ -78,6 +85,7 @@ export class SessionRuntime {
       idleTtlMs: options.idleTtlMs,
       sockets,
       lastKeepaliveAt: () => latestKeepalive(ctx, sockets()),
+      endStreams: () => replies.endAll(),
       releaseSlot: options.releaseSlot,
     });
     this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel, replay });
@@ -86,6 +94,7 @@ export class SessionRuntime {
       dispatcher,
       expiry: this.expiry,
       socketChannel: channel,
+      replies,
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });

@@ -25,6 +25,7 @@ import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
 import { principalCredentials } from "../upstream-auth/credentials";
 import { HTTP_OPS, type HttpOp } from "./http-exchanges";
+import { RESUME_TAG } from "./reply-streams";
 import { SessionRuntime } from "./runtime";
 import type { AttachMode } from "./sockets";
 
@@ -32,6 +33,8 @@ import type { AttachMode } from "./sockets";
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
 export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
 export const INTERNAL_HTTP = "https://session.internal/http/";
+/** A GET with Last-Event-ID: `?stream=<id>&after=<n>`, as an internal WebSocket upgrade. */
+export const INTERNAL_RESUME = "https://session.internal/resume";
 /** Set by the router on every internal request (overwriting anything a client sent). */
 export const PRINCIPAL_HEADER = "Dormouse-Principal";
 /** Set by the router on a re-attach: the client's `received` count, already checked as an integer. */
@@ -83,6 +86,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     if (request.url.startsWith(INTERNAL_HTTP)) return this.#http(request);
+    if (request.url.startsWith(INTERNAL_RESUME)) return this.#resume(request);
     const mode = attachModeOf(request.url);
     if (!mode || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Not found\n", { status: 404 });
@@ -110,6 +114,24 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
+  #resume(request: Request): Response {
+    const url = new URL(request.url);
+    const stream = url.searchParams.get("stream") ?? "";
+    const after = Number(url.searchParams.get("after"));
+    if (
+      request.headers.get("Upgrade")?.toLowerCase() !== "websocket" ||
+      !Number.isSafeInteger(after)
+    ) {
+      return new Response("Not found\n", { status: 404 });
+    }
+    try {
+      return this.#runtime.http.resume({ stream, after }, principalOf(request));
+    } catch (error) {
+      logEvent("error", "resume_failed", { sessionId: this.#runtime.sessionId, error });
+      return new Response("Internal error\n", { status: 500 });
+    }
+  }
+
   override async alarm(): Promise<void> {
     try {
       await this.#runtime.expiry.onAlarm();
@@ -121,6 +143,8 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The Worker sends nothing on a resumed reply stream's internal socket.
+    if (this.#isResumer(ws)) return;
     try {
       await this.#runtime.sockets.onMessage(ws, message);
     } catch (error) {
@@ -130,6 +154,10 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    if (this.#isResumer(ws)) {
+      closeQuietly(ws, code, reason);
+      return;
+    }
     try {
       this.#runtime.sockets.onClose(ws, code, reason);
     } catch (error) {
@@ -137,7 +165,12 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
+  #isResumer(ws: WebSocket): boolean {
+    return this.ctx.getTags(ws).includes(RESUME_TAG);
+  }
+
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    if (this.#isResumer(ws)) return;
     logEvent("warn", "socket_error", { sessionId: this.#runtime.sessionId, error });
     try {
       this.#runtime.sockets.onClose(ws, CLOSE_INTERNAL_ERROR, "socket error");

@@ -1,6 +1,7 @@
 /**
  * The replay store: a session's recent outgoing messages in the `outbox` table,
- * numbered per stream, and each stream's position in `outbox_stream` (schema.ts).
+ * numbered per stream, and each reply stream's call in `outbox_stream`
+ * (schema.ts).
  *
  * Streams: "ws" is the session's WebSocket sequence, numbered across all of its
  * sockets (1, 2, 3 ...: the n-th message the session sent on any socket); every
@@ -8,11 +9,17 @@
  * its events from 1. `delivered` records whether a socket was attached when a
  * WebSocket message was sent.
  *
+ * Cost: one INSERT per message. A stream's last number is the largest `seq`
+ * it holds (the newest WebSocket row is never trimmed, so the count of messages
+ * sent survives any trim); `outbox_stream` is written when a reply stream opens
+ * and when its final reply is sent, not per event.
+ *
  * Bounds (shared/limits.ts): at most OUTBOX_MAX_ROWS rows and OUTBOX_MAX_CHARS
- * characters in all, oldest removed first (the newest row always stays); a body
+ * characters, oldest removed first, in batches of OUTBOX_TRIM_BATCH past the
+ * row bound (so a trim is one statement per batch, not one per message); a body
  * over OUTBOX_MAX_MESSAGE_CHARS is numbered but stored as NULL; at most
  * OUTBOX_MAX_STREAMS reply streams are remembered, the oldest forgotten first.
- * Both tables are created at the first write, so a session that never sends
+ * Both tables are created at the first write: a session that never sends
  * anything has none.
  */
 import {
@@ -25,6 +32,8 @@ import { tableExists, tableSpec } from "./schema";
 
 /** The WebSocket sequence's stream name. */
 export const WS_STREAM = "ws";
+/** Rows removed at once when the row bound is passed. */
+const OUTBOX_TRIM_BATCH = 32;
 
 export interface StoredMessage {
   seq: number;
@@ -35,7 +44,7 @@ export interface StoredMessage {
 export interface StreamHead {
   lastSeq: number;
   final: boolean;
-  /** JSON of the request id the stream answers (reply streams). */
+  /** JSON of the request id the stream answers (reply streams; null for "ws"). */
   callKey: string | null;
 }
 
@@ -45,30 +54,35 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
 }
 
 interface HeadRow extends Record<string, SqlStorageValue> {
-  last_seq: number;
   final: number;
   call_key: string | null;
 }
 
 export class OutboxTable {
   #ready = false;
-  /** Rows and characters held, known after the first write in this object lifetime. */
+  /** Rows and characters held, known once counted in this object lifetime (-1: not yet). */
   #rows = -1;
   #chars = -1;
   readonly #heads = new Map<string, StreamHead>();
 
   constructor(private readonly sql: SqlStorage) {}
 
-  /** The stream's position, or null for a stream this session does not know. */
+  /** The stream's position, or null for a reply stream this session does not know. */
   head(stream: string): StreamHead | null {
     const cached = this.#heads.get(stream);
     if (cached) return cached;
-    if (!this.#exists()) return null;
-    const row = this.sql
-      .exec<HeadRow>("SELECT last_seq, final, call_key FROM outbox_stream WHERE stream = ?", stream)
-      .toArray()[0];
-    if (!row) return null;
-    const head = { lastSeq: row.last_seq, final: row.final === 1, callKey: row.call_key };
+    if (!this.#exists())
+      return stream === WS_STREAM ? { lastSeq: 0, final: false, callKey: null } : null;
+    let head: StreamHead;
+    if (stream === WS_STREAM) {
+      head = { lastSeq: this.#maxSeq(stream), final: false, callKey: null };
+    } else {
+      const row = this.sql
+        .exec<HeadRow>("SELECT final, call_key FROM outbox_stream WHERE stream = ?", stream)
+        .toArray()[0];
+      if (!row) return null;
+      head = { lastSeq: this.#maxSeq(stream), final: row.final === 1, callKey: row.call_key };
+    }
     this.#heads.set(stream, head);
     return head;
   }
@@ -101,22 +115,22 @@ export class OutboxTable {
       size,
       delivered ? 1 : 0,
     );
-    this.sql.exec(
-      `INSERT INTO outbox_stream (stream, last_seq, final, call_key, created_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (stream) DO UPDATE SET last_seq = excluded.last_seq, final = excluded.final`,
-      stream,
-      seq,
-      final || head.final ? 1 : 0,
-      head.callKey,
-      Date.now(),
-    );
+    if (final && stream !== WS_STREAM) {
+      this.sql.exec(
+        "UPDATE outbox_stream SET last_seq = ?, final = 1 WHERE stream = ?",
+        seq,
+        stream,
+      );
+    }
     this.#heads.set(stream, { ...head, lastSeq: seq, final: final || head.final });
     if (this.#rows < 0) this.#count();
     else {
       this.#rows += 1;
       this.#chars += size;
     }
-    this.#trim();
+    if (this.#rows > OUTBOX_MAX_ROWS + OUTBOX_TRIM_BATCH || this.#chars > OUTBOX_MAX_CHARS) {
+      this.#trim();
+    }
     return seq;
   }
 
@@ -153,15 +167,32 @@ export class OutboxTable {
     );
   }
 
+  /** The storage was deleted: the tables are gone. */
+  forget(): void {
+    this.#ready = false;
+    this.#rows = -1;
+    this.#chars = -1;
+    this.#heads.clear();
+  }
+
+  /**
+   * Removes the oldest rows down to the bounds: past the row bound to
+   * OUTBOX_MAX_ROWS (one statement), past the character bound one batch at a
+   * time. The WebSocket sequence's newest row always stays.
+   */
   #trim(): void {
-    while (this.#rows > OUTBOX_MAX_ROWS || (this.#chars > OUTBOX_MAX_CHARS && this.#rows > 1)) {
-      const oldest = this.sql
-        .exec<{ n: number; size: number }>("SELECT n, size FROM outbox ORDER BY n LIMIT 1")
-        .toArray()[0];
-      if (!oldest) break;
-      this.sql.exec("DELETE FROM outbox WHERE n = ?", oldest.n);
-      this.#rows -= 1;
-      this.#chars -= oldest.size;
+    const keep = this.#newestRow(WS_STREAM);
+    for (let pass = 0; pass < 64; pass++) {
+      const excess = Math.max(this.#rows - OUTBOX_MAX_ROWS, 0);
+      const overChars = this.#chars > OUTBOX_MAX_CHARS && this.#rows > 1;
+      if (excess === 0 && !overChars) return;
+      const batch = Math.max(excess, overChars ? OUTBOX_TRIM_BATCH : 0);
+      this.sql.exec(
+        "DELETE FROM outbox WHERE n IN (SELECT n FROM outbox WHERE n != ? ORDER BY n LIMIT ?)",
+        keep,
+        batch,
+      );
+      this.#count();
     }
   }
 
@@ -169,8 +200,7 @@ export class OutboxTable {
   #boundStreams(): void {
     const extra = this.sql
       .exec<{ stream: string }>(
-        `SELECT stream FROM outbox_stream WHERE stream != ? ORDER BY created_at DESC LIMIT -1 OFFSET ?`,
-        WS_STREAM,
+        "SELECT stream FROM outbox_stream ORDER BY created_at DESC LIMIT -1 OFFSET ?",
         OUTBOX_MAX_STREAMS,
       )
       .toArray();
@@ -180,6 +210,22 @@ export class OutboxTable {
       this.#heads.delete(stream);
       this.#rows = -1;
     }
+  }
+
+  #maxSeq(stream: string): number {
+    return (
+      this.sql
+        .exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM outbox WHERE stream = ?", stream)
+        .one().seq ?? 0
+    );
+  }
+
+  #newestRow(stream: string): number {
+    return (
+      this.sql
+        .exec<{ n: number | null }>("SELECT MAX(n) AS n FROM outbox WHERE stream = ?", stream)
+        .one().n ?? -1
+    );
   }
 
   #count(): void {
@@ -203,13 +249,5 @@ export class OutboxTable {
     this.sql.exec(tableSpec("outbox").ddl);
     this.sql.exec(tableSpec("outbox_stream").ddl);
     this.#ready = true;
-  }
-
-  /** The storage was deleted: the tables are gone. */
-  forget(): void {
-    this.#ready = false;
-    this.#rows = -1;
-    this.#chars = -1;
-    this.#heads.clear();
   }
 }

@@ -45,6 +45,19 @@ export class SseWriter {
     this.#write(`${head}event: message\n${lines.join("\n")}\n\n`);
   }
 
+  /**
+   * The priming event of a resumable stream: an id and an empty `data`, with the
+   * reconnection delay, so a client can resume before any real event arrived.
+   */
+  prime(id: string, retryMs: number): void {
+    this.#write(`id: ${id}\nretry: ${Math.round(retryMs)}\ndata: \n\n`);
+  }
+
+  /** Tells the client how long to wait before reconnecting (the stream is about to end). */
+  retry(ms: number): void {
+    this.#write(`retry: ${Math.round(ms)}\n\n`);
+  }
+
   comment(text: string): void {
     this.#write(`: ${text.replace(/[\r\n]+/g, " ")}\n\n`);
   }
@@ -74,4 +87,32 @@ export class SseWriter {
       },
     );
   }
+}
+
+/**
+ * A stream held open for a client (a listen stream, the standalone GET, a
+ * resumed reply in the Worker): a keepalive comment every `keepaliveMs`, and
+ * `onGone` once the client has gone away. Returns the function that stops it.
+ */
+export function keepAlive(sse: SseWriter, keepaliveMs: number, onGone: () => void): () => void {
+  const timer = setInterval(() => {
+    if (!sse.closed) {
+      sse.comment("keepalive");
+      return;
+    }
+    clearInterval(timer);
+    onGone();
+  }, keepaliveMs);
+  return () => clearInterval(timer);
+}
+
+/** The HTTP response carrying `sse`, with the headers every event stream needs. */
+export function sseResponse(sse: SseWriter, headers: Record<string, string> = {}): Response {
+  return new Response(sse.response, {
+    headers: {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache, no-transform",
+      ...headers,
+    },
+  });
 }
