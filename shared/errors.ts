@@ -17,6 +17,11 @@ export const INTERNAL_ERROR = -32603;
 export const REQUEST_CANCELLED = -32800;
 /** Spec (resources): a resource that does not exist. */
 export const RESOURCE_NOT_FOUND = -32002;
+/**
+ * MCP 2025-11-25 (client/elicitation, Error Handling): the request needs a URL-mode
+ * elicitation completed first (data: `{ elicitations: [...] }`); 2025-11-25 only.
+ */
+export const URL_ELICITATION_REQUIRED = -32042;
 /** Implementation-defined server errors (JSON-RPC reserves -32000..-32099). */
 export const REQUEST_TIMEOUT = -32001;
 export const RATE_LIMITED = -32005;

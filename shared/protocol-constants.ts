@@ -32,6 +32,11 @@ export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
 export const META_SESSION_ID = "dormouse/sessionId";
 /** Dormouse's own `_meta` key on list results naming the upstream servers left out (federation). */
 export const META_UNAVAILABLE_UPSTREAMS = "dormouse/unavailableUpstreams";
+/**
+ * Dormouse's own `_meta` key on list results naming the OAuth upstreams the caller must
+ * authorize first, each as `{ upstream, mode: "url", elicitationId, url, message }`.
+ */
+export const META_AUTHORIZATION_REQUIRED = "dormouse/authorizationRequired";
 
 /** RFC 5424 severities as MCP names them, least severe first. */
 export const LOG_LEVELS = [

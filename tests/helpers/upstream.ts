@@ -22,6 +22,8 @@ import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STATEFUL_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "stateful-upstream.ts");
+const OAUTH_PROVIDER_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "oauth-provider.ts");
+const OAUTH_UPSTREAM_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "oauth-upstream.ts");
 const EVERYTHING_SCRIPT = join(
   REPO_ROOT,
   "node_modules",
@@ -90,6 +92,46 @@ export async function startEverything(options: { port?: number } = {}): Promise<
     port,
     args: [EVERYTHING_SCRIPT, "streamableHttp"],
     env: { PORT: String(port) },
+  });
+}
+
+/** The tests' authorization server (oidc-provider); `url` is its issuer. */
+export async function startOAuthProvider(
+  options: {
+    accessTtlSeconds?: number;
+    client?: { id: string; secret: string; redirectUri: string };
+  } = {},
+): Promise<UpstreamProcess> {
+  const port = await freePort();
+  const client = options.client
+    ? ["--client", `${options.client.id}:${options.client.secret}:${options.client.redirectUri}`]
+    : [];
+  const started = await startUpstream({
+    label: "oauth-provider",
+    port,
+    args: [
+      OAUTH_PROVIDER_SCRIPT,
+      "--port",
+      String(port),
+      "--access-ttl",
+      String(options.accessTtlSeconds ?? 60),
+      ...client,
+    ],
+  });
+  return { ...started, url: `http://${HOST}:${port}` };
+}
+
+/** An MCP server that accepts only `issuer`'s tokens (whoami, trace); `resource` lies in its metadata. */
+export async function startOAuthUpstream(options: {
+  issuer: string;
+  resource?: string;
+}): Promise<UpstreamProcess> {
+  const port = await freePort();
+  const resource = options.resource ? ["--resource", options.resource] : [];
+  return startUpstream({
+    label: "oauth-upstream",
+    port,
+    args: [OAUTH_UPSTREAM_SCRIPT, "--port", String(port), "--issuer", options.issuer, ...resource],
   });
 }
 

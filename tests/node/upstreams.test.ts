@@ -129,3 +129,67 @@ describe("pooledUpstreamStore", () => {
     expect(store.listUpstreams().length).toBeLessThanOrEqual(MAX_POOLED_UPSTREAM_SESSIONS);
   });
 });
+
+describe("UPSTREAMS OAuth entries", () => {
+  const oauth = { ...valid, auth: { type: "oauth", scopes: ["mcp"] } };
+  const env = { UPSTREAM_TOKEN_KEY: "k".repeat(32), PUBLIC_URL: "https://gw.example" };
+
+  it("accepts an OAuth upstream with its key and public URL", () => {
+    expect(parseUpstreams([oauth], env)[0]?.auth).toEqual({ type: "oauth", scopes: ["mcp"] });
+  });
+
+  it.each([
+    [
+      "no UPSTREAM_TOKEN_KEY",
+      [oauth],
+      { PUBLIC_URL: env.PUBLIC_URL },
+      /needs? the Worker secret UPSTREAM_TOKEN_KEY/,
+    ],
+    ["a short key", [oauth], { ...env, UPSTREAM_TOKEN_KEY: "short" }, /at least 32 characters/],
+    [
+      "no PUBLIC_URL",
+      [oauth],
+      { UPSTREAM_TOKEN_KEY: env.UPSTREAM_TOKEN_KEY },
+      /the var PUBLIC_URL/,
+    ],
+    [
+      "a PUBLIC_URL with a path",
+      [oauth],
+      { ...env, PUBLIC_URL: "https://gw.example/x" },
+      /PUBLIC_URL/,
+    ],
+    [
+      "a client secret without a client id",
+      [{ ...oauth, auth: { type: "oauth", clientSecret: "UP_SECRET" } }],
+      { ...env, UP_SECRET: "x" },
+      /auth\.clientSecret needs auth\.clientId/,
+    ],
+    [
+      "a client secret that is not set",
+      [{ ...oauth, auth: { type: "oauth", clientId: "gw", clientSecret: "UP_SECRET" } }],
+      env,
+      /names the secret UP_SECRET, which is not set/,
+    ],
+    [
+      "a literal client secret",
+      [{ ...oauth, auth: { type: "oauth", clientId: "gw", clientSecret: "hunter2" } }],
+      env,
+      /UPSTREAMS\[0\]\.auth\.clientSecret \(everything\): the NAME of a Worker secret/,
+    ],
+    [
+      "an unknown auth type",
+      [{ ...valid, auth: { type: "basic" } }],
+      env,
+      /UPSTREAMS\[0\]\.auth\.type/,
+    ],
+    [
+      "an Authorization header beside OAuth",
+      [{ ...oauth, headers: { Authorization: "TOKEN" } }],
+      { ...env, TOKEN: "x" },
+      /cannot also set an Authorization header/,
+    ],
+  ])("fails on %s", (_case, raw, secrets, message) => {
+    expect(() => parseUpstreams(raw, secrets)).toThrow(ConfigError);
+    expect(() => parseUpstreams(raw, secrets)).toThrow(message);
+  });
+});

@@ -1,50 +1,132 @@
 /**
- * One object per authenticated principal (idFromName(principal)) counting its
+ * One object per principal (idFromName(principal)): it counts the principal's
  * live sessions, so MAX_SESSIONS_PER_PRINCIPAL holds across every session
- * object. The router reserves a slot before it creates a session; a session
- * releases its slot when it ends (DELETE, expiry, failed initialize).
+ * object, and it holds the principal's upstream OAuth authorizations (grants
+ * and flows in progress, upstream-auth/grant-keeper.ts), so every session of
+ * the principal shares them and no other principal can reach them.
  *
- * Storage: table `live_session(session_id PRIMARY KEY, created_at)`, at most
- * the configured limit of rows. A slot whose release was lost (a crash between
- * the session's end and the release) is reclaimed by the idle TTL of that
- * session only if it ever wakes again; the count can therefore overstate, never
- * understate, the live sessions (fail closed).
+ * The router reserves a session slot before it creates a session; a session
+ * releases its slot when it ends (DELETE, expiry, failed initialize). A slot
+ * whose release was lost (a crash between the session's end and the release)
+ * is reclaimed by the idle TTL of that session only if it ever wakes again;
+ * the count can therefore overstate, never understate, the live sessions
+ * (fail closed).
+ *
+ * Storage: storage/principal-storage.ts (live_session, upstream_grant,
+ * oauth_flow). The alarm deletes expired flows. The principal is passed with
+ * every OAuth call (an object cannot read its own name); sealed rows open only
+ * under the principal they were sealed for.
  */
 import { DurableObject } from "cloudflare:workers";
+import { withTrace } from "../observability/trace";
+import { PrincipalStorage } from "../storage/principal-storage";
+import { GrantKeeper } from "../upstream-auth/grant-keeper";
+import type {
+  AccessTokenOutcome,
+  AuthorizationView,
+  AuthorizeOutcome,
+  CallbackOutcome,
+  FlowView,
+  GrantWait,
+  StartOutcome,
+} from "../upstream-auth/messages";
+import { Sealer } from "../upstream-auth/sealing";
+
+/** Longest a call may wait here for a grant (the user is in the browser). */
+export const MAX_GRANT_WAIT_MS = 10 * 60_000;
 
 export class PrincipalObject extends DurableObject<Env> {
-  #ready = false;
+  readonly #storage: PrincipalStorage;
+  readonly #keeper: GrantKeeper;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#storage = new PrincipalStorage(ctx.storage);
+    this.#keeper = new GrantKeeper({
+      storage: this.#storage,
+      sealer: new Sealer(env.UPSTREAM_TOKEN_KEY ?? ""),
+      env,
+      scheduleAlarm: async (at) => {
+        const current = await ctx.storage.getAlarm();
+        if (current === null || current > at) await ctx.storage.setAlarm(at);
+      },
+      register: (request) =>
+        env.REGISTRATIONS.get(env.REGISTRATIONS.idFromName(request.upstream)).register(request),
+    });
+  }
 
   /** Reserves a slot for `sessionId`; false when the principal is at `limit`. */
   async reserve(sessionId: string, limit: number): Promise<boolean> {
-    this.#migrate();
-    const sql = this.ctx.storage.sql;
-    const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM live_session").one().n;
-    if (count >= limit) return false;
-    sql.exec(
-      "INSERT OR IGNORE INTO live_session (session_id, created_at) VALUES (?, ?)",
-      sessionId,
-      Date.now(),
-    );
+    if (this.#storage.countSessions() >= limit) return false;
+    this.#storage.addSession(sessionId, Date.now());
     return true;
   }
 
   async release(sessionId: string): Promise<void> {
-    this.#migrate();
-    this.ctx.storage.sql.exec("DELETE FROM live_session WHERE session_id = ?", sessionId);
+    this.#storage.removeSession(sessionId);
   }
 
   async count(): Promise<number> {
-    this.#migrate();
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM live_session").one()
-      .n;
+    return this.#storage.countSessions();
   }
 
-  #migrate(): void {
-    if (this.#ready) return;
-    this.ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS live_session (session_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
-    );
-    this.#ready = true;
+  // --- upstream authorization (each call may name the trace it belongs to, for the log)
+
+  accessToken(
+    principal: string,
+    upstream: string,
+    stale?: string,
+    traceId?: string,
+  ): Promise<AccessTokenOutcome> {
+    return traced(traceId, () => this.#keeper.accessToken(principal, upstream, stale));
   }
+
+  authorize(
+    principal: string,
+    upstream: string,
+    challenge: string | null,
+    traceId?: string,
+  ): Promise<AuthorizeOutcome> {
+    return traced(traceId, () => this.#keeper.authorize(principal, upstream, challenge));
+  }
+
+  awaitGrant(upstream: string, timeoutMs: number): Promise<GrantWait> {
+    return this.#keeper.awaitGrant(upstream, Math.min(Math.max(timeoutMs, 0), MAX_GRANT_WAIT_MS));
+  }
+
+  describeFlow(principal: string, flowId: string): Promise<FlowView | null> {
+    return this.#keeper.describeFlow(principal, flowId);
+  }
+
+  startFlow(principal: string, flowId: string, binderHash: string): Promise<StartOutcome> {
+    return this.#keeper.startFlow(principal, flowId, binderHash);
+  }
+
+  completeFlow(
+    principal: string,
+    flowId: string,
+    nonce: string,
+    binderHash: string | null,
+    response: { code: string; iss: string | null } | { error: string },
+  ): Promise<CallbackOutcome> {
+    return this.#keeper.completeFlow(principal, flowId, nonce, binderHash, response);
+  }
+
+  authorizations(principal: string): Promise<AuthorizationView[]> {
+    return this.#keeper.authorizations(principal);
+  }
+
+  revoke(principal: string, upstream: string): Promise<boolean> {
+    return this.#keeper.revoke(principal, upstream);
+  }
+
+  override async alarm(): Promise<void> {
+    const next = this.#keeper.purge();
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+}
+
+function traced<R>(traceId: string | undefined, fn: () => R): R {
+  if (!traceId || !/^[0-9a-f]{32}$/.test(traceId)) return fn();
+  return withTrace({ traceId, spanId: "0000000000000000", flags: "01" }, fn);
 }

@@ -40,4 +40,14 @@ interface Env {
   /** What a session may send toward one WebSocket: characters/s ("0" off) and burst. */
   OUTBOUND_CHARS_PER_SECOND?: string;
   OUTBOUND_BURST_CHARS?: string;
+  /**
+   * Key material (at least 32 characters) that upstream OAuth tokens are encrypted under
+   * (AES-GCM) and authorization states are signed with (HMAC); a Worker secret. Required
+   * when an UPSTREAMS entry has `auth: { type: "oauth" }`.
+   */
+  UPSTREAM_TOKEN_KEY?: string;
+  /** This gateway's origin as browsers reach it (`https://mcp.example.com`); OAuth callbacks return here. */
+  PUBLIC_URL?: string;
+  /** Which principals may use which tools, prompts and resources: see worker/config/access-policy.ts. */
+  ACCESS_POLICY?: unknown;
 }

@@ -30,6 +30,7 @@ import {
   type RequestId,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
+import { currentTrace, outgoingCarriers } from "../observability/trace";
 import { StopCall, UpstreamFailure } from "./failures";
 import type { ClientReply } from "./relay-call";
 import { readSseData } from "./sse-reader";
@@ -60,6 +61,11 @@ export interface ClientOptions {
   url: string;
   /** Extra request headers (resolved secrets). */
   headers: Record<string, string>;
+  /**
+   * The OAuth access token for the next request, read as each request is sent
+   * (federation looks it up from the principal's grant before every attempt).
+   */
+  bearer?: () => string | undefined;
   /** Longest the upstream may go without progress on a request before it fails. */
   timeoutMs: number;
   /** Longest any one request may take, progress or not. */
@@ -181,7 +187,7 @@ export class UpstreamClient {
     try {
       if (hooks.signal?.aborted) throw hooks.signal.reason;
       const response = await this.#post(
-        requestEnvelope(id, method, params),
+        requestEnvelope(id, method, withTraceMeta(params)),
         session,
         controller.signal,
       );
@@ -298,9 +304,23 @@ export class UpstreamClient {
   #headers(
     session: Pick<UpstreamSessionState, "sessionId" | "protocolVersion"> | null,
   ): Record<string, string> {
-    const headers: Record<string, string> = { ...this.options.headers };
+    const trace = currentTrace();
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      ...(trace ? outgoingCarriers(trace) : {}),
+    };
+    const bearer = this.options.bearer?.();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
     if (session?.sessionId) headers[SESSION_ID_HEADER] = session.sessionId;
     if (session) headers[PROTOCOL_VERSION_HEADER] = session.protocolVersion;
     return headers;
   }
+}
+
+/** SEP-414: the call's trace context in the upstream request's `_meta` too (beside the headers). */
+function withTraceMeta(params: Record<string, unknown>): Record<string, unknown> {
+  const trace = currentTrace();
+  if (!trace) return params;
+  const meta = typeof params._meta === "object" && params._meta !== null ? params._meta : {};
+  return { ...params, _meta: { ...meta, ...outgoingCarriers(trace) } };
 }

@@ -13,23 +13,36 @@
  * `timeoutMs` of silence; a list that fails leaves the others intact and is
  * reported in `_meta["dormouse/unavailableUpstreams"]`; for a while after a
  * failure, lists skip that upstream (health.ts).
+ *
+ * OAuth upstreams carry the principal's own access token on every request and
+ * send the principal to authorize when it has none (authorization.ts).
  */
 import { isRecord } from "../../shared/protocol";
-import { NAME_SEPARATOR, UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
+import { UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
+import {
+  AUTHORIZE_TOOL,
+  authorizeTool,
+  isOAuth,
+  NeedsAuthorization,
+  UpstreamAuthorization,
+} from "./authorization";
+import { canonical, relayableCapabilities } from "./capabilities";
 import { type CallHooks, UpstreamClient } from "./client";
+import type { UpstreamCredentials } from "./credentials";
 import { describeFailure, wireError } from "./errors";
-import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
+import { StopCall, UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { recordFailure, recordSuccess, skipReason } from "./health";
 import {
   LISTS,
   type ListKind,
   type MergedList,
+  namespaced,
   namespacedUri,
   readList,
-  toolAllowed,
-  UPSTREAM_URI_SCHEME,
+  resolveName,
+  type Target,
 } from "./lists";
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
@@ -37,9 +50,6 @@ import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
 import { boundedSignal } from "./wire";
 
 export type { ListKind, MergedList } from "./lists";
-
-/** Client capabilities the gateway can relay upstream. */
-const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
 
 export type ListChangeKind = "tools" | "prompts" | "resources";
 
@@ -53,13 +63,11 @@ export interface FederationOptions {
   cacheLists: boolean;
   /** Tells the deployment's listen streams that an upstream's list changed. */
   publishListChange?(kind: ListChangeKind): void;
+  /** The principal's OAuth tokens (null: no OAuth upstream, or nobody to hold tokens for). */
+  credentials?: UpstreamCredentials | null;
 }
 
-/** An upstream name resolved from a namespaced tool, prompt or resource name. */
-export interface Target {
-  upstream: Upstream;
-  name: string;
-}
+export type { Target } from "./lists";
 
 export class Federation {
   readonly #clients = new Map<string, UpstreamClient>();
@@ -71,6 +79,8 @@ export class Federation {
   readonly #store: UpstreamSessionStore;
   readonly #cacheLists: boolean;
   readonly #publishListChange: (kind: ListChangeKind) => void;
+  readonly #auth: UpstreamAuthorization | null;
+  readonly #credentials: UpstreamCredentials | null;
 
   constructor(options: FederationOptions) {
     this.upstreams = options.upstreams;
@@ -78,30 +88,23 @@ export class Federation {
     this.#store = options.store;
     this.#cacheLists = options.cacheLists;
     this.#publishListChange = options.publishListChange ?? (() => {});
+    this.#credentials = options.credentials ?? null;
+    this.#auth = this.#credentials ? new UpstreamAuthorization(this.#credentials) : null;
   }
 
-  /**
-   * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
-   * (allowTools/denyTools applied) and prompts, longest prefix first;
-   * `upstream://<prefix>/<uri>` for resources.
-   */
+  /** Whether some upstream is per-principal OAuth (and this federation can hold tokens). */
+  get oauth(): boolean {
+    return this.#credentials !== null && this.upstreams.some(isOAuth);
+  }
+
+  /** The principal's authorized OAuth upstreams (never a token); empty without OAuth. */
+  async authorizations(): Promise<Record<string, unknown>[]> {
+    return this.#credentials ? this.#credentials.authorizations() : [];
+  }
+
+  /** The upstream owning a namespaced name, or null (lists.ts: resolveName). */
   resolve(name: string, kind: "tool" | "prompt" | "resource"): Target | null {
-    if (kind === "resource") {
-      if (!name.startsWith(UPSTREAM_URI_SCHEME)) return null;
-      const rest = name.slice(UPSTREAM_URI_SCHEME.length);
-      const slash = rest.indexOf("/");
-      const upstream = this.upstreams.find((u) => u.prefix === rest.slice(0, slash));
-      return slash > 0 && upstream ? { upstream, name: rest.slice(slash + 1) } : null;
-    }
-    let best: Target | null = null;
-    for (const upstream of this.upstreams) {
-      const head = upstream.prefix + NAME_SEPARATOR;
-      if (!name.startsWith(head)) continue;
-      if (best && best.upstream.prefix.length >= upstream.prefix.length) continue;
-      best = { upstream, name: name.slice(head.length) };
-    }
-    if (best && kind === "tool" && !toolAllowed(best.upstream, best.name)) return null;
-    return best;
+    return resolveName(this.upstreams, name, kind);
   }
 
   /** Every upstream's list of `kind`, namespaced; failures are reported, not thrown. */
@@ -129,6 +132,16 @@ export class Federation {
           if (call.signal.aborted) throw thrown;
           // The list's own bound aborted it: that is this upstream's failure.
           const error = bounded.signal.aborted ? bounded.signal.reason : thrown;
+          if (error instanceof NeedsAuthorization) {
+            const stand =
+              kind === "tools"
+                ? [authorizeTool(upstream, namespaced(upstream, AUTHORIZE_TOOL))]
+                : [];
+            return {
+              items: stand,
+              authorization: { upstream: upstream.name, ...error.elicitation },
+            };
+          }
           const reason = describeFailure(error);
           if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
@@ -138,10 +151,11 @@ export class Federation {
         }
       }),
     );
-    const merged: MergedList = { items: [], unavailable: [] };
+    const merged: MergedList = { items: [], unavailable: [], authorization: [] };
     for (const entry of settled) {
       if (entry.items) merged.items.push(...entry.items);
       if (entry.unavailable) merged.unavailable.push(entry.unavailable);
+      if (entry.authorization) merged.authorization.push(entry.authorization);
     }
     return merged;
   }
@@ -151,6 +165,10 @@ export class Federation {
     args: Record<string, unknown>,
     call: RelayCall,
   ): Promise<ToolResult | InputRequired> {
+    if (target.name === AUTHORIZE_TOOL && this.#auth && isOAuth(target.upstream)) {
+      const authorized = await this.#auth.authorizeOnly(target.upstream, call);
+      if (authorized) return authorized;
+    }
     const params: Record<string, unknown> = { name: target.name, arguments: args };
     if (call.progressToken !== undefined) params._meta = { progressToken: call.progressToken };
     const result = await this.#relayWithInput(target, "tools/call", params, call);
@@ -225,7 +243,7 @@ export class Federation {
     call: RelayCall,
   ): Promise<Record<string, unknown>[]> {
     // The client first: it re-opens the upstream session (and drops its lists) if it no longer fits.
-    const client = await this.#client(upstream, call);
+    const client = await this.#listClient(upstream, call);
     const cacheKey = `${upstream.name}\u0000${kind}`;
     const cached = this.#lists.get(cacheKey);
     if (cached) return cached;
@@ -245,8 +263,10 @@ export class Federation {
     params: Record<string, unknown>,
     call: RelayCall,
   ): Promise<Record<string, unknown>> {
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (call.signal.aborted) throw error;
       throw wireError(upstream, error);
@@ -262,8 +282,13 @@ export class Federation {
   ): Promise<Record<string, unknown> | InputRequired> {
     const { upstream } = target;
     const replay = call.era === "modern" ? replayAnswers(upstream, call) : null;
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
+      if (this.#auth && isOAuth(upstream) && call.era === "modern") {
+        await this.#auth.resume(upstream, call);
+      }
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
       if (call.signal.aborted) throw error;
@@ -279,13 +304,22 @@ export class Federation {
     call: RelayCall,
     hooks: CallHooks,
   ): Promise<Record<string, unknown>> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       try {
+        if (oauth && !refreshed) await oauth.prepare(upstream);
         const client = await this.#client(upstream, call);
         const result = await client.request(method, params, hooks);
         recordSuccess(upstream);
         return result;
       } catch (error) {
+        if (oauth && error instanceof UpstreamUnauthorized && !refreshed) {
+          // A refreshed token is retried once; otherwise NeedsAuthorization goes up.
+          await oauth.onUnauthorized(upstream, error);
+          refreshed = true;
+          continue;
+        }
         // An answer, even an error, shows the upstream is up; a failure is remembered for lists.
         if (error instanceof UpstreamRpcError) recordSuccess(upstream);
         const expired = error instanceof UpstreamFailure && error.kind === "expired";
@@ -296,6 +330,26 @@ export class Federation {
           upstream: upstream.name,
         });
         this.#forget(upstream.name);
+      }
+    }
+  }
+
+  /** `attempt`, sending the principal to authorize first when an OAuth upstream needs it. */
+  #authorized<T>(upstream: Upstream, call: RelayCall, attempt: () => Promise<T>): Promise<T> {
+    const auth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    return auth ? auth.around(upstream, call, attempt) : attempt();
+  }
+
+  /** The client for a list, with a 401 turned into NeedsAuthorization for OAuth upstreams. */
+  async #listClient(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (oauth && attempt === 0) await oauth.prepare(upstream);
+        return await this.#client(upstream, call);
+      } catch (error) {
+        if (!oauth || !(error instanceof UpstreamUnauthorized) || attempt > 0) throw error;
+        await oauth.onUnauthorized(upstream, error);
       }
     }
   }
@@ -371,12 +425,14 @@ export class Federation {
       const value = this.#secrets[secret];
       if (typeof value === "string") headers[header] = value;
     }
+    const bearer = this.#auth && isOAuth(upstream) ? this.#auth.bearer(upstream) : undefined;
     return new UpstreamClient(
       {
         url: upstream.url,
         headers,
         timeoutMs: upstream.timeoutMs,
         maxRequestMs: upstream.maxRequestMs,
+        ...(bearer ? { bearer } : {}),
       },
       state,
     );
@@ -394,21 +450,4 @@ export class Federation {
       },
     });
   }
-}
-
-function relayableCapabilities(call: RelayCall): Record<string, unknown> {
-  const declared = call.clientCapabilities();
-  const picked: Record<string, unknown> = {};
-  for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
-  return picked;
-}
-
-/** JSON with sorted keys at every level, for comparing capability objects. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }

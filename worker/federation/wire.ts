@@ -6,7 +6,7 @@
 import { type DecodedFrame, decodeFrame } from "../../shared/codec";
 import { PARSE_ERROR } from "../../shared/errors";
 import { responseError } from "../../shared/protocol";
-import { UpstreamFailure, UpstreamRpcError } from "./failures";
+import { UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { EventTooLarge } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";
 
@@ -172,7 +172,14 @@ export async function failureOf(
       `answered HTTP ${response.status}, a redirect, which the gateway does not follow (configure the upstream's final URL)`,
     );
   }
-  if (response.status === 401 || response.status === 403) {
+  if (response.status === 401) {
+    const challenge = response.headers.get("WWW-Authenticate")?.slice(0, 2_048) ?? null;
+    return new UpstreamUnauthorized(
+      `refused the gateway's credentials (HTTP ${response.status})`,
+      challenge,
+    );
+  }
+  if (response.status === 403) {
     return new UpstreamFailure(
       "unavailable",
       `refused the gateway's credentials (HTTP ${response.status})`,

@@ -10,6 +10,7 @@ import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import { isRecord, isSessionEraVersion, type RequestId } from "../../shared/protocol";
+import { configuredPolicy } from "../config/configuration";
 import {
   replyStreamMaxMs,
   requestDeadlineMs,
@@ -37,13 +38,14 @@ import {
 } from "./session-forwarding";
 import { serveStateless, statelessFederation } from "./stateless";
 import { statelessLimitsFor } from "./stateless-limits";
+import { withHeaderTrace } from "./trace-headers";
 
 export async function postMcp(c: AppContext): Promise<Response> {
   const failure = checkPostHeaders(c.req.raw);
   if (failure) return plainError(failure);
-  const text = await readBoundedText(c.req.raw);
-  if (text === null) return plainError({ status: 413, message: "Payload Too Large" });
-  const frame = decodeFrame(text);
+  const raw = await readBoundedText(c.req.raw);
+  if (raw === null) return plainError({ status: 413, message: "Payload Too Large" });
+  const { frame, text } = withHeaderTrace(c.req.raw, decodeFrame(raw), raw);
   if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400 });
   const body = frame.message as Record<string, unknown>;
   const id = frame.kind === "request" ? frame.message.id : null;
@@ -66,6 +68,8 @@ export async function postMcp(c: AppContext): Promise<Response> {
       maxOpenMs: replyStreamMaxMs(c.env),
       deadlineMs: requestDeadlineMs(c.env),
       federation: statelessFederation(c.env, c.get("principal"), body),
+      policy: configuredPolicy(c.env),
+      principal: c.get("principal"),
     });
   }
   const versionError = checkSessionEraVersion(c);

@@ -7,6 +7,7 @@
 import type { DecodedFrame } from "../../shared/codec";
 import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
 import { isRecord, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import type { AccessPolicy } from "../config/access-policy";
 import { configuredUpstreams } from "../config/configuration";
 import { Federation } from "../federation/federation";
 import { pooledUpstreamStore } from "../federation/store";
@@ -16,6 +17,7 @@ import { Dispatcher } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
 import { HttpExchange } from "../transports/streamable-http";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { modernStatusFor } from "./era-checks";
 import { openListenStream } from "./listen";
 
@@ -35,6 +37,10 @@ export interface StatelessOptions {
   federation: Federation | null;
   /** Called once the request's work is over (its reply sent, or nothing left to run). */
   onSettled(): void;
+  /** ACCESS_POLICY (null: everything allowed). */
+  policy: AccessPolicy | null;
+  /** Who is calling. */
+  principal: string;
 }
 
 export async function serveStateless(
@@ -96,6 +102,9 @@ export function statelessFederation(
     store: pooledUpstreamStore(principal, isRecord(declared) ? declared : {}),
     cacheLists: false,
     publishListChange: announceListChange,
+    credentials: upstreams.some((upstream) => upstream.auth?.type === "oauth")
+      ? principalCredentials(env, () => principal)
+      : null,
   });
 }
 
@@ -113,7 +122,7 @@ function statelessContext(options: StatelessOptions): SessionContext {
     wakes: 0,
     attachGen: 0,
     lastActiveAt: now,
-    principal: "",
+    principal: options.principal,
   };
   return {
     sessionId: STATELESS_ID,
@@ -121,6 +130,8 @@ function statelessContext(options: StatelessOptions): SessionContext {
     storage: new EphemeralStore(),
     registry: options.registry,
     federation: options.federation,
+    policy: options.policy,
+    principal: () => options.principal,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

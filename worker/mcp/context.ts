@@ -10,6 +10,7 @@ import type {
   ModernEnvelope,
   ProgressToken,
 } from "../../shared/protocol";
+import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { RelayCall } from "../federation/relay-call";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
@@ -31,6 +32,10 @@ export interface SessionContext {
   registry: ToolRegistry;
   /** The configured upstream servers as this session sees them; null without UPSTREAMS. */
   federation: Federation | null;
+  /** ACCESS_POLICY; null when unset (everything allowed). */
+  policy: AccessPolicy | null;
+  /** Who this session (or stateless request) belongs to: the policy's and the tokens' subject. */
+  principal(): string;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
   updateHot(change: Partial<HotState>): void;

@@ -53,6 +53,7 @@ import {
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
+import { traceFrom, withTrace } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import type { ClientRequests } from "./client-requests";
@@ -117,13 +118,18 @@ export class Dispatcher {
   }
 
   /**
-   * Serves one request on `channel`. An id already in flight is refused, unless
-   * it came from an earlier connection of the same channel (`origin`): then the
-   * client started its ids afresh (a reconnecting client that does not resume),
-   * the older request could no longer be answered unambiguously, and it is
-   * stopped in favour of the newer one.
+   * Serves one request on `channel`, as part of the trace its `_meta` carries
+   * (or a new one): every log line of the call has its trace id. An id already
+   * in flight is refused, unless it came from an earlier connection of the same
+   * channel (`origin`): then the client started its ids afresh (a reconnecting
+   * client that does not resume), the older request could no longer be answered
+   * unambiguously, and it is stopped in favour of the newer one.
    */
-  async run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
+  run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
+    return withTrace(traceFrom(request.params?._meta), () => this.#serve(request, channel, origin));
+  }
+
+  async #serve(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
     const key = JSON.stringify(request.id);
     const existing = this.#inflight.get(key);
     if (

@@ -11,6 +11,7 @@ import { formatIssues } from "../../shared/issues";
 import type { LogLevel } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
 import type { InputRequired, SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
+import { allowed } from "./access";
 import { clientLog, logLevelOf } from "./client-log";
 import type { CallContext } from "./context";
 import { relayCall } from "./relay-call";
@@ -20,6 +21,8 @@ export async function callTool(
   args: Record<string, unknown>,
   call: CallContext,
 ): Promise<ToolResult | InputRequired> {
+  // Hidden by ACCESS_POLICY: the very answer an unknown tool gets, before anything else runs.
+  if (!allowed(call, "tools", name)) throw toWireError({ kind: "unknown_tool", name });
   const owned = call.session.registry.tools.get(name);
   if (!owned) {
     const federation = call.session.federation;

@@ -10,6 +10,7 @@
  * Every state change is written to SQLite before the reply that depends on it
  * is sent; the runtime's output gate holds the reply until the write is durable.
  */
+import type { AccessPolicy } from "../config/access-policy";
 import type { RateLimit } from "../config/vars";
 import type { Federation } from "../federation/federation";
 import { ClientRequests } from "../mcp/client-requests";
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   registry: ToolRegistry;
   /** Upstream servers this session relays to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** ACCESS_POLICY (null: everything allowed). */
+  policy: AccessPolicy | null;
   requestStateSecret: string | undefined;
   keepaliveMs: number;
   rateLimit: RateLimit | null;
@@ -57,6 +60,7 @@ export class SessionRuntime {
       storage: options.storage,
       registry: options.registry,
       federation: options.federation,
+      policy: options.policy,
       requestStateSecret: options.requestStateSecret,
       rate: new MessageRate(options.rateLimit),
       outbound: new OutboundBudget(options.outboundLimit),

@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
-import { configuredUpstreams } from "../config/configuration";
+import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
   outboundLimit,
   rateLimit,
@@ -23,6 +23,7 @@ import { logEvent } from "../observability/log";
 import { SessionStorage } from "../storage/session-storage";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { HTTP_OPS, type HttpOp } from "./http-exchanges";
 import { RESUME_TAG } from "./reply-streams";
 import { SessionRuntime } from "./runtime";
@@ -48,6 +49,7 @@ export class SessionObject extends DurableObject<Env> {
     storage.countWake();
     // Memoised per isolate; the router refuses every request while the configuration is invalid.
     const upstreams = configuredUpstreams(env);
+    const oauth = upstreams.some((upstream) => upstream.auth?.type === "oauth");
     const federation =
       upstreams.length > 0
         ? new Federation({
@@ -56,6 +58,9 @@ export class SessionObject extends DurableObject<Env> {
             store: storage.upstreams,
             cacheLists: true,
             publishListChange: announceListChange,
+            credentials: oauth
+              ? principalCredentials(env, () => storage.read()?.principal ?? "")
+              : null,
           })
         : null;
     this.#runtime = new SessionRuntime(ctx, {
@@ -63,6 +68,7 @@ export class SessionObject extends DurableObject<Env> {
       storage,
       registry: registryFor(env.TOOLSETS),
       federation,
+      policy: configuredPolicy(env),
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),

@@ -9,6 +9,7 @@
  * written to SQLite first (by the caller), then mirrored here and into the
  * attachment.
  */
+import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { HotState, SessionContext } from "../mcp/context";
 import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
@@ -21,6 +22,7 @@ export interface SessionStateOptions {
   storage: SessionStorage;
   registry: ToolRegistry;
   federation: Federation | null;
+  policy: AccessPolicy | null;
   requestStateSecret: string | undefined;
   rate: MessageRate;
   /** What may still be sent toward the socket. */
@@ -37,12 +39,14 @@ export class SessionState implements SessionContext {
   readonly storage: SessionStorage;
   readonly registry: ToolRegistry;
   readonly federation: Federation | null;
+  readonly policy: AccessPolicy | null;
   readonly requestStateSecret: string | undefined;
   readonly rate: MessageRate;
   readonly outbound: OutboundBudget;
   /** When this object lifetime last recorded activity for the idle TTL (0: not yet). */
   lastTouch = 0;
   #hot: HotState | null = null;
+  #principal = "";
   #current: WebSocket | null = null;
   /** Attach generation of the current socket (mirrors its attachment). */
   #gen = 0;
@@ -53,6 +57,7 @@ export class SessionState implements SessionContext {
     this.storage = options.storage;
     this.registry = options.registry;
     this.federation = options.federation;
+    this.policy = options.policy;
     this.requestStateSecret = options.requestStateSecret;
     this.rate = options.rate;
     this.outbound = options.outbound;
@@ -67,6 +72,12 @@ export class SessionState implements SessionContext {
   updateHot(change: Partial<HotState>): void {
     this.#hot = { ...this.hot(), ...change };
     this.saveAttachment();
+  }
+
+  /** The creator's principal; fixed at creation, so read once per object lifetime. */
+  principal(): string {
+    this.#principal ||= this.storage.read()?.principal ?? "";
+    return this.#principal;
   }
 
   record(): SessionRecord {
