@@ -4,10 +4,10 @@
  * routed to the owning upstream, and what an upstream sends on a call's stream
  * is relayed to the caller (relay.ts).
  *
- * Upstream sessions are opened lazily, one per upstream, with the client's
- * relayable capabilities, and remembered in the session's store, so a woken
- * object continues the same upstream session. An upstream that forgot the
- * session (404) is re-initialised transparently and the request retried once.
+ * Upstream sessions are opened lazily, one per upstream (upstream-sessions.ts),
+ * and remembered in the session's store, so a woken object continues the same
+ * upstream session. An upstream that forgot the session (404) is re-initialised
+ * transparently and the request retried once.
  *
  * Failure isolation: every upstream request is bounded by the upstream's
  * `timeoutMs` of silence; a list that fails leaves the others intact and is
@@ -28,8 +28,7 @@ import {
   NeedsAuthorization,
   UpstreamAuthorization,
 } from "./authorization";
-import { canonical, relayableCapabilities } from "./capabilities";
-import { type CallHooks, UpstreamClient } from "./client";
+import type { CallHooks, UpstreamClient } from "./client";
 import type { UpstreamCredentials } from "./credentials";
 import { describeFailure, wireError } from "./errors";
 import { StopCall, UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
@@ -46,7 +45,8 @@ import {
 } from "./lists";
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
-import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
+import type { UpstreamSessionStore } from "./store";
+import { UpstreamSessions } from "./upstream-sessions";
 import { boundedSignal } from "./wire";
 
 export type { ListKind, MergedList } from "./lists";
@@ -70,13 +70,10 @@ export interface FederationOptions {
 export type { Target } from "./lists";
 
 export class Federation {
-  readonly #clients = new Map<string, UpstreamClient>();
-  readonly #connecting = new Map<string, Promise<UpstreamClient>>();
+  readonly #sessions: UpstreamSessions;
   /** Lists fetched in this object lifetime, per upstream and kind; dropped on list_changed. */
   readonly #lists = new Map<string, Record<string, unknown>[]>();
   readonly upstreams: readonly Upstream[];
-  readonly #secrets: Record<string, unknown>;
-  readonly #store: UpstreamSessionStore;
   readonly #cacheLists: boolean;
   readonly #publishListChange: (kind: ListChangeKind) => void;
   readonly #auth: UpstreamAuthorization | null;
@@ -84,12 +81,16 @@ export class Federation {
 
   constructor(options: FederationOptions) {
     this.upstreams = options.upstreams;
-    this.#secrets = options.secrets;
-    this.#store = options.store;
     this.#cacheLists = options.cacheLists;
     this.#publishListChange = options.publishListChange ?? (() => {});
     this.#credentials = options.credentials ?? null;
     this.#auth = this.#credentials ? new UpstreamAuthorization(this.#credentials) : null;
+    this.#sessions = new UpstreamSessions({
+      secrets: options.secrets,
+      store: options.store,
+      auth: this.#auth,
+      onForget: (name) => this.#dropLists(name),
+    });
   }
 
   /** Whether some upstream is per-principal OAuth (and this federation can hold tokens). */
@@ -215,24 +216,15 @@ export class Federation {
 
   /**
    * The client (re-)initialised, perhaps with other capabilities: the next use
-   * of each upstream checks its stored session against them again (#connect).
+   * of each upstream checks its stored session against them again.
    */
   clientChanged(): void {
-    this.#clients.clear();
+    this.#sessions.clientChanged();
   }
 
   /** Ends every upstream session this session holds (the session is ending); best effort. */
-  async terminateAll(): Promise<void> {
-    const names = new Set([...this.#store.listUpstreams(), ...this.#clients.keys()]);
-    await Promise.all(
-      [...names].map(async (name) => {
-        const upstream = this.upstreams.find((u) => u.name === name);
-        const state = this.#store.loadUpstream(name) ?? this.#clients.get(name)?.state ?? null;
-        this.#store.deleteUpstream(name);
-        this.#clients.delete(name);
-        if (upstream && state) await this.#newClient(upstream, state).terminate();
-      }),
-    );
+  terminateAll(): Promise<void> {
+    return this.#sessions.terminateAll(this.upstreams);
   }
 
   // ---------------------------------------------------------------------------
@@ -309,7 +301,7 @@ export class Federation {
     for (let attempt = 0; ; attempt++) {
       try {
         if (oauth && !refreshed) await oauth.prepare(upstream);
-        const client = await this.#client(upstream, call);
+        const client = await this.#sessions.client(upstream, call);
         const result = await client.request(method, params, hooks);
         recordSuccess(upstream);
         return result;
@@ -329,7 +321,7 @@ export class Federation {
           sessionId: call.sessionId,
           upstream: upstream.name,
         });
-        this.#forget(upstream.name);
+        this.#sessions.forget(upstream.name);
       }
     }
   }
@@ -346,7 +338,7 @@ export class Federation {
     for (let attempt = 0; ; attempt++) {
       try {
         if (oauth && attempt === 0) await oauth.prepare(upstream);
-        return await this.#client(upstream, call);
+        return await this.#sessions.client(upstream, call);
       } catch (error) {
         if (!oauth || !(error instanceof UpstreamUnauthorized) || attempt > 0) throw error;
         await oauth.onUnauthorized(upstream, error);
@@ -354,88 +346,10 @@ export class Federation {
     }
   }
 
-  #forget(name: string): void {
-    this.#clients.delete(name);
-    this.#store.deleteUpstream(name);
-    this.#dropLists(name);
-  }
-
   #dropLists(name: string): void {
     for (const key of [...this.#lists.keys()]) {
       if (key.startsWith(`${name}\u0000`)) this.#lists.delete(key);
     }
-  }
-
-  async #client(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
-    const existing = this.#clients.get(upstream.name);
-    if (existing?.state) return existing;
-    const pending = this.#connecting.get(upstream.name);
-    if (pending) return pending;
-    const connecting = this.#connect(upstream, call);
-    this.#connecting.set(upstream.name, connecting);
-    try {
-      return await connecting;
-    } finally {
-      this.#connecting.delete(upstream.name);
-    }
-  }
-
-  /** The stored upstream session, or a new one (initialize) remembered in the store. */
-  async #connect(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
-    let stored = this.#store.loadUpstream(upstream.name);
-    if (stored && !this.#fits(stored, call)) {
-      // The client now declares other capabilities: end the old upstream session, open another.
-      logEvent("info", "upstream_session_reopened", {
-        sessionId: call.sessionId,
-        upstream: upstream.name,
-      });
-      await this.#newClient(upstream, stored).terminate();
-      this.#forget(upstream.name);
-      stored = null;
-    }
-    const client = this.#newClient(upstream, stored);
-    if (!stored) {
-      const state = await client.initialize(relayableCapabilities(call), call.signal);
-      this.#store.saveUpstream(upstream.name, state);
-      logEvent("info", "upstream_session_opened", {
-        sessionId: call.sessionId,
-        upstream: upstream.name,
-        protocolVersion: state.protocolVersion,
-      });
-    }
-    this.#clients.set(upstream.name, client);
-    return client;
-  }
-
-  /**
-   * Whether a stored upstream session suits this call: opened with the
-   * capabilities a session-era client declares now (checked once per object
-   * lifetime and after each initialize, not on every call). (A 2026-07-28 request on a session object
-   * uses the session's upstream sessions as they are: its envelope may differ per
-   * request, and re-opening on each would thrash.)
-   */
-  #fits(state: UpstreamSessionState, call: RelayCall): boolean {
-    if (call.era !== "session") return true;
-    return canonical(state.declared) === canonical(relayableCapabilities(call));
-  }
-
-  #newClient(upstream: Upstream, state: UpstreamSessionState | null): UpstreamClient {
-    const headers: Record<string, string> = {};
-    for (const [header, secret] of Object.entries(upstream.headers)) {
-      const value = this.#secrets[secret];
-      if (typeof value === "string") headers[header] = value;
-    }
-    const bearer = this.#auth && isOAuth(upstream) ? this.#auth.bearer(upstream) : undefined;
-    return new UpstreamClient(
-      {
-        url: upstream.url,
-        headers,
-        timeoutMs: upstream.timeoutMs,
-        maxRequestMs: upstream.maxRequestMs,
-        ...(bearer ? { bearer } : {}),
-      },
-      state,
-    );
   }
 
   #hooks(upstream: Upstream, call: RelayCall, replay: Replay | null): CallHooks {

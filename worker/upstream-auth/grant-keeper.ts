@@ -19,6 +19,7 @@ import type { PrincipalStorage } from "../storage/principal-storage";
 import type { Fetcher } from "./bounded-fetch";
 import { planFor } from "./client-identity";
 import { AuthorizationFailure, discover, forgetDiscovery } from "./discovery";
+import { GrantWaiters } from "./grant-waiters";
 import type {
   AccessTokenOutcome,
   AuthorizationView,
@@ -39,15 +40,13 @@ import {
   type Plan,
   type TokenSet,
 } from "./plan";
-import { digest, randomToken, type Sealer, sameText, toBase64Url } from "./sealing";
+import { digest, randomToken, type Sealer, sameText } from "./sealing";
 import { exchangeCode, refreshTokens, revokeToken, TokenEndpointError } from "./token-endpoint";
 
 /** How long a start link and the flow behind it live. */
 export const OAUTH_FLOW_TTL_MS = 10 * 60_000;
 /** Refresh this long before expiry (at most a quarter of the token's lifetime). */
 export const REFRESH_MARGIN_MS = 60_000;
-/** Calls of one principal waiting for a grant at once; more are told "timeout" at once. */
-export const MAX_GRANT_WAITERS = 64;
 /** OAuth error codes after which a refresh token is dead: the grant is dropped. */
 const DEAD_GRANT_ERRORS = new Set(["invalid_grant", "invalid_client", "unauthorized_client"]);
 
@@ -63,7 +62,7 @@ export interface KeeperOptions {
 
 export class GrantKeeper {
   readonly #refreshing = new Map<string, Promise<AccessTokenOutcome>>();
-  readonly #waiters = new Map<string, Set<(outcome: GrantWait) => void>>();
+  readonly #waiters = new GrantWaiters();
 
   constructor(private readonly options: KeeperOptions) {}
 
@@ -227,7 +226,8 @@ export class GrantKeeper {
     params.set("response_type", "code");
     params.set("client_id", plan.clientId);
     params.set("redirect_uri", plan.redirectUri);
-    params.set("code_challenge", await challengeOf(verifier));
+    // PKCE S256 (RFC 7636 section 4.2): base64url(SHA-256(verifier)).
+    params.set("code_challenge", await digest(verifier));
     params.set("code_challenge_method", "S256");
     params.set("state", state);
     params.set("resource", plan.resource);
@@ -256,7 +256,7 @@ export class GrantKeeper {
     if (!secrets?.verifier) return refuse("unknown_or_used_state");
     const { plan } = secrets;
     if ("error" in response) {
-      this.#wake(flow.upstream, "declined");
+      this.#waiters.wake(flow.upstream, "declined");
       return refuse(response.error === "access_denied" ? "declined" : "server_error");
     }
     if (response.iss !== null ? response.iss !== plan.issuer : plan.issResponse) {
@@ -279,27 +279,14 @@ export class GrantKeeper {
     await this.#saveGrant(principal, { plan, tokens, grantedAt: Date.now() });
     this.options.storage.deleteFlowsOf(flow.upstream);
     logEvent("info", "upstream_authorized", { upstream: flow.upstream });
-    this.#wake(flow.upstream, "granted");
+    this.#waiters.wake(flow.upstream, "granted");
     return { ok: true, upstream: flow.upstream };
   }
 
   /** Resolves when the principal holds a grant for `name`, the user declined, or `timeoutMs` passed. */
   awaitGrant(name: string, timeoutMs: number): Promise<GrantWait> {
     if (this.options.storage.grant(name)) return Promise.resolve("granted");
-    const waiters = this.#waiters.get(name) ?? new Set();
-    if ([...this.#waiters.values()].reduce((n, set) => n + set.size, 0) >= MAX_GRANT_WAITERS) {
-      return Promise.resolve("timeout");
-    }
-    this.#waiters.set(name, waiters);
-    return new Promise((resolve) => {
-      const done = (outcome: GrantWait) => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        resolve(outcome);
-      };
-      const timer = setTimeout(() => done("timeout"), timeoutMs);
-      waiters.add(done);
-    });
+    return this.#waiters.wait(name, timeoutMs);
   }
 
   // --- listing and revoking
@@ -372,7 +359,7 @@ export class GrantKeeper {
   async #openGrant(principal: string, name: string, sealed: string): Promise<Grant | null> {
     const parsed = v.safeParse(
       GrantSchema,
-      parseJson(await this.options.sealer.unseal(sealed, grantContext(principal, name))),
+      await this.options.sealer.unsealJson(sealed, grantContext(principal, name)),
     );
     return parsed.success ? parsed.output : null;
   }
@@ -380,7 +367,7 @@ export class GrantKeeper {
   async #openFlow(principal: string, flowId: string, sealed: string): Promise<FlowSecrets | null> {
     const parsed = v.safeParse(
       FlowSecretsSchema,
-      parseJson(await this.options.sealer.unseal(sealed, flowContext(principal, flowId))),
+      await this.options.sealer.unsealJson(sealed, flowContext(principal, flowId)),
     );
     return parsed.success ? parsed.output : null;
   }
@@ -389,23 +376,11 @@ export class GrantKeeper {
     this.options.storage.deleteGrant(name);
     logEvent("info", "upstream_grant_dropped", { upstream: name, reason });
   }
-
-  #wake(name: string, outcome: GrantWait): void {
-    const waiters = this.#waiters.get(name);
-    if (!waiters) return;
-    this.#waiters.delete(name);
-    for (const done of [...waiters]) done(outcome);
-  }
 }
 
 function refuse(reason: string): CallbackOutcome {
   logEvent("warn", "oauth_callback_refused", { reason });
   return { ok: false, reason };
-}
-
-async function challengeOf(verifier: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  return toBase64Url(new Uint8Array(hash));
 }
 
 function grantContext(principal: string, upstream: string): string {
@@ -414,15 +389,6 @@ function grantContext(principal: string, upstream: string): string {
 
 function flowContext(principal: string, flowId: string): string {
   return `flow\u0000${principal}\u0000${flowId}`;
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
 }
 
 export { digest };

@@ -71,6 +71,17 @@ export class Sealer {
     return `v1.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(sealed))}`;
   }
 
+  /** The sealed JSON value, or null when it does not unseal or is not JSON. */
+  async unsealJson(sealed: string, context: string): Promise<unknown> {
+    const text = await this.unseal(sealed, context);
+    if (text === null) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  }
+
   /** The plaintext, or null when the blob is malformed, tampered with or sealed for another context. */
   async unseal(sealed: string, context: string): Promise<string | null> {
     const [version, iv, body] = sealed.split(".");
