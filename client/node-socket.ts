@@ -61,7 +61,11 @@ export const nodeSocket: SocketFactory = {
       get sessionId() {
         return sessionId;
       },
-      send: (text) => ws.send(text),
+      // ws reports a frame that never reached the kernel (socket already reset or closed).
+      send: (text, unsent) =>
+        ws.send(text, (error) => {
+          if (error) unsent?.();
+        }),
       close: (code, reason) => {
         try {
           ws.close(code, reason);

@@ -40,6 +40,10 @@ export class Outstanding {
     }
   }
 
+  has(id: RequestId): boolean {
+    return this.#byKey.has(JSON.stringify(id));
+  }
+
   /** Its answer arrived, or the client cancelled it (a cancelled request gets no answer). */
   settled(id: unknown): void {
     if (typeof id === "string" || typeof id === "number") this.#byKey.delete(JSON.stringify(id));

@@ -74,6 +74,8 @@ type State = "new" | "connecting" | "open" | "reconnecting" | "closed";
 interface Queued {
   text: string;
   requestId: RequestId | undefined;
+  /** Order of the `send` call: the queue stays in this order. */
+  order: number;
 }
 
 interface Starter {
@@ -109,6 +111,7 @@ export class ResumableWebSocketTransport {
   #reconnectingSince = 0;
   #useReceived = true;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #sends = 0;
 
   constructor(options: ResumableWebSocketOptions) {
     this.#options = options;
@@ -153,13 +156,13 @@ export class ResumableWebSocketTransport {
     if (this.#state === "closed" || this.#state === "new") throw new Error("Not connected");
     const { requestId, cancels } = outgoing(message);
     if (cancels !== undefined) this.#outstanding.settled(cancels);
-    const text = JSON.stringify(message);
-    if (this.#state === "open" && this.#write(text, requestId)) return;
+    const entry: Queued = { text: JSON.stringify(message), requestId, order: this.#sends++ };
+    if (this.#state === "open" && this.#write(entry)) return;
     const max = this.#options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
     if (this.#queue.length >= max) {
       throw new Error(`Not sent: ${max} messages already wait for the connection to come back`);
     }
-    this.#queue.push({ text, requestId });
+    this.#queue.push(entry);
   }
 
   async close(): Promise<void> {
@@ -243,7 +246,7 @@ export class ResumableWebSocketTransport {
     this.#event({ type: "open", sessionId: this.#knownSessionId, reattached, url });
     const queued = this.#queue.splice(0);
     for (const [index, entry] of queued.entries()) {
-      if (!this.#write(entry.text, entry.requestId)) {
+      if (!this.#write(entry)) {
         this.#queue.unshift(...queued.slice(index));
         break;
       }
@@ -375,16 +378,36 @@ export class ResumableWebSocketTransport {
   }
 
   /** Writes to the open socket; false when it cannot (the message should wait). */
-  #write(text: string, requestId: RequestId | undefined): boolean {
+  #write(entry: Queued): boolean {
     const socket = this.#socket;
-    if (!socket || !this.#trySend(socket, text)) return false;
-    if (requestId !== undefined) this.#outstanding.sent(requestId, this.#epoch);
+    if (!socket) return false;
+    const epoch = this.#epoch;
+    const unsent = () => this.#onUnsent(entry, epoch);
+    if (!this.#trySend(socket, entry.text, unsent)) return false;
+    if (entry.requestId !== undefined) this.#outstanding.sent(entry.requestId, epoch);
     return true;
   }
 
-  #trySend(socket: SocketHandle, text: string): boolean {
+  /**
+   * The platform says a frame never left this machine (its connection was
+   * already gone): it certainly did not arrive, so it is sent again, in its
+   * place among what waits, instead of being counted lost.
+   */
+  #onUnsent(entry: Queued, epoch: number): void {
+    if (this.#state === "closed") return;
+    if (entry.requestId !== undefined) {
+      // Already failed as lost, or cancelled: nobody waits for it any more.
+      if (!this.#outstanding.has(entry.requestId)) return;
+      this.#outstanding.settled(entry.requestId);
+    }
+    if (this.#state === "open" && this.#epoch > epoch && this.#write(entry)) return;
+    const at = this.#queue.findIndex((waiting) => waiting.order > entry.order);
+    this.#queue.splice(at < 0 ? this.#queue.length : at, 0, entry);
+  }
+
+  #trySend(socket: SocketHandle, text: string, unsent?: () => void): boolean {
     try {
-      socket.send(text);
+      socket.send(text, unsent);
       return true;
     } catch {
       return false;

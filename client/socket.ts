@@ -30,7 +30,12 @@ export interface SocketEvents {
 }
 
 export interface SocketHandle {
-  send(text: string): void;
+  /**
+   * Sends one text frame. `unsent` is called when the platform reports that
+   * the frame never left this machine (the connection was already gone), so
+   * it can be sent again safely.
+   */
+  send(text: string, unsent?: () => void): void;
   close(code: number, reason: string): void;
   /** Drops the connection at once, without a closing handshake. */
   terminate(): void;

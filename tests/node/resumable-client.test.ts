@@ -185,15 +185,28 @@ describe("verdictOf", () => {
 /** A socket factory whose connections the test opens, feeds and ends by hand. */
 class ScriptedSockets implements SocketFactory {
   readonly showsStatus = true;
-  readonly opened: { url: string; events: SocketEvents; sent: string[]; closed: boolean }[] = [];
+  readonly opened: {
+    url: string;
+    events: SocketEvents;
+    sent: string[];
+    unsent: (() => void)[];
+    closed: boolean;
+  }[] = [];
 
   open(url: string, _token: string | undefined, events: SocketEvents) {
-    const connection = { url, events, sent: [] as string[], closed: false };
+    const connection = {
+      url,
+      events,
+      sent: [] as string[],
+      unsent: [] as (() => void)[],
+      closed: false,
+    };
     this.opened.push(connection);
     return {
       sessionId: "s1",
-      send: (text: string) => {
+      send: (text: string, unsent?: () => void) => {
         connection.sent.push(text);
+        if (unsent) connection.unsent.push(unsent);
       },
       close: () => {
         connection.closed = true;
@@ -310,6 +323,23 @@ describe("ResumableWebSocketTransport", () => {
     // Sent on the new connection: not lost by this connection's resumed notice.
     setup.sockets.last.events.message(resumed(0));
     expect(setup.received).toEqual([]);
+  });
+
+  it("sends again, on the next socket, a frame the platform reports never left (not counted lost)", async () => {
+    vi.useFakeTimers();
+    const setup = setUp();
+    await started(setup);
+    await setup.transport.send({ jsonrpc: "2.0", id: 1, method: "tools/call" });
+    await setup.transport.send({ jsonrpc: "2.0", id: 2, method: "tools/call" });
+    const first = setup.sockets.last;
+    first.unsent[1]?.();
+    setup.sockets.end({ code: 1006 });
+    await vi.advanceTimersByTimeAsync(10);
+    setup.sockets.last.events.open();
+    expect(setup.sockets.last.sent.map((t) => JSON.parse(t).id)).toEqual([2]);
+    setup.sockets.last.events.message(resumed(0, []));
+    // Request 1 was written and may have arrived: it is the one reported lost.
+    expect(setup.received.map((m) => m.id)).toEqual([1]);
   });
 
   it.each([
