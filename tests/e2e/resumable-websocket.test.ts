@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeTransport } from "../../client/node";
 import type { TransportEvent } from "../../client/resumable-websocket";
 import { REQUEST_LOST } from "../../shared/errors";
+import { WsSession } from "../../tools/load/ws-session";
 import { type Gateway, startGateway } from "../helpers/process";
 import { CLIENT_INFO, FAST, openResumableClient } from "../helpers/resumable-client";
 import { firstText } from "../helpers/rpc-socket";
@@ -163,6 +164,36 @@ describe("the v2 client (@modelcontextprotocol/client)", () => {
       expect(await withTimeout(call(), CALL_TIMEOUT_MS, "a call after the reset")).toBe("2");
     } finally {
       await withTimeout(client.close(), 5_000, "the v2 client to close").catch(() => {});
+    }
+  });
+});
+
+describe("the load tool's WebSocket session", () => {
+  it("re-attaches with received=<n> after a reset, and the call in flight still gets its answer", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const lost: string[] = [];
+    const session = new WsSession(
+      {
+        endpoint: `${proxy.wsUrl}/ws`,
+        transport: "ws",
+        protocol: "mcp",
+        token: undefined,
+        timeoutMs: 10_000,
+      },
+      (error) => lost.push(error.kind),
+    );
+    await session.open();
+    try {
+      expect((await session.call("counter", {})).text).toBe("1");
+      const call = session.call("sleep", { ms: 1_000 });
+      await sleep(100);
+      proxy.cut();
+      expect((await call).text).toBe("slept 1000 ms");
+      expect((await session.call("counter", {})).text).toBe("2");
+      expect(session.reattached).toBe(1);
+      expect(lost).toEqual([]);
+    } finally {
+      await session.close();
     }
   });
 });
