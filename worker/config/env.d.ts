@@ -40,4 +40,6 @@ interface Env {
   /** What a session may send toward one WebSocket: characters/s ("0" off) and burst. */
   OUTBOUND_CHARS_PER_SECOND?: string;
   OUTBOUND_BURST_CHARS?: string;
+  /** "off" stops keeping the WebSocket replay store (benchmarks measure its cost); default on. */
+  REPLAY?: string;
 }

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   keepaliveMs: number;
   rateLimit: RateLimit | null;
   outboundLimit: OutboundLimit | null;
+  /** Keep the WebSocket replay store (the REPLAY var; off only to measure its cost). */
+  replay: boolean;
   idleTtlMs: number;
   requestDeadlineMs: number;
   replyStreamMaxMs: number;
@@ -61,7 +63,7 @@ export class SessionRuntime {
       outbound: new OutboundBudget(options.outboundLimit),
       sockets,
     });
-    const replay = new SocketReplay(options.storage.outbox);
+    const replay = new SocketReplay(options.storage.outbox, options.replay);
     const channel = new SocketChannel(state, replay);
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
