@@ -25,6 +25,7 @@ import {
 } from "./federation-markdown";
 import { type LoadRun, runLoadTool } from "./load-runner";
 import { renderBenchmarks } from "./markdown";
+import { runResumeOnly } from "./resume-only";
 import { type RunningTarget, startDirect, startWranglerDev, startWsEcho } from "./targets";
 
 /**
@@ -47,6 +48,8 @@ const DORMOUSE_VARS = { RATE_LIMIT_PER_SECOND: "0" };
 type Runs = Map<string, LoadRun>;
 
 async function main(): Promise<void> {
+  // The replay store's own measurement (bench/resume*.ts), with its own options and section.
+  if (process.argv.includes("--resume-only")) return runResumeOnly(process.argv.slice(2));
   const config = parseBenchConfig(process.argv.slice(2), process.env);
   if (config === "help") {
     process.stdout.write(BENCH_HELP);

@@ -28,6 +28,12 @@ export const RATE_LIMITED = -32005;
 export const TOO_MANY_IN_FLIGHT = -32006;
 /** The session ended (DELETE, idle expiry) while the request was in flight. */
 export const SESSION_ENDED = -32007;
+/**
+ * Client side of the resumable WebSocket binding (client/): a request sent
+ * before a drop that the gateway, once re-attached, neither answered nor still
+ * runs (it never arrived, or was lost with a gateway restart). Not retried.
+ */
+export const REQUEST_LOST = -32008;
 /** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */
 export const HEADER_MISMATCH = -32020;
 /** 2026-07-28: the request needs a client capability the client did not declare. */

@@ -34,6 +34,11 @@ export const CLOSE_OUTBOUND_LIMIT = 4009;
 
 /** WebSocket subprotocol every MCP WebSocket client offers (SEP-1288 draft, real clients). */
 export const MCP_SUBPROTOCOL = "mcp";
+/**
+ * Prefix of the Sec-WebSocket-Protocol entry carrying a bearer token
+ * (`mcp.auth.<token>`, SEP-1288 draft): browsers cannot set headers on a WebSocket.
+ */
+export const AUTH_SUBPROTOCOL_PREFIX = "mcp.auth.";
 
 export const SESSION_ID_HEADER = "Mcp-Session-Id";
 

@@ -50,4 +50,6 @@ interface Env {
   PUBLIC_URL?: string;
   /** Which principals may use which tools, prompts and resources: see worker/config/access-policy.ts. */
   ACCESS_POLICY?: unknown;
+  /** "off" stops keeping the WebSocket replay store (benchmarks measure its cost); default on. */
+  REPLAY?: string;
 }

@@ -97,6 +97,15 @@ export function statelessBounds(env: {
 }
 
 /**
+ * Whether sessions keep the WebSocket replay store (REPLAY var, default on).
+ * "off" is for measuring what the store costs (bench/resume.ts): messages are
+ * then neither numbered nor kept, and a re-attach replays nothing.
+ */
+export function replayEnabled(env: { REPLAY?: string }): boolean {
+  return env.REPLAY?.trim().toLowerCase() !== "off";
+}
+
+/**
  * What a session may send toward one WebSocket (OUTBOUND_CHARS_PER_SECOND and
  * OUTBOUND_BURST_CHARS vars; "0" switches the budget off), defaults in shared/limits.ts.
  */

@@ -11,10 +11,15 @@ import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
 import { type OutboxTable, WS_STREAM } from "../storage/outbox-table";
 
 export class SocketReplay {
-  constructor(private readonly outbox: OutboxTable) {}
+  /** `enabled` false (REPLAY=off, to measure the store's cost): nothing is numbered, kept or replayed. */
+  constructor(
+    private readonly outbox: OutboxTable,
+    private readonly enabled = true,
+  ) {}
 
   /** Numbers and keeps one outgoing message; `delivered` when a socket was there to send it to. */
   record(text: string, delivered: boolean): number {
+    if (!this.enabled) return 0;
     return this.outbox.append(WS_STREAM, text, delivered);
   }
 
@@ -25,7 +30,7 @@ export class SocketReplay {
 
   /** Why `received` cannot be served (more than was ever sent), or null. */
   refusal(received: number | null): string | null {
-    if (received === null) return null;
+    if (received === null || !this.enabled) return null;
     const sent = this.sent();
     if (received <= sent) return null;
     return `received=${received} is more than the ${sent} messages this session has sent on its WebSockets`;
@@ -39,6 +44,7 @@ export class SocketReplay {
    * with the RESUMED notice, which lists the requests still running.
    */
   frames(received: number | null, inFlight: readonly unknown[]): string[] {
+    if (!this.enabled) return [];
     const sent = this.sent();
     const held =
       received === null

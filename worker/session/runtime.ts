@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   keepaliveMs: number;
   rateLimit: RateLimit | null;
   outboundLimit: OutboundLimit | null;
+  /** Keep the WebSocket replay store (the REPLAY var; off only to measure its cost). */
+  replay: boolean;
   idleTtlMs: number;
   requestDeadlineMs: number;
   replyStreamMaxMs: number;
@@ -66,7 +68,7 @@ export class SessionRuntime {
       outbound: new OutboundBudget(options.outboundLimit),
       sockets,
     });
-    const replay = new SocketReplay(options.storage.outbox);
+    const replay = new SocketReplay(options.storage.outbox, options.replay);
     const channel = new SocketChannel(state, replay);
     const replies = new ReplyStreams(ctx, options.storage.outbox);
     const dispatcher = new Dispatcher(state, {

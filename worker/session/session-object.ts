@@ -12,6 +12,7 @@ import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
   outboundLimit,
   rateLimit,
+  replayEnabled,
   replyStreamMaxMs,
   requestDeadlineMs,
   sessionIdleTtlMs,
@@ -73,6 +74,7 @@ export class SessionObject extends DurableObject<Env> {
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
       outboundLimit: outboundLimit(env),
+      replay: replayEnabled(env),
       idleTtlMs: sessionIdleTtlMs(env),
       requestDeadlineMs: requestDeadlineMs(env),
       replyStreamMaxMs: replyStreamMaxMs(env),
