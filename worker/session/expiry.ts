@@ -7,13 +7,14 @@
  * ended, the principal's slot released) and the purge of its storage in
  * bounded steps, continued by the alarm until nothing is left.
  *
- * No timer: the alarm is the only clock, so an idle session sleeps.
+ * No timer: the alarm (alarm-clock.ts) is the only clock, so an idle session sleeps.
  */
 import { CLOSE_SESSION_ENDED } from "../../shared/limits";
 import { ANONYMOUS } from "../auth/authenticate";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import { closeQuietly } from "../transports/websocket";
+import type { AlarmClock } from "./alarm-clock";
 import type { SessionState } from "./state";
 
 /** Activity is written at most this often (and at most every TTL/10). */
@@ -23,6 +24,8 @@ const PURGE_ROWS_PER_STEP = 1_000;
 
 export interface ExpiryOptions {
   state: SessionState;
+  /** The object's alarm, shared with the replay ring's flush. */
+  clock: AlarmClock;
   dispatcher: Dispatcher;
   idleTtlMs: number;
   /** The session's sockets, to close when it ends. */
@@ -45,7 +48,8 @@ export class Expiry {
     const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
     if (now - state.lastTouch < every) return;
     state.lastTouch = now;
-    state.storage.touch(now, now + idleTtlMs);
+    state.storage.touch(now);
+    this.options.clock.set("expiry", now + idleTtlMs);
   }
 
   /** Forgets when activity was last written, so the next touch writes (a new socket). */
@@ -68,8 +72,8 @@ export class Expiry {
       const activeAt = Math.max(record.lastActiveAt, keepaliveAt);
       const expiresAt = activeAt + this.options.idleTtlMs;
       if (expiresAt > Date.now()) {
-        if (activeAt > record.lastActiveAt) storage.touch(activeAt, expiresAt);
-        else storage.scheduleAlarm(expiresAt);
+        if (activeAt > record.lastActiveAt) storage.touch(activeAt);
+        this.options.clock.set("expiry", expiresAt);
         return;
       }
       await this.end("session expired after idling");
@@ -114,7 +118,7 @@ export class Expiry {
     if (storage.purgeStep(PURGE_ROWS_PER_STEP)) {
       await storage.destroy();
     } else {
-      storage.scheduleAlarm(Date.now());
+      this.options.clock.set("expiry", Date.now());
     }
   }
 }

@@ -18,6 +18,7 @@ import { Dispatcher } from "../mcp/dispatcher";
 import { InputBridge } from "../mcp/input-bridge";
 import type { SessionStorage } from "../storage/session-storage";
 import type { ToolRegistry } from "../tools/registry";
+import { AlarmClock } from "./alarm-clock";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
 import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
@@ -53,6 +54,8 @@ export class SessionRuntime {
   readonly sockets: Sockets;
   readonly http: HttpExchanges;
   readonly expiry: Expiry;
+  readonly #replay: SocketReplay;
+  readonly #clock: AlarmClock;
 
   constructor(ctx: DurableObjectState, options: RuntimeOptions) {
     this.sessionId = options.sessionId;
@@ -68,7 +71,14 @@ export class SessionRuntime {
       outbound: new OutboundBudget(options.outboundLimit),
       sockets,
     });
-    const replay = new SocketReplay(options.storage.outbox, options.replay);
+    const clock = new AlarmClock((at) => options.storage.scheduleAlarm(at));
+    this.#clock = clock;
+    const replay = new SocketReplay({
+      outbox: options.storage.outbox,
+      enabled: options.replay,
+      flushBy: (at) => clock.set("flush", at),
+    });
+    this.#replay = replay;
     const channel = new SocketChannel(state, replay);
     const replies = new ReplyStreams(ctx, options.storage.outbox);
     const dispatcher = new Dispatcher(state, {
@@ -83,6 +93,7 @@ export class SessionRuntime {
     });
     this.expiry = new Expiry({
       state,
+      clock,
       dispatcher,
       idleTtlMs: options.idleTtlMs,
       sockets,
@@ -100,6 +111,17 @@ export class SessionRuntime {
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
+  }
+
+  /**
+   * The object's one alarm, multiplexed: the replay ring's flush when due, then
+   * the idle TTL (which re-arms the alarm for the next expiry) or the purge.
+   */
+  async onAlarm(): Promise<void> {
+    this.#clock.fired();
+    this.#replay.flush();
+    this.#clock.clear("flush");
+    await this.expiry.onAlarm();
   }
 }
 

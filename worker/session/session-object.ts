@@ -136,7 +136,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     try {
-      await this.#runtime.expiry.onAlarm();
+      await this.#runtime.onAlarm();
     } catch (error) {
       // Rethrow: alarms are retried with backoff, and deletion is resumable.
       logEvent("error", "alarm_failed", { sessionId: this.#runtime.sessionId, error });

@@ -121,9 +121,14 @@ export class Sockets {
     await dispatcher.handle(frame, channel, state.generation);
   }
 
-  /** A socket ended: its requests keep running, their replies kept for the next socket. */
+  /**
+   * A socket ended: its requests keep running, their replies kept for the next
+   * socket; what it was sent is written to the replay store now, since its
+   * client may not have read it and the object may sleep before it comes back.
+   */
   onClose(ws: WebSocket, code: number, reason: string): void {
     this.options.state.detach(ws);
+    this.options.replay.flush();
     closeQuietly(ws, code, reason);
   }
 }

@@ -134,6 +134,42 @@ export class OutboxTable {
     return seq;
   }
 
+  /**
+   * Keeps messages already numbered by the caller (the WebSocket sequence's
+   * ring, flushed in one turn: one commit for all of them), then trims.
+   */
+  keep(
+    stream: string,
+    messages: readonly { seq: number; text: string; delivered: boolean }[],
+  ): void {
+    if (messages.length === 0) return;
+    this.#ensure();
+    const head = this.head(stream) ?? { lastSeq: 0, final: false, callKey: null };
+    let added = 0;
+    for (const message of messages) {
+      const kept = message.text.length <= OUTBOX_MAX_MESSAGE_CHARS ? message.text : null;
+      this.sql.exec(
+        "INSERT INTO outbox (stream, seq, body, size, delivered) VALUES (?, ?, ?, ?, ?)",
+        stream,
+        message.seq,
+        kept,
+        kept?.length ?? 0,
+        message.delivered ? 1 : 0,
+      );
+      added += kept?.length ?? 0;
+    }
+    const last = messages[messages.length - 1]?.seq ?? head.lastSeq;
+    this.#heads.set(stream, { ...head, lastSeq: Math.max(head.lastSeq, last) });
+    if (this.#rows < 0) this.#count();
+    else {
+      this.#rows += messages.length;
+      this.#chars += added;
+    }
+    if (this.#rows > OUTBOX_MAX_ROWS + OUTBOX_TRIM_BATCH || this.#chars > OUTBOX_MAX_CHARS) {
+      this.#trim();
+    }
+  }
+
   /** Messages of `stream` after `afterSeq`, in order (only those still held). */
   after(stream: string, afterSeq: number): StoredMessage[] {
     if (!this.#exists()) return [];

@@ -224,11 +224,10 @@ export class SessionStorage implements SessionStore {
       .map((row) => row.uri);
   }
 
-  /** Records activity and (re)arms the expiry alarm at `expiresAt`. */
-  touch(now: number, expiresAt: number): void {
+  /** Records activity (the idle TTL counts from it). */
+  touch(now: number): void {
     if (!this.#tableExists()) return;
     this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", now);
-    void this.#storage.setAlarm(expiresAt);
   }
 
   scheduleAlarm(at: number): void {
