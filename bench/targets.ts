@@ -23,6 +23,9 @@ export interface RunningTarget {
   name: string;
   /** `http://127.0.0.1:<port>` */
   url: string;
+  port: number;
+  /** The leader of its process group: every process the server started is in that group. */
+  pid: number;
   logTail(): string;
   stop(): Promise<void>;
 }
@@ -133,6 +136,7 @@ async function launch(
   child.stdout?.on("data", capture);
   child.stderr?.on("data", capture);
   const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name}: spawn gave no PID`);
   // On an abrupt exit (a signal, process.exit) there is no time to wait: kill and clean up now.
   const killOnExit = () => {
     killGroup(pid, "SIGKILL");
@@ -143,6 +147,8 @@ async function launch(
   const target: RunningTarget = {
     name,
     url: `http://${HOST}:${port}`,
+    port,
+    pid,
     logTail: () => log,
     stop() {
       stopped ??= (async () => {
