@@ -7,7 +7,9 @@
  *   `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers;
  * - `echo`, the floors in bench/: the POST body comes back verbatim. The
  *   session id is minted here (a floor routes a session to its Durable
- *   Object by it), and the wake count is asked with the body WAKES_QUERY.
+ *   Object by it); opening sends one notification so the object exists, as
+ *   `initialize` makes Dormouse's; the wake count is asked with the body
+ *   WAKES_QUERY.
  * Replies are read whether the server answers JSON or SSE. An idle HTTP
  * session holds no connection at all: only the server's object.
  */
@@ -58,6 +60,7 @@ export class HttpSession implements LoadSession {
     }
     if (this.target.protocol === "echo") {
       this.sessionId = crypto.randomUUID();
+      await this.#post(notificationEnvelope("notifications/initialized"));
       this.#opened = true;
       return;
     }
