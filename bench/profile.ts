@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { pause } from "../tools/load/pacing";
+import { bundle } from "./bundles";
 import { freePort, startWranglerDev } from "./targets";
 
 interface CallFrame {
@@ -104,13 +105,9 @@ async function profilePhase(
   startPhase: string,
   stopPhase: string,
 ): Promise<CpuProfile> {
-  const child = spawn(
-    process.execPath,
-    [join(".bench", "dist", "load.mjs"), ...args, "--max-runtime", "300"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [bundle("load"), ...args, "--max-runtime", "300"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let profiling = false;
   let profile: Promise<CpuProfile> | null = null;
   let buffer = "";

@@ -32,23 +32,27 @@ import { PATH_LABELS, PATHS, type ServerConfigs, type ServerKind, ServerPool } f
 
 /**
  * Dormouse is measured from a snapshot of worker/ and shared/ taken when the
- * run starts: `wrangler dev` rebuilds and restarts the runtime on every source
- * change, which closes every hibernated socket, so an edit made while the
- * benchmark runs would otherwise show up as 2,000 dropped sessions. Inside the
- * repository, so imports still resolve from node_modules.
+ * run starts (one per run, removed at its end): `wrangler dev` rebuilds and
+ * restarts the runtime on every source change, which closes every hibernated
+ * socket, so an edit made while the benchmark runs would otherwise show up as
+ * 2,000 dropped sessions. Inside the repository, so imports still resolve
+ * from node_modules.
  */
-const SNAPSHOT_DIR = join(".bench", "snapshot");
+const SNAPSHOTS_DIR = join(".bench", "snapshots");
 /** Snapshotted with the Worker for the same reason: tests/ is edited while benchmarks run. */
 const UPSTREAM_SCRIPT = join("tests", "upstreams", "stateful-upstream.ts");
 const SNAPSHOT_PATHS = ["worker", "shared", "wrangler.jsonc", UPSTREAM_SCRIPT];
-const CONFIGS: ServerConfigs = {
-  dormouse: join(SNAPSHOT_DIR, "wrangler.jsonc"),
-  floors: "bench/bare-object/wrangler.jsonc",
-  mcpagent: "bench/mcp-agent-peer/wrangler.jsonc",
-  /** Benchmarks measure the gateway, not its per-session rate limit (worker/config/vars.ts). */
-  dormouseVars: { RATE_LIMIT_PER_SECOND: "0" },
-  upstream: join(SNAPSHOT_DIR, UPSTREAM_SCRIPT),
-};
+
+function configsIn(snapshot: string): ServerConfigs {
+  return {
+    dormouse: join(snapshot, "wrangler.jsonc"),
+    floors: "bench/bare-object/wrangler.jsonc",
+    mcpagent: "bench/mcp-agent-peer/wrangler.jsonc",
+    /** Benchmarks measure the gateway, not its per-session rate limit (worker/config/vars.ts). */
+    dormouseVars: { RATE_LIMIT_PER_SECOND: "0" },
+    upstream: join(snapshot, UPSTREAM_SCRIPT),
+  };
+}
 /** Not section ids, but accepted by --skip. */
 const SKIP_WORDS = new Set<string>([...PATHS, "peer", "node"]);
 
@@ -63,10 +67,12 @@ async function main(): Promise<void> {
   const selected = select(all, config);
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const startedAt = new Date();
-  const resultsDir = join(".bench", "results", startedAt.toISOString().replace(/[:.]/g, "-"));
+  const runId = `${startedAt.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
+  const resultsDir = join(".bench", "results", runId);
   await mkdir(resultsDir, { recursive: true });
-  await rm(SNAPSHOT_DIR, { recursive: true, force: true });
-  for (const path of SNAPSHOT_PATHS) await cp(path, join(SNAPSHOT_DIR, path), { recursive: true });
+  const snapshot = join(SNAPSHOTS_DIR, runId);
+  for (const path of SNAPSHOT_PATHS) await cp(path, join(snapshot, path), { recursive: true });
+  const configs = configsIn(snapshot);
   const stop = new AbortController();
   process.once("SIGINT", () => {
     stop.abort();
@@ -77,13 +83,14 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => process.exit(143));
   process.once("SIGHUP", () => process.exit(129));
 
-  const pool = new ServerPool(CONFIGS);
-  const ctx: SectionContext = { config, pool, configs: CONFIGS, resultsDir, signal: stop.signal };
+  const pool = new ServerPool(configs);
+  const ctx: SectionContext = { config, pool, configs, resultsDir, signal: stop.signal };
   const failures = new Map<string, Map<string, string>>(selected.map((s) => [s.id, new Map()]));
   try {
     await measureAll(ctx, selected, failures);
   } finally {
     await pool.stopAll();
+    await rm(snapshot, { recursive: true, force: true, maxRetries: 3 });
   }
 
   const facts: RunFacts = {

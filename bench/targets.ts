@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pause } from "../tools/load/pacing";
+import { bundle } from "./bundles";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 120_000;
@@ -73,13 +74,7 @@ export async function startDirect(
 ): Promise<RunningTarget> {
   const port = await freePort();
   const persist = await mkdtemp(join(tmpdir(), "dormouse-bench-"));
-  const args = [
-    join(".bench", "dist", "serve-direct.mjs"),
-    "--config",
-    config,
-    "--port",
-    String(port),
-  ];
+  const args = [bundle("serve-direct"), "--config", config, "--port", String(port)];
   args.push("--persist-to", persist);
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   return launch(name, args, { port, persist });
@@ -87,7 +82,7 @@ export async function startDirect(
 
 export async function startWsEcho(): Promise<RunningTarget> {
   const port = await freePort();
-  return launch("node ws", [join(".bench", "dist", "ws-echo-server.mjs"), "--port", String(port)], {
+  return launch("node ws", [bundle("ws-echo-server"), "--port", String(port)], {
     port,
     readyLine: `listening ${port}`,
   });
