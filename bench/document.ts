@@ -28,6 +28,8 @@ export interface RunFacts {
   interrupted: boolean;
   /** One line per section (and path) that failed. */
   failures: string[];
+  /** The 1-minute load average when the run started and when it ended. */
+  load: { start: number; end: number };
 }
 
 const HISTORY_ID = "efficiency";
@@ -72,6 +74,7 @@ function factsTable(facts: RunFacts): string[] {
   const c = facts.config;
   return [
     `| machine | ${machine()} |`,
+    `| load average (1 min) | ${facts.load.start} at the start, ${facts.load.end} at the end (other work on the machine shares its cores with every server measured) |`,
     `| versions | ${versions()} |`,
     `| Dormouse | ${gitRevision()} |`,
     `| paths | ${c.paths.map((p) => (p === "wrangler" ? "`wrangler dev` (`npm start`)" : "`serve:direct` (Miniflare, no proxy)")).join("; ")} |`,
@@ -110,7 +113,7 @@ export function standaloneSection(
   if (!dated)
     out.push(
       "",
-      `Written by \`${facts.command}\` on ${utc(facts.startedAt)} UTC; Dormouse ${gitRevision()}. Machine: ${machine()}. Versions: ${versions()}.` +
+      `Written by \`${facts.command}\` on ${utc(facts.startedAt)} UTC; Dormouse ${gitRevision()}. Machine: ${machine()}; load average ${facts.load.start} at the start, ${facts.load.end} at the end. Versions: ${versions()}.` +
         (facts.config.quick ? " **A `--quick` run: do not quote these numbers.**" : ""),
     );
   out.push(...rest);

@@ -25,6 +25,7 @@ import {
   spliceSection,
   standaloneSection,
 } from "./document";
+import { loadAverage } from "./environment";
 import { firstLine } from "./format";
 import { createSections } from "./sections";
 import type { Section, SectionContext, SectionOutput } from "./sections/section";
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   const selected = select(all, config);
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const startedAt = new Date();
+  const loadAtStart = loadAverage();
   const runId = `${startedAt.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
   const resultsDir = join(".bench", "results", runId);
   await mkdir(resultsDir, { recursive: true });
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date(),
     interrupted: stop.signal.aborted,
+    load: { start: loadAtStart, end: loadAverage() },
     failures: [...failures].flatMap(([id, byPath]) =>
       [...byPath].map(
         ([path, why]) =>

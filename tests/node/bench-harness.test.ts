@@ -200,6 +200,7 @@ describe("BENCHMARKS.md", () => {
         finishedAt: new Date(60_000),
         interrupted: false,
         failures: ["ws (serve:direct): boom"],
+        load: { start: 1, end: 2 },
       },
       [
         {
