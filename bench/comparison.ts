@@ -12,6 +12,7 @@ export interface RoundOptions {
   rounds: number;
   /** Calls per slot in a block, for one slot; see callsPerSlot. */
   blockCalls: number;
+  /** Unmeasured calls per lane, spread over its slots (at least 2 each). */
   warmupCalls: number;
   drainMs: number;
   calibrateMs: number;
@@ -97,7 +98,7 @@ async function run(
   o: RoundOptions,
 ): Promise<ComparisonResult> {
   const results = await interleave(lanes, {
-    warmupCalls: o.warmupCalls,
+    warmupCalls: Math.max(2, Math.ceil(o.warmupCalls / Math.max(1, lanes[0]?.concurrency ?? 1))),
     calls: o.rounds * perSlot,
     blockCalls: perSlot,
     drainMs: o.drainMs,

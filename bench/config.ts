@@ -21,7 +21,7 @@ export interface BenchConfig {
   rounds: number;
   /** Calls per session in one block (fewer with many sessions: comparison.ts). */
   block: number;
-  /** Unmeasured calls per session before the rounds. */
+  /** Unmeasured calls per lane (spread over its sessions) before the rounds. */
   warmup: number;
   /** Pause after a block before its CPU sample, for work a server finishes after replying. */
   drainMs: number;
@@ -79,7 +79,8 @@ Selection
 Interleaved comparisons (ws, http, setup)
   --rounds N          rounds per comparison (BENCH_ROUNDS, default 20; quick 6)
   --block N           calls per session in one block (BENCH_BLOCK, default 50)
-  --warmup N          unmeasured calls per session first (BENCH_WARMUP, default 20)
+  --warmup N          unmeasured calls per lane first, spread over its sessions, so the
+                      runtime's JIT has warmed up (BENCH_WARMUP, default 300; quick 100)
   --drain-ms N        wait after a block before reading its CPU (BENCH_DRAIN_MS, default 20)
   --warm-levels LIST  WebSocket sessions per lane (BENCH_WARM_LEVELS, default 1,10,100)
   --http-levels LIST  Streamable HTTP sessions per lane (BENCH_HTTP_LEVELS, default 1,10)
@@ -113,7 +114,7 @@ type Sizes = Omit<BenchConfig, "only" | "skip" | "paths" | "quick" | "ceiling" |
 const DEFAULTS: Sizes = {
   rounds: 20,
   block: 50,
-  warmup: 20,
+  warmup: 300,
   drainMs: 20,
   calibrateMs: 1_500,
   payloadBytes: 64,
@@ -140,7 +141,7 @@ const DEFAULTS: Sizes = {
 const QUICK: Partial<Sizes> = {
   rounds: 6,
   block: 30,
-  warmup: 10,
+  warmup: 100,
   calibrateMs: 1_000,
   warmLevels: [1, 10],
   httpLevels: [1, 10],
