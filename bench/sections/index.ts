@@ -7,9 +7,11 @@
  * The per-path sections (`servers` set) share one set of servers per path;
  * the others start their own.
  */
+
+import { ceilingSection } from "./ceiling";
 import { federationSection } from "./federation";
 import { httpSection } from "./http";
-import { ceilingSection, idleSection } from "./idle";
+import { idleSection } from "./idle";
 import type { Section } from "./section";
 import { setupSection } from "./setup";
 import { wakeSection } from "./wake";
