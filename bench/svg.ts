@@ -1,10 +1,10 @@
 /**
  * The charts BENCHMARKS.md links, written as plain SVG (no library): a
  * latency distribution per server (each percentile's latency: the percentile
- * axis is spaced by nines, p90, p99 and p99.9 equally apart as in
- * HdrHistogram's plots, and latency is on a log scale, so the medians and the
- * tails of every server read off one picture) and horizontal bars (memory per
- * idle session).
+ * axis is linear up to p50, then spaced by nines, p90, p99 and p99.9 equally
+ * apart as in HdrHistogram's plots, and latency is on a log scale, so the
+ * medians and the tails of every server read off one picture) and horizontal
+ * bars (memory per idle session).
  *
  * Text is escaped; sizes are fixed; colours come from a small palette that
  * reads in light and dark viewers alike.
@@ -14,8 +14,8 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 const FONT = 'font-family="system-ui, sans-serif" font-size="12"';
 /** Points per curve: enough for a smooth line, few enough for a small file. */
 const CURVE_POINTS = 200;
-/** The percentile axis ends at 99.9 (three nines). */
-const NINES = 3;
+/** The percentile axis ends at p99.9. */
+const TOP_Q = 0.999;
 
 export interface CdfSeries {
   label: string;
@@ -24,9 +24,9 @@ export interface CdfSeries {
 }
 
 export function cdfChart(input: { title: string; xLabel: string; series: CdfSeries[] }): string {
-  const width = 760;
-  const height = 360;
-  const m = { left: 60, right: 200, top: 36, bottom: 48 };
+  const width = 900;
+  const height = 380;
+  const m = { left: 60, right: 300, top: 36, bottom: 48 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const sorted = input.series.map((s) => Float64Array.from(s.samples).sort());
@@ -38,8 +38,7 @@ export function cdfChart(input: { title: string; xLabel: string; series: CdfSeri
   const xMax = 10 ** Math.ceil(Math.log10(Math.max(hi, xMin * 10)));
   const x = (v: number) =>
     m.left + ((Math.log10(Math.max(v, xMin)) - Math.log10(xMin)) / Math.log10(xMax / xMin)) * plotW;
-  const nines = (q: number) => Math.min(NINES, -Math.log10(Math.max(1 - q, 10 ** -NINES)));
-  const y = (q: number) => m.top + (1 - nines(q) / NINES) * plotH;
+  const y = (q: number) => m.top + (1 - percentileUnits(q) / percentileUnits(TOP_Q)) * plotH;
   const out: string[] = [header(width, height, input.title)];
   for (let decade = xMin; decade <= xMax * 1.0001; decade *= 10) {
     const px = x(decade).toFixed(1);
@@ -66,8 +65,8 @@ export function cdfChart(input: { title: string; xLabel: string; series: CdfSeri
     const colour = PALETTE[i % PALETTE.length] as string;
     const points: string[] = [];
     for (let k = 0; k <= CURVE_POINTS; k++) {
-      // Evenly spaced along the nines axis, so the tail gets as many points as the body.
-      const q = 1 - 10 ** (-(k / CURVE_POINTS) * NINES);
+      // Evenly spaced along the percentile axis, so the tail gets as many points as the body.
+      const q = unitsToPercentile((k / CURVE_POINTS) * percentileUnits(TOP_Q));
       const index = Math.min(samples.length - 1, Math.max(0, Math.ceil(q * samples.length) - 1));
       points.push(`${x(samples[index] as number).toFixed(1)},${y(q).toFixed(1)}`);
     }
@@ -87,6 +86,16 @@ export function cdfChart(input: { title: string; xLabel: string; series: CdfSeri
     "</svg>",
   );
   return `${out.join("\n")}\n`;
+}
+
+/** Position on the percentile axis: p0..p50 take one unit, then one unit per nine. */
+function percentileUnits(q: number): number {
+  const clamped = Math.min(Math.max(q, 0), TOP_Q);
+  return clamped <= 0.5 ? 2 * clamped : 1 + Math.log10(0.5 / (1 - clamped));
+}
+
+function unitsToPercentile(u: number): number {
+  return u <= 1 ? u / 2 : 1 - 0.5 * 10 ** -(u - 1);
 }
 
 export interface Bar {

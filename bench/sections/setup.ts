@@ -10,6 +10,7 @@
 import { type ComparisonResult, runSetupComparison } from "../comparison";
 import { spread } from "../format";
 import { LANE_SPECS, type LaneId } from "../lanes";
+import { saveResult } from "../results";
 import { type BenchPath, PATH_LABELS, type ServerKind } from "../servers";
 import { METRICS } from "../stats";
 import type { Section, TargetRow } from "./section";
@@ -55,6 +56,7 @@ export function setupSection(): Section {
         signal: ctx.signal,
       });
       results.set(path, result);
+      await saveResult(ctx.resultsDir, `setup-${path}`, result);
       const ratio = roundRatio(result, "dormouse-ws", "fair-setup", METRICS.throughput);
       process.stderr.write(`    dormouse-ws ÷ fair-setup, sessions/s: ${spread(ratio)}\n`);
     },

@@ -6,6 +6,7 @@
  */
 import { errorsOf, ms, quotient, times } from "../format";
 import { LANE_SPECS, type LaneId } from "../lanes";
+import { saveResult } from "../results";
 import { type BenchPath, PATH_LABELS, type ServerKind } from "../servers";
 import { distribution } from "../stats";
 import { runWakePairs, type WakeLane, type WakeResult } from "../wake";
@@ -47,6 +48,7 @@ export function wakeSection(): Section {
         signal: ctx.signal,
       });
       results.set(path, result);
+      await saveResult(ctx.resultsDir, `wake-${path}`, result);
       for (const p of result.pairs) {
         const line = p.lanes
           .map((l) => `${l.id} ${ms(latencyOf(l)?.p50)} ms (${l.evicted}/${l.counted})`)

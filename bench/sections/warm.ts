@@ -10,6 +10,7 @@ import type { BenchConfig } from "../config";
 import { errorsOf, rate, spread, us } from "../format";
 import { type LaneSummary, summarizeLane } from "../interleave";
 import { LANE_SPECS, type LaneId } from "../lanes";
+import { saveResult } from "../results";
 import { type BenchPath, PATH_LABELS, type ServerKind } from "../servers";
 import { METRICS, pairedRatio } from "../stats";
 import { cdfChart } from "../svg";
@@ -58,6 +59,7 @@ export function warmSection(spec: WarmSpec): Section {
           signal: ctx.signal,
         });
         byLevel.set(level, result);
+        await saveResult(ctx.resultsDir, `${spec.id}-${path}-${level}`, result);
         process.stderr.write(describe(result, spec.pairs));
       }
     },
