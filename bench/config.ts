@@ -69,7 +69,7 @@ const BENCH_USAGE = `Usage: npm run bench -- [options]   (or the BENCH_* environ
 
 Selection
   --only LIST         run only these sections (below) and replace only their part of --out
-  --federation-only   the same as --only federation
+  --<section>-only    the same as --only <section> (e.g. --federation-only)
   --skip LIST         leave out sections, a path (wrangler, direct), the McpAgent
                       lanes (peer) or the Node ws lane (node) (BENCH_SKIP)
   --paths LIST        local paths to compare on (BENCH_PATHS, default wrangler,direct)
@@ -156,11 +156,16 @@ const QUICK: Partial<Sizes> = {
   federationSessions: 20,
 };
 
+/** `sections`: the ids of every section, each of which gets a `--<id>-only` flag. */
 export function parseBenchConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
+  sections: readonly string[] = [],
 ): BenchConfig | "help" {
-  const { values } = parseArgs({ args: [...argv], options: OPTIONS });
+  const shortcuts = Object.fromEntries(
+    sections.map((id) => [`${id}-only`, { type: "boolean" } as const]),
+  );
+  const { values } = parseArgs({ args: [...argv], options: { ...shortcuts, ...OPTIONS } });
   if (values.help) return "help";
   const quick = values.quick === true || env.BENCH_QUICK === "1";
   const base: Sizes = { ...DEFAULTS, ...(quick ? QUICK : {}) };
@@ -195,7 +200,8 @@ export function parseBenchConfig(
     );
   const skip = names(raw("skip", "BENCH_SKIP"));
   const only = names(values.only);
-  if (values["federation-only"]) only.add("federation");
+  for (const id of sections)
+    if ((values as Record<string, unknown>)[`${id}-only`] === true) only.add(id);
   const paths = [...names(raw("paths", "BENCH_PATHS") ?? PATHS.join(","))];
   for (const p of paths)
     if (!(PATHS as readonly string[]).includes(p)) throw new Error(`--paths: unknown path "${p}"`);
@@ -256,7 +262,6 @@ export function parseBenchConfig(
 
 const OPTIONS = {
   only: { type: "string" },
-  "federation-only": { type: "boolean" },
   skip: { type: "string" },
   paths: { type: "string" },
   quick: { type: "boolean" },

@@ -60,7 +60,11 @@ const SKIP_WORDS = new Set<string>([...PATHS, "peer", "node"]);
 async function main(): Promise<void> {
   const all = createSections();
   const argv = process.argv.slice(2);
-  const config = parseBenchConfig(argv, process.env);
+  const config = parseBenchConfig(
+    argv,
+    process.env,
+    all.map((s) => s.id),
+  );
   if (config === "help") {
     process.stdout.write(benchHelp(all));
     return;

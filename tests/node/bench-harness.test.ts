@@ -254,7 +254,11 @@ describe("charts", () => {
 
 describe("options", () => {
   const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-    const config = parseBenchConfig(argv, env);
+    const config = parseBenchConfig(
+      argv,
+      env,
+      createSections().map((s) => s.id),
+    );
     if (config === "help") throw new Error("unexpected help");
     return config;
   };
@@ -269,8 +273,9 @@ describe("options", () => {
     expect(defaults).toEqual(["ws", "http", "setup", "wake", "idle", "federation"]);
   });
 
-  it("makes --federation-only the same as --only federation", () => {
+  it("makes --<section>-only the same as --only <section>", () => {
     expect([...(parse(["--federation-only"]).only ?? [])]).toEqual(["federation"]);
+    expect([...(parse(["--wake-only", "--idle-only"]).only ?? [])]).toEqual(["wake", "idle"]);
     expect([...(parse(["--only", "ws,http"]).only ?? [])]).toEqual(["ws", "http"]);
   });
 
