@@ -10,7 +10,7 @@
  */
 import type { BenchConfig } from "./config";
 import { EFFICIENCY_LOG } from "./efficiency-log";
-import { gitRevision, machine, versions } from "./environment";
+import { machine, versions } from "./environment";
 import { utc, yes } from "./format";
 import type { TargetRow } from "./sections/section";
 
@@ -30,6 +30,8 @@ export interface RunFacts {
   failures: string[];
   /** The 1-minute load average when the run started and when it ended. */
   load: { start: number; end: number };
+  /** Dormouse's git revision when the run took its snapshot (environment.ts). */
+  revision: string;
 }
 
 const HISTORY_ID = "efficiency";
@@ -76,7 +78,7 @@ function factsTable(facts: RunFacts): string[] {
     `| machine | ${machine()} |`,
     `| load average (1 min) | ${facts.load.start} at the start, ${facts.load.end} at the end (other work on the machine shares its cores with every server measured) |`,
     `| versions | ${versions()} |`,
-    `| Dormouse | ${gitRevision()} |`,
+    `| Dormouse | ${facts.revision} |`,
     `| paths | ${c.paths.map((p) => (p === "wrangler" ? "`wrangler dev` (`npm start`)" : "`serve:direct` (Miniflare, no proxy)")).join("; ")} |`,
     `| settings | local observability off (\`X_LOCAL_OBSERVABILITY=false\`) for every server; Dormouse with \`RATE_LIMIT_PER_SECOND=0\`; ` +
       `interleaved comparisons: ${c.rounds} rounds, blocks of ${c.block} calls per session (fewer with many sessions), ${c.warmup} warm-up calls per lane, ` +
@@ -113,7 +115,7 @@ export function standaloneSection(
   if (!dated)
     out.push(
       "",
-      `Written by \`${facts.command}\` on ${utc(facts.startedAt)} UTC; Dormouse ${gitRevision()}. Machine: ${machine()}; load average ${facts.load.start} at the start, ${facts.load.end} at the end. Versions: ${versions()}.` +
+      `Written by \`${facts.command}\` on ${utc(facts.startedAt)} UTC; Dormouse ${facts.revision}. Machine: ${machine()}; load average ${facts.load.start} at the start, ${facts.load.end} at the end. Versions: ${versions()}.` +
         (facts.config.quick ? " **A `--quick` run: do not quote these numbers.**" : ""),
     );
   out.push(...rest);

@@ -25,7 +25,7 @@ import {
   spliceSection,
   standaloneSection,
 } from "./document";
-import { loadAverage } from "./environment";
+import { gitRevision, loadAverage } from "./environment";
 import { firstLine } from "./format";
 import { createSections } from "./sections";
 import type { Section, SectionContext, SectionOutput } from "./sections/section";
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const startedAt = new Date();
   const loadAtStart = loadAverage();
+  const revision = gitRevision();
   const runId = `${startedAt.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
   const resultsDir = join(".bench", "results", runId);
   await mkdir(resultsDir, { recursive: true });
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     finishedAt: new Date(),
     interrupted: stop.signal.aborted,
     load: { start: loadAtStart, end: loadAverage() },
+    revision,
     failures: [...failures].flatMap(([id, byPath]) =>
       [...byPath].map(
         ([path, why]) =>

@@ -201,6 +201,7 @@ describe("BENCHMARKS.md", () => {
         interrupted: false,
         failures: ["ws (serve:direct): boom"],
         load: { start: 1, end: 2 },
+        revision: "git abc1234",
       },
       [
         {
