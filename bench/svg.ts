@@ -127,7 +127,8 @@ export function barChart(input: { title: string; unit: string; bars: Bar[] }): s
 
 function header(width: number, height: number, title: string): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-family="system-ui, sans-serif" font-size="14" font-weight="600">${escapeXml(title)}</text>`,
   ].join("\n");

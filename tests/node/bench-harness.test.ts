@@ -234,7 +234,7 @@ describe("charts", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(2);
-    expect(svg).toContain("a &lt; b");
+    expect(svg).toContain("<title>a &lt; b</title>");
     expect(svg).toContain("x &amp; y (3)");
   });
 
