@@ -3,7 +3,9 @@
  * frame), on the `ws` package: it sets headers on the upgrade (the bearer
  * token), reads the 101's `Mcp-Session-Id`, and costs one file descriptor per
  * socket. In `echo` mode there is no handshake and a call is answered by the
- * frame itself coming back (the bare-object and Node `ws` floors).
+ * frame itself coming back (the bare-object and Node `ws` floors); the wake
+ * count is then asked with the plain text frame WAKES_QUERY, whose answer is
+ * the next text frame that is not JSON.
  *
  * A Dormouse session (`mcp` mode) whose socket drops is re-attached, counting
  * as client/ does (ReceivedCount): `/ws?session=<id>&received=<n>`, with
@@ -20,7 +22,15 @@ import { notificationEnvelope, requestEnvelope } from "../../shared/errors";
 import { CLOSE_SESSION_ENDED, CLOSE_SUPERSEDED, MCP_SUBPROTOCOL } from "../../shared/limits";
 import { RECEIVED_PARAM } from "../../shared/protocol-constants";
 import { LoadError } from "./errors";
-import { type LoadSession, type OnLost, type ToolReply, toolReplyOf } from "./session";
+import {
+  type LoadSession,
+  type OnLost,
+  sessionInfoWakes,
+  type ToolReply,
+  toolReplyOf,
+  WAKES_QUERY,
+  wakesOfFloorReply,
+} from "./session";
 import { authHeaders, initializeParams, type Target } from "./target";
 
 interface Pending {
@@ -40,6 +50,8 @@ export class WsSession implements LoadSession {
   #reattached = 0;
   #ws: WebSocket | null = null;
   #pending = new Map<number, Pending>();
+  /** Waiting for a text frame that is not JSON (a floor's wake count), oldest first. */
+  #textWaiters: Pending[] = [];
   #nextId = 1;
   #closing = false;
   #epoch = 0;
@@ -77,6 +89,11 @@ export class WsSession implements LoadSession {
       return { text: echoed?.text };
     }
     return toolReplyOf(message);
+  }
+
+  async wakes(): Promise<number | null> {
+    if (this.target.protocol !== "echo") return sessionInfoWakes(this);
+    return wakesOfFloorReply(await this.#exchangeText(WAKES_QUERY));
   }
 
   async close(): Promise<void> {
@@ -162,11 +179,12 @@ export class WsSession implements LoadSession {
   }
 
   #lose(error: LoadError): void {
-    for (const pending of this.#pending.values()) {
+    for (const pending of [...this.#pending.values(), ...this.#textWaiters]) {
       clearTimeout(pending.timer);
       pending.reject(error);
     }
     this.#pending.clear();
+    this.#textWaiters = [];
     if (!this.#closing) this.onLost(error);
   }
 
@@ -194,6 +212,29 @@ export class WsSession implements LoadSession {
     });
   }
 
+  /** Sends a plain text frame; resolves with the next text frame that is not JSON. */
+  #exchangeText(frame: string): Promise<string> {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new LoadError("not_open", "a text frame on a socket that is not open"));
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Pending = {
+        resolve: (message) => resolve(String(message.text)),
+        reject,
+        timer: setTimeout(() => {
+          this.#textWaiters = this.#textWaiters.filter((w) => w !== waiter);
+          reject(
+            new LoadError("call_timeout", `no answer to "${frame}" in ${this.target.timeoutMs} ms`),
+          );
+        }, this.target.timeoutMs),
+        epoch: this.#epoch,
+      };
+      this.#textWaiters.push(waiter);
+      ws.send(frame);
+    });
+  }
+
   #onText(text: string): void {
     const observed = this.target.protocol === "mcp" ? this.#count.observe(text) : null;
     if (observed?.kind === "resumed") {
@@ -204,7 +245,13 @@ export class WsSession implements LoadSession {
     try {
       message = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      return; // e.g. the keepalive "pong": not ours to match.
+      // A floor's wake count, or e.g. the keepalive "pong" (not ours to match).
+      const waiter = this.#textWaiters.shift();
+      if (waiter) {
+        clearTimeout(waiter.timer);
+        waiter.resolve({ text });
+      }
+      return;
     }
     const id = message.id;
     if (typeof id !== "number") return;
