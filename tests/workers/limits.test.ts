@@ -280,12 +280,8 @@ describe("idle TTL", () => {
     const client = await initialized();
     const rows = 2_500;
     await runInDurableObject(sessionStub(client.sessionId), (_instance, state) => {
-      for (let i = 0; i < rows; i++) {
-        state.storage.sql.exec(
-          "INSERT INTO tool_state (toolset, key, value) VALUES ('bulk', ?, '0')",
-          `k${i}`,
-        );
-      }
+      const storage = new SessionStorage(state.storage);
+      for (let i = 0; i < rows; i++) storage.setToolState("bulk", `k${i}`, 0);
     });
     await ageSession(client.sessionId);
     await runDurableObjectAlarm(sessionStub(client.sessionId));

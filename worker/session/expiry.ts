@@ -52,9 +52,13 @@ export class Expiry {
     this.options.clock.set("expiry", now + idleTtlMs);
   }
 
-  /** Forgets when activity was last written, so the next touch writes (a new socket). */
-  resetTouch(): void {
-    this.options.state.lastTouch = 0;
+  /**
+   * Activity just written with something else (the session's creation, a
+   * socket's attach): arms the idle TTL from `now` without another write.
+   */
+  activeAt(now: number): void {
+    this.options.state.lastTouch = now;
+    this.options.clock.set("expiry", now + this.options.idleTtlMs);
   }
 
   /** The alarm: expire an idle session, or continue deleting an ended one. */

@@ -58,13 +58,16 @@ export class Sockets {
     const refusal = mode === "attach" ? replay.refusal(received) : null;
     if (refusal) return new Response(`Bad Request: ${refusal}\n`, { status: 400 });
     const now = Date.now();
-    if (mode === "create") state.storage.create(state.sessionId, now, principal);
-    const record = state.storage.read();
+    // Creation is one statement (its row says attach generation 1 and activity now);
+    // an attach is one read and one update.
+    const record =
+      mode === "create"
+        ? state.storage.create(state.sessionId, now, principal, 1)
+        : state.storage.read();
     if (!record || record.phase === "ended") return unknownSession();
-    const gen = state.storage.nextAttachGeneration(now);
+    const gen = mode === "create" ? record.attachGen : state.storage.nextAttachGeneration(now);
     // Arm the idle TTL now: a client that never sends a message must still expire.
-    expiry.resetTouch();
-    expiry.touch();
+    expiry.activeAt(now);
     for (const old of ctx.getWebSockets(SOCKET_TAG)) {
       closeQuietly(
         old,
