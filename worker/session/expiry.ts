@@ -41,15 +41,19 @@ export interface ExpiryOptions {
 export class Expiry {
   constructor(private readonly options: ExpiryOptions) {}
 
-  /** Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most. */
-  touch(): void {
+  /**
+   * Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most.
+   * True when it wrote (the attachment's copy of the time is then stale).
+   */
+  touch(): boolean {
     const { state, idleTtlMs } = this.options;
     const now = Date.now();
     const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
-    if (now - state.lastTouch < every) return;
+    if (now - state.lastTouch < every) return false;
     state.lastTouch = now;
     state.storage.touch(now);
     this.options.clock.set("expiry", now + idleTtlMs);
+    return true;
   }
 
   /**

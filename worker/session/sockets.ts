@@ -112,11 +112,13 @@ export class Sockets {
     }
     if (adoption === "rebuilt")
       logEvent("warn", "attachment_rebuilt", { sessionId: state.sessionId });
-    expiry.touch();
+    const touched = expiry.touch();
     const frame = decodeFrame(checked.text);
     const refusal = admitFrame(state.rate, frame);
-    // The bucket rides in the attachment so a woken object continues it (no timers).
-    state.saveAttachment();
+    // The attachment is written only when it must change: activity was recorded
+    // (once a minute), or the bucket would not refill before an eviction could
+    // forget it (rate-limit.ts). A warm message otherwise writes nothing.
+    if (touched || state.rate.mustKeep(Date.now())) state.saveAttachment();
     if (refusal) {
       if (frame.kind === "request") channel.send(errorEnvelope(frame.message.id, refusal));
       return;
