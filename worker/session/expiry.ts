@@ -24,7 +24,7 @@ const PURGE_ROWS_PER_STEP = 1_000;
 
 export interface ExpiryOptions {
   state: SessionState;
-  /** The object's alarm, shared with the replay ring's flush. */
+  /** The object's alarm (the idle TTL and the purge steps). */
   clock: AlarmClock;
   dispatcher: Dispatcher;
   idleTtlMs: number;

@@ -150,30 +150,36 @@ export function tableExists(sql: SqlStorage, name: string): boolean {
 }
 
 /**
- * Which tables exist in one object's database, memoised once seen (a table is
- * only ever dropped with the whole storage: forget() then).
+ * Which tables exist in one object's database: read in one query the first
+ * time it is asked (each statement is compiled anew in every object lifetime,
+ * so one query on a wake beats one per table), then kept up to date by
+ * ensure() and forget(). Every table is created through ensure() of the
+ * object's one SessionStorage, and dropped only with the whole storage.
  */
 export class SchemaTables {
-  readonly #present = new Set<string>();
+  #present: Set<string> | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
   has(name: string): boolean {
-    if (this.#present.has(name)) return true;
-    if (!tableExists(this.sql, name)) return false;
-    this.#present.add(name);
-    return true;
+    this.#present ??= new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((row) => row.name),
+    );
+    return this.#present.has(name);
   }
 
   /** Creates `name` (with its indexes) when it does not exist yet. */
   ensure(name: string): void {
     if (this.has(name)) return;
     this.sql.exec(tableSpec(name).ddl);
-    this.#present.add(name);
+    this.#present?.add(name);
   }
 
   /** The storage was deleted: no table exists any more. */
   forget(): void {
-    this.#present.clear();
+    this.#present = new Set();
   }
 }

@@ -91,6 +91,8 @@ export class SessionStorage implements SessionStore {
   readonly #storage: DurableObjectStorage;
   /** Which tables exist (each but `session` is created at its first write). */
   readonly #tables: SchemaTables;
+  /** Wakes counted in memory and not written yet (countWake). */
+  #pendingWakes = 0;
   /** Session-era calls waiting for client input (pending_call, pending_input). */
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
@@ -144,13 +146,28 @@ export class SessionStorage implements SessionStore {
   read(): SessionRecord | null {
     if (!this.#tables.has("session")) return null;
     const row = this.#sql.exec<SessionRow>("SELECT * FROM session WHERE id = 1").toArray()[0];
-    return row ? toRecord(row) : null;
+    if (!row) return null;
+    const record = toRecord(row);
+    record.wakes += this.#pendingWakes;
+    return record;
   }
 
-  /** Counts one construction of the object (a wake). No-op when no session lives here. */
+  /**
+   * Counts one construction of the object (a wake), in memory: written by
+   * flushWakes() (the runtime's deferred write, within seconds) so the first
+   * reply after a wake does not wait for a commit; read() includes it. No-op
+   * when no session lives here yet (creation writes wakes = 1).
+   */
   countWake(): void {
-    if (!this.#tables.has("session")) return;
-    this.#sql.exec("UPDATE session SET wakes = wakes + 1 WHERE id = 1");
+    if (this.#tables.has("session")) this.#pendingWakes += 1;
+  }
+
+  /** Writes the wakes counted since the last write; true when there was one. */
+  flushWakes(): boolean {
+    if (this.#pendingWakes === 0 || !this.#tables.has("session")) return false;
+    this.#sql.exec("UPDATE session SET wakes = wakes + ? WHERE id = 1", this.#pendingWakes);
+    this.#pendingWakes = 0;
+    return true;
   }
 
   /** Bumps and returns the attach generation for a newly attached socket. */
@@ -273,6 +290,7 @@ export class SessionStorage implements SessionStore {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
     this.#tables.forget();
+    this.#pendingWakes = 0;
     this.outbox.forget();
   }
 }
