@@ -5,12 +5,14 @@
  * (Chrome DevTools protocol, `Profiler.start`/`stop`) during exactly one
  * phase: the steady `echo` mix (warm) or the first calls after idling (wake).
  * The warm phase is profiled over WebSocket, over session-era Streamable HTTP
- * and over stateless 2026-07-28 HTTP, one after the other (`--phases` picks).
+ * and over stateless 2026-07-28 HTTP, one after the other, then WebSocket
+ * session setup (`setup`: the load tool's connect phase, `--wake-sessions` of
+ * them) and the wake (`--phases` picks).
  * Prints the functions with the most self and inclusive time and saves the
  * raw `.cpuprofile` files (open them in Chrome DevTools) under .bench/profiles/.
  *
  *   npm run profile -- [--seconds 5] [--wake-sessions 300] [--config wrangler.jsonc]
- *                      [--phases warm,http,stateless,wake]
+ *                      [--phases warm,http,stateless,setup,wake]
  */
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "5" },
       "wake-sessions": { type: "string", default: "300" },
       config: { type: "string", default: "wrangler.jsonc" },
-      phases: { type: "string", default: "warm,http,stateless,wake" },
+      phases: { type: "string", default: "warm,http,stateless,setup,wake" },
     },
   });
   const phases = new Set(values.phases.split(",").map((p) => p.trim()));
@@ -89,6 +91,17 @@ async function main(): Promise<void> {
         if (!phases.has(phase)) continue;
         const profile = await profilePhase(cdp, warm(extra), "warm", "close");
         await report(title, profile, join(outDir, `${phase}.cpuprofile`));
+      }
+      if (phases.has("setup")) {
+        const n = values["wake-sessions"];
+        const setupArgs = ["--url", target.url, "--sessions", n, "--concurrency", "8"];
+        setupArgs.push("--duration", "1");
+        const setup = await profilePhase(cdp, setupArgs, "connect", "warm");
+        await report(
+          `session setup over WebSocket (upgrade, initialize, initialized), ${n} sessions`,
+          setup,
+          join(outDir, "setup.cpuprofile"),
+        );
       }
       if (!phases.has("wake")) return;
       const n = values["wake-sessions"];

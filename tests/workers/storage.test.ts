@@ -141,12 +141,64 @@ describe("session fields", () => {
     await withFreshStorage((storage, _state, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");
       storage.saveLogLevel("critical");
+      storage.savePhase("initializing");
       storage.savePhase("ready");
       expect(storage.read()).toMatchObject({
         phase: "ready",
         logLevel: "critical",
         protocolVersion: null,
       });
+    });
+  });
+
+  it("holds the ready phase and the wake count for the deferred write, never over an ended session", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      let scheduled = 0;
+      storage.deferWritesTo(() => {
+        scheduled += 1;
+      });
+      const row = () =>
+        state.storage.sql
+          .exec<{ phase: string; wakes: number }>("SELECT phase, wakes FROM session")
+          .one();
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.savePhase("initializing");
+      storage.countWake();
+      storage.savePhase("ready");
+      expect(scheduled).toBe(2);
+      // Read through the storage, what is held counts; the row does not have it yet.
+      expect(storage.read()).toMatchObject({ phase: "ready", wakes: 2 });
+      expect(row()).toEqual({ phase: "initializing", wakes: 1 });
+      storage.flushDeferred();
+      expect(row()).toEqual({ phase: "ready", wakes: 2 });
+      // A ready held while the session ends is not written over `ended`.
+      storage.savePhase("initializing");
+      storage.savePhase("ready");
+      storage.savePhase("ended");
+      storage.flushDeferred();
+      expect(row().phase).toBe("ended");
+      // Nor over a renegotiation that came after it.
+      const other = new SessionStorage(state.storage);
+      other.deferWritesTo(() => {});
+      other.savePhase("ready");
+      other.saveHandshake({
+        phase: "initializing",
+        protocolVersion: "2025-11-25",
+        clientInfo: { name: "c", version: "1" },
+        clientCapabilities: {},
+      });
+      other.flushDeferred();
+      expect(row().phase).toBe("initializing");
+    });
+  });
+
+  it("does not count the construction that creates the session as a wake", async () => {
+    await withFreshStorage((storage, _state, sessionId) => {
+      storage.deferWritesTo(() => {});
+      storage.countWake();
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.flushDeferred();
+      expect(storage.read()?.wakes).toBe(1);
     });
   });
 });

@@ -115,9 +115,9 @@ export class SessionRuntime {
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
-    // A construction of an existing session is a wake: counted now, written soon.
+    // A construction is a wake (unless it creates the session): counted now, written soon.
+    options.storage.deferWritesTo(() => this.#writeSoon());
     options.storage.countWake();
-    this.#writeSoon();
   }
 
   /**
@@ -132,7 +132,7 @@ export class SessionRuntime {
 
   /**
    * Writes what the session holds in memory for now (the replay ring, the wake
-   * count) within DEFERRED_WRITE_MS, in one commit off the path of any reply.
+   * count, the `ready` phase) within DEFERRED_WRITE_MS, in one commit off the path of any reply.
    * A timer, not the alarm: arming an alarm is itself a storage write (it was
    * 8% of a wake), and a pending timer keeps the object in memory until it
    * fires (an eviction needs 10 s without events or timers), so nothing held
@@ -149,7 +149,7 @@ export class SessionRuntime {
   #writeDeferred(): void {
     try {
       this.#replay.flush();
-      this.#storage.flushWakes();
+      this.#storage.flushDeferred();
     } catch (error) {
       logEvent("error", "deferred_write_failed", { sessionId: this.sessionId, error });
     }

@@ -93,6 +93,10 @@ export class SessionStorage implements SessionStore {
   readonly #tables: SchemaTables;
   /** Wakes counted in memory and not written yet (countWake). */
   #pendingWakes = 0;
+  /** The client sent notifications/initialized; `ready` not written yet (savePhase). */
+  #pendingReady = false;
+  /** Schedules flushDeferred(); without a runtime (tests), writes at once. */
+  #writeSoon: () => void = () => this.flushDeferred();
   /** Session-era calls waiting for client input (pending_call, pending_input). */
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
@@ -140,7 +144,10 @@ export class SessionStorage implements SessionStore {
         principal,
       )
       .toArray()[0];
-    return row ? toRecord(row) : (this.read() as SessionRecord);
+    if (!row) return this.read() as SessionRecord;
+    // This construction created the session: its row already counts it (wakes = 1).
+    this.#pendingWakes = 0;
+    return toRecord(row);
   }
 
   read(): SessionRecord | null {
@@ -149,29 +156,64 @@ export class SessionStorage implements SessionStore {
     if (!row) return null;
     const record = toRecord(row);
     record.wakes += this.#pendingWakes;
+    if (this.#pendingReady && record.phase === "initializing") record.phase = "ready";
     return record;
   }
 
   /**
    * Counts one construction of the object (a wake), in memory: written by
-   * flushWakes() (the runtime's deferred write, within seconds) so the first
-   * reply after a wake does not wait for a commit; read() includes it. No-op
-   * when no session lives here yet (creation writes wakes = 1).
+   * flushDeferred() (the runtime's deferred write, within seconds) so the
+   * first reply after a wake does not wait for a commit; read() includes it.
+   * A construction that then creates the session is not a wake (its row
+   * starts at wakes = 1).
    */
   countWake(): void {
-    if (this.#tables.has("session")) this.#pendingWakes += 1;
+    this.#pendingWakes += 1;
+    this.#writeSoon();
   }
 
-  /** Writes the wakes counted since the last write; true when there was one. */
-  flushWakes(): boolean {
-    if (this.#pendingWakes === 0 || !this.#tables.has("session")) return false;
-    this.#sql.exec("UPDATE session SET wakes = wakes + ? WHERE id = 1", this.#pendingWakes);
+  /** Who writes what is held (the runtime's timer): called whenever something is. */
+  deferWritesTo(schedule: () => void): void {
+    this.#writeSoon = schedule;
+  }
+
+  /**
+   * Writes what is held in memory: the wakes counted, and the `ready` phase
+   * (notifications/initialized), which changes nothing a request can do
+   * (`initializing` serves the same requests), so it waits for this write
+   * instead of costing a commit of its own; a crash before it leaves the
+   * session `initializing`. Only over `initializing`: a session ended or
+   * renegotiated in between keeps its phase.
+   */
+  flushDeferred(): void {
+    if ((this.#pendingWakes === 0 && !this.#pendingReady) || !this.#tables.has("session")) {
+      this.#pendingWakes = 0;
+      this.#pendingReady = false;
+      return;
+    }
+    this.#sql.exec(
+      `UPDATE session SET wakes = wakes + ?,
+         phase = CASE WHEN ? AND phase = 'initializing' THEN 'ready' ELSE phase END
+       WHERE id = 1`,
+      this.#pendingWakes,
+      this.#pendingReady ? 1 : 0,
+    );
     this.#pendingWakes = 0;
-    return true;
+    this.#pendingReady = false;
   }
 
   /** Bumps and returns the attach generation for a newly attached socket. */
+  /**
+   * A write is being made anyway: what is held goes with it, in the same
+   * commit (a statement more, no commit more), so anything acknowledged after
+   * it cannot outlive it in a crash.
+   */
+  #alongside(): void {
+    if (this.#pendingWakes > 0 || this.#pendingReady) this.flushDeferred();
+  }
+
   nextAttachGeneration(now: number): number {
+    this.#alongside();
     return this.#sql
       .exec<{ attach_gen: number }>(
         "UPDATE session SET attach_gen = attach_gen + 1, last_active_at = ? WHERE id = 1 RETURNING attach_gen",
@@ -186,6 +228,8 @@ export class SessionStorage implements SessionStore {
     clientInfo: Implementation;
     clientCapabilities: ClientCapabilities;
   }): void {
+    this.#pendingReady = false;
+    this.#alongside();
     this.#sql.exec(
       `UPDATE session SET phase = ?, protocol_version = ?, client_info = ?, client_capabilities = ?
        WHERE id = 1`,
@@ -196,11 +240,19 @@ export class SessionStorage implements SessionStore {
     );
   }
 
+  /** Saves the phase; `ready` is held for the deferred write (see flushDeferred). */
   savePhase(phase: Phase): void {
+    this.#pendingReady = phase === "ready";
+    if (phase === "ready") {
+      this.#writeSoon();
+      return;
+    }
+    this.#alongside();
     this.#sql.exec("UPDATE session SET phase = ? WHERE id = 1", phase);
   }
 
   saveLogLevel(level: LogLevel): void {
+    this.#alongside();
     this.#sql.exec("UPDATE session SET log_level = ? WHERE id = 1", level);
   }
 
@@ -217,6 +269,7 @@ export class SessionStorage implements SessionStore {
   }
 
   setToolState(toolset: string, key: string, value: unknown): void {
+    this.#alongside();
     this.#tables.ensure("tool_state");
     this.#sql.exec(
       `INSERT INTO tool_state (toolset, key, value) VALUES (?, ?, ?)
@@ -229,6 +282,7 @@ export class SessionStorage implements SessionStore {
 
   /** Adds a subscription; false when the session is at MAX_SUBSCRIPTIONS. */
   addSubscription(uri: string): boolean {
+    this.#alongside();
     this.#tables.ensure("subscription");
     const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscription").one().n;
     const exists =
@@ -254,6 +308,7 @@ export class SessionStorage implements SessionStore {
 
   /** Records activity (the idle TTL counts from it). */
   touch(now: number): void {
+    this.#alongside();
     if (!this.#tables.has("session")) return;
     this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", now);
   }
@@ -291,6 +346,7 @@ export class SessionStorage implements SessionStore {
     await this.#storage.deleteAll();
     this.#tables.forget();
     this.#pendingWakes = 0;
+    this.#pendingReady = false;
     this.outbox.forget();
   }
 }
