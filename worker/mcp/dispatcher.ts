@@ -58,7 +58,7 @@ import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import type { ClientRequests } from "./client-requests";
 import type { CallContext, Era, SessionContext } from "./context";
-import { Deadline, RequestTimeout } from "./deadline";
+import { DeadlineSweep, RequestTimeout } from "./deadline";
 import { findHandler } from "./handlers";
 import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
@@ -89,6 +89,7 @@ interface InFlight {
 export class Dispatcher {
   readonly #inflight = new Map<string, InFlight>();
   readonly #deadlineMs: number;
+  readonly #deadlines: DeadlineSweep;
   readonly #bridge: InputBridge | null;
   readonly #clientRequests: ClientRequests | null;
 
@@ -97,6 +98,7 @@ export class Dispatcher {
     options: DispatcherOptions,
   ) {
     this.#deadlineMs = options.deadlineMs;
+    this.#deadlines = new DeadlineSweep(options.deadlineMs);
     this.#bridge = options.bridge;
     this.#clientRequests = options.clientRequests;
   }
@@ -165,7 +167,7 @@ export class Dispatcher {
     const entry: InFlight = { controller, channel, origin };
     this.#inflight.set(key, entry);
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
-    const deadline = new Deadline(this.#deadlineMs, () => {
+    const deadline = this.#deadlines.start(this.#deadlineMs, () => {
       const timeout = new RequestTimeout(this.#deadlineMs);
       controller.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
