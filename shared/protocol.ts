@@ -66,8 +66,17 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
  * digits when JSON.parse read it, so answering it would name another request:
  * such ids are refused (-32600, id null) rather than echoed wrong.
  */
-export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
-export type RequestId = v.InferOutput<typeof RequestIdSchema>;
+export type RequestId = string | number;
+
+/** A string or a safe integer: one check (a union would try, and record a failed issue for, each branch). */
+function isStringOrSafeInteger(value: unknown): value is string | number {
+  return typeof value === "string" || Number.isSafeInteger(value);
+}
+
+export const RequestIdSchema = v.custom<RequestId>(
+  isStringOrSafeInteger,
+  "Expected a string or an integer between -(2^53 - 1) and 2^53 - 1",
+);
 
 /** The client capability each server->client request needs (elicitation, sampling, roots). */
 export const CAPABILITY_FOR_CLIENT_REQUEST: Readonly<Record<string, string>> = {
@@ -164,5 +173,8 @@ export const ModernEnvelopeSchema = v.looseObject({
 });
 export type ModernEnvelope = v.InferOutput<typeof ModernEnvelopeSchema>;
 
-export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
-export type ProgressToken = v.InferOutput<typeof ProgressTokenSchema>;
+export type ProgressToken = string | number;
+export const ProgressTokenSchema = v.custom<ProgressToken>(
+  isStringOrSafeInteger,
+  "Expected a string or an integer between -(2^53 - 1) and 2^53 - 1",
+);

@@ -357,6 +357,9 @@ function selectEra(request: JsonRpcRequest): Era {
 function progressTokenOf(request: JsonRpcRequest): CallContext["progressToken"] {
   const meta = request.params?._meta;
   if (typeof meta !== "object" || meta === null) return undefined;
-  const token = v.safeParse(ProgressTokenSchema, (meta as Record<string, unknown>).progressToken);
+  const value = (meta as Record<string, unknown>).progressToken;
+  // Most calls carry none: no failed parse (and its issue objects) for them.
+  if (value === undefined) return undefined;
+  const token = v.safeParse(ProgressTokenSchema, value);
   return token.success ? token.output : undefined;
 }
