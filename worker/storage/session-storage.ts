@@ -26,6 +26,7 @@ import { cappedJson, parseJsonObject } from "./stored-json";
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
 
 import { PendingCallTable } from "./pending-call-table";
+import { TaskWaiterTable } from "./task-waiter-table";
 import { UpstreamSessionTable } from "./upstream-session-table";
 
 export { MAX_PENDING_CALLS, type PendingCall } from "./pending-call-table";
@@ -94,12 +95,15 @@ export class SessionStorage implements SessionStore {
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
   readonly upstreams: UpstreamSessionTable;
+  /** Session-era links to tasks: waiting tasks/result, sent input requests (task_waiter, task_input). */
+  readonly taskWaiters: TaskWaiterTable;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.pending = new PendingCallTable(storage, () => this.#tableExists());
     this.upstreams = new UpstreamSessionTable(storage.sql);
+    this.taskWaiters = new TaskWaiterTable(storage.sql);
   }
 
   /** Whether this object holds a live session (never creates anything). */
