@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+  DEFAULT_MAX_TASKS_PER_PRINCIPAL,
   DEFAULT_REPLY_STREAM_MAX_MS,
   DEFAULT_SESSION_IDLE_TTL_MS,
   MAX_TOOL_CALL_MS,
@@ -65,4 +66,10 @@ export function requestDeadlineMs(env: { REQUEST_DEADLINE_MS?: string }): number
 export function replyStreamMaxMs(env: { REPLY_STREAM_MAX_MS?: string }): number {
   const value = positiveOr(env.REPLY_STREAM_MAX_MS, DEFAULT_REPLY_STREAM_MAX_MS);
   return Math.min(Math.max(value, 1_000), 60 * 60_000);
+}
+
+/** MAX_TASKS_PER_PRINCIPAL: stored tasks one principal may hold (anonymous included). */
+export function maxTasksPerPrincipal(env: { MAX_TASKS_PER_PRINCIPAL?: string }): number {
+  const value = positiveOr(env.MAX_TASKS_PER_PRINCIPAL, DEFAULT_MAX_TASKS_PER_PRINCIPAL);
+  return value === 0 ? DEFAULT_MAX_TASKS_PER_PRINCIPAL : Math.floor(value);
 }
