@@ -7,12 +7,28 @@
  * object, so listening costs no object any awake time; changes arrive from the
  * deployment-wide feed (worker/change-feed.ts). The acknowledgement is sent
  * once the stream is subscribed, so a change made after it is delivered.
+ *
+ * Tasks (SEP-2663): `notifications.taskIds` asks for `notifications/tasks` on
+ * those tasks; the request must declare the tasks extension (-32021
+ * otherwise). Each id is watched through its task object
+ * (tasks/task-listeners.ts), which refuses ids of other principals, so the
+ * acknowledgement lists only the caller's own tasks and nothing of anyone
+ * else's can ever reach this stream. Each watched task's current state follows
+ * the acknowledgement, then every change.
  */
 import * as v from "valibot";
-import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../../shared/errors";
-import type { JsonRpcRequest } from "../../shared/protocol";
+import {
+  INTERNAL_ERROR,
+  JsonRpcError,
+  MISSING_CLIENT_CAPABILITY,
+  notificationEnvelope,
+} from "../../shared/errors";
+import { MAX_LISTEN_TASK_IDS } from "../../shared/limits";
+import { isRecord, type JsonRpcRequest, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
 import { type ListKind, subscribe } from "../feed/change-feed";
-import { parseParams } from "../mcp/handlers";
+import { parseParams } from "../mcp/params";
+import { type TaskWatch, watchTask } from "../tasks/task-listeners";
 import { SseWriter } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
@@ -24,6 +40,9 @@ const FilterSchema = v.looseObject({
       promptsListChanged: v.optional(v.boolean()),
       resourcesListChanged: v.optional(v.boolean()),
       resourceSubscriptions: v.optional(v.array(v.string())),
+      taskIds: v.optional(
+        v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(MAX_LISTEN_TASK_IDS)),
+      ),
     }),
     {},
   ),
@@ -38,17 +57,44 @@ const FLAG_FOR: Record<
   resources: "resourcesListChanged",
 };
 
+export interface ListenOptions {
+  keepaliveMs: number;
+  /** The authenticated principal: only its own tasks may be watched. */
+  principal: string;
+}
+
 export async function openListenStream(
   request: JsonRpcRequest,
-  keepaliveMs: number,
+  options: ListenOptions,
 ): Promise<Response> {
   const { notifications: filter } = parseParams(
     FilterSchema,
     request.params,
     "subscriptions/listen",
   );
+  if (filter.taskIds && !declaresTasksExtension(capabilitiesOf(request))) {
+    throw new JsonRpcError(
+      MISSING_CLIENT_CAPABILITY,
+      `Missing required client capability: task notifications need the ${TASKS_EXTENSION} extension declared in _meta clientCapabilities`,
+      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+    );
+  }
   const meta = { [META_SUBSCRIPTION_ID]: request.id };
   const sse = new SseWriter();
+  // Task states that arrive before the acknowledgement wait for it.
+  let acknowledged = false;
+  const early: string[] = [];
+  const emitTask = (task: Record<string, unknown>) => {
+    const taskMeta = isRecord(task._meta) ? task._meta : {};
+    const frame = JSON.stringify(
+      notificationEnvelope("notifications/tasks", { ...task, _meta: { ...taskMeta, ...meta } }),
+    );
+    if (acknowledged) sse.event(frame);
+    else early.push(frame);
+    if (sse.closed) close();
+  };
+  const watches: TaskWatch[] = [];
+  const watched: string[] = [];
   const subscription = await subscribe(
     (kind) => {
       if (filter[FLAG_FOR[kind]] !== true) return;
@@ -63,6 +109,13 @@ export async function openListenStream(
   if (!subscription) {
     throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
+  for (const taskId of new Set(filter.taskIds ?? [])) {
+    // A task that ends (deleted at its TTL) just stops being watched; the stream goes on.
+    const watch = await watchTask(taskId, options.principal, emitTask, () => {});
+    if (!watch) continue;
+    watches.push(watch);
+    watched.push(taskId);
+  }
   const accepted = {
     ...(filter.toolsListChanged !== undefined ? { toolsListChanged: filter.toolsListChanged } : {}),
     ...(filter.promptsListChanged !== undefined
@@ -74,6 +127,7 @@ export async function openListenStream(
     ...(filter.resourceSubscriptions
       ? { resourceSubscriptions: filter.resourceSubscriptions }
       : {}),
+    ...(filter.taskIds ? { taskIds: watched } : {}),
   };
   sse.event(
     JSON.stringify(
@@ -83,16 +137,25 @@ export async function openListenStream(
       }),
     ),
   );
+  acknowledged = true;
+  for (const frame of early.splice(0)) sse.event(frame);
   const timer = setInterval(() => {
     if (sse.closed) close();
     else sse.comment("keepalive");
-  }, keepaliveMs);
+  }, options.keepaliveMs);
   function close(): void {
     clearInterval(timer);
     subscription?.close();
+    for (const watch of watches) watch.close();
     sse.close();
   }
   return new Response(sse.response, {
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
   });
+}
+
+function capabilitiesOf(request: JsonRpcRequest): Record<string, unknown> {
+  const meta = request.params?._meta;
+  const declared = isRecord(meta) ? meta[META_CLIENT_CAPABILITIES] : undefined;
+  return isRecord(declared) ? declared : {};
 }

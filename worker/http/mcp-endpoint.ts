@@ -9,8 +9,14 @@ import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import { isSessionEraVersion } from "../../shared/protocol";
-import { replyStreamMaxMs, requestDeadlineMs, sseKeepaliveMs } from "../config/vars";
+import {
+  maxTasksPerPrincipal,
+  replyStreamMaxMs,
+  requestDeadlineMs,
+  sseKeepaliveMs,
+} from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
+import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
 import { SseWriter } from "../transports/sse";
 import {
@@ -52,6 +58,8 @@ export async function postMcp(c: AppContext): Promise<Response> {
       maxOpenMs: replyStreamMaxMs(c.env),
       deadlineMs: requestDeadlineMs(c.env),
       federation: statelessFederation(c.env, c.get("principal"), body),
+      tasks: new DurableTaskService(c.env, c.get("principal"), maxTasksPerPrincipal(c.env)),
+      principal: c.get("principal"),
     });
   }
   const versionError = checkSessionEraVersion(c);

@@ -14,6 +14,7 @@ import { announceListChange } from "../feed/change-feed";
 import type { HotState, SessionContext } from "../mcp/context";
 import { Dispatcher } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import { HttpExchange } from "../transports/streamable-http";
 import { modernStatusFor } from "./era-checks";
@@ -33,6 +34,10 @@ export interface StatelessOptions {
   deadlineMs: number;
   /** Upstreams this request may relay to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** Durable tasks on behalf of the request's principal (SEP-2663). */
+  tasks: TaskService;
+  /** The request's principal (a listen stream may only watch its own tasks). */
+  principal: string;
 }
 
 export async function serveStateless(
@@ -44,6 +49,7 @@ export async function serveStateless(
     deadlineMs: options.deadlineMs,
     bridge: null,
     clientRequests: null,
+    taskBridge: null,
   });
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} });
@@ -51,7 +57,10 @@ export async function serveStateless(
   }
   if (frame.message.method === "subscriptions/listen") {
     try {
-      return await openListenStream(frame.message, options.keepaliveMs);
+      return await openListenStream(frame.message, {
+        keepaliveMs: options.keepaliveMs,
+        principal: options.principal,
+      });
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {
@@ -114,6 +123,7 @@ function statelessContext(options: StatelessOptions): SessionContext {
     storage: new EphemeralStore(),
     registry: options.registry,
     federation: options.federation,
+    tasks: () => options.tasks,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

@@ -13,6 +13,7 @@ import type {
 import type { Federation } from "../federation/federation";
 import type { ClientReply } from "../federation/relay-call";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import type { Channel } from "../transports/channel";
 
@@ -31,6 +32,8 @@ export interface SessionContext {
   registry: ToolRegistry;
   /** The configured upstream servers as this session sees them; null without UPSTREAMS. */
   federation: Federation | null;
+  /** Durable tasks, bound to the principal this session (or stateless request) serves. */
+  tasks(): TaskService;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
   updateHot(change: Partial<HotState>): void;

@@ -15,7 +15,9 @@ import type { Federation } from "../federation/federation";
 import { ClientRequests } from "../mcp/client-requests";
 import { Dispatcher } from "../mcp/dispatcher";
 import { InputBridge } from "../mcp/input-bridge";
+import { TaskBridge } from "../mcp/task-bridge";
 import type { SessionStorage } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
@@ -38,6 +40,8 @@ export interface RuntimeOptions {
   replyStreamMaxMs: number;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
+  /** Durable tasks on behalf of a principal. */
+  taskService(principal: string): TaskService;
 }
 
 export class SessionRuntime {
@@ -45,9 +49,12 @@ export class SessionRuntime {
   readonly sockets: Sockets;
   readonly http: HttpExchanges;
   readonly expiry: Expiry;
+  readonly tasks: TaskBridge;
+  readonly #storage: SessionStorage;
 
   constructor(ctx: DurableObjectState, options: RuntimeOptions) {
     this.sessionId = options.sessionId;
+    this.#storage = options.storage;
     const sockets = () => ctx.getWebSockets(SOCKET_TAG);
     const state = new SessionState({
       sessionId: options.sessionId,
@@ -57,12 +64,21 @@ export class SessionRuntime {
       requestStateSecret: options.requestStateSecret,
       rate: new MessageRate(options.rateLimit),
       sockets,
+      taskService: options.taskService,
     });
     const channel = new SocketChannel(state);
+    this.tasks = new TaskBridge({
+      table: options.storage.taskWaiters,
+      socket: channel,
+      socketAttached: () => state.currentSocket() !== null,
+      tasks: () => state.tasks(),
+      clientCapabilities: () => options.storage.read()?.clientCapabilities ?? {},
+    });
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
       bridge: new InputBridge(options.storage.pending, options.requestStateSecret, channel),
       clientRequests: new ClientRequests(),
+      taskBridge: this.tasks,
     });
     this.expiry = new Expiry({
       state,
@@ -80,5 +96,11 @@ export class SessionRuntime {
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
+  }
+
+  /** Whether a live session is stored here (a task's news for an ended session is dropped). */
+  sessionAlive(): boolean {
+    const record = this.#storage.read();
+    return record !== null && record.phase !== "ended";
   }
 }

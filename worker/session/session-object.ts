@@ -8,8 +8,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
+import type { TaskView } from "../../shared/tasks";
 import { configuredUpstreams } from "../config/configuration";
 import {
+  maxTasksPerPrincipal,
   rateLimit,
   replyStreamMaxMs,
   requestDeadlineMs,
@@ -20,6 +22,7 @@ import { Federation } from "../federation/federation";
 import { announceListChange } from "../feed/change-feed";
 import { logEvent } from "../observability/log";
 import { SessionStorage } from "../storage/session-storage";
+import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
 import { HTTP_OPS, type HttpOp } from "./http-exchanges";
@@ -65,6 +68,7 @@ export class SessionObject extends DurableObject<Env> {
       replyStreamMaxMs: replyStreamMaxMs(env),
       releaseSlot: (principal, sessionId) =>
         env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal)).release(sessionId),
+      taskService: (principal) => new DurableTaskService(env, principal, maxTasksPerPrincipal(env)),
     });
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
@@ -97,6 +101,20 @@ export class SessionObject extends DurableObject<Env> {
     } catch (error) {
       logEvent("error", "http_failed", { sessionId: this.#runtime.sessionId, op, error });
       return new Response("Internal error\n", { status: 500 });
+    }
+  }
+
+  /** RPC from a task this session created: it changed (status, progress, input, end). */
+  async taskChanged(view: TaskView): Promise<void> {
+    try {
+      if (!this.#runtime.sessionAlive()) return;
+      this.#runtime.tasks.onTaskChanged(view);
+    } catch (error) {
+      logEvent("error", "task_event_failed", {
+        sessionId: this.#runtime.sessionId,
+        taskId: view.taskId,
+        error,
+      });
     }
   }
 

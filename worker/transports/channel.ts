@@ -8,4 +8,6 @@ export interface Channel {
   send(message: object): void;
   /** Ends the exchange without a reply (a cancelled call); a socket channel ignores it. */
   abandon?(): void;
+  /** The reply will come much later: start streaming now (keepalives), so the caller is not left without headers. */
+  hold?(): void;
 }

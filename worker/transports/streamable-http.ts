@@ -175,7 +175,13 @@ export class HttpExchange implements Channel {
     this.#finish();
   }
 
-  #openStream(): void {
+  /** Opens the SSE reply now (a reply that waits for a task); no-op once answered or streaming. */
+  hold(): void {
+    if (this.#done || this.#sse) return;
+    this.#openStream().comment("waiting");
+  }
+
+  #openStream(): SseWriter {
     const sse = new SseWriter();
     this.#sse = sse;
     const headers = new Headers(this.headers);
@@ -184,6 +190,7 @@ export class HttpExchange implements Channel {
     this.#resolve(new Response(sse.response, { status: 200, headers }));
     this.#openedAt = Date.now();
     this.#keepalive = setInterval(() => this.#tick(sse), this.options.keepaliveMs);
+    return sse;
   }
 
   #tick(sse: SseWriter): void {
