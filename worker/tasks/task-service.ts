@@ -74,37 +74,8 @@ export class DurableTaskService implements TaskService {
       );
     }
     const id = this.bindings.TASKS.newUniqueId();
-    const secret = [...crypto.getRandomValues(new Uint8Array(16))]
-      .map((byte) => byte.toString(16).padStart(2, "0"))
-      .join("");
-    const now = Date.now();
-    const record: TaskRecord = {
-      taskId: `${id.toString()}.${secret}`,
-      secret,
-      principal: this.principal,
-      sessionId: task.sessionId,
-      tool: task.tool,
-      arguments: task.arguments,
-      status: "working",
-      statusMessage: task.message,
-      progress: null,
-      progressToken: task.progressToken ?? null,
-      step: 0,
-      stepState: task.state ?? null,
-      attempts: 0,
-      nextStepAt: now,
-      inputRequests: {},
-      answers: {},
-      usedKeys: [],
-      result: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      ttlMs: task.ttlMs,
-      expiresAt: now + task.ttlMs,
-      pollIntervalMs: task.pollIntervalMs,
-      wakes: 0,
-    };
+    const record = newTaskRecord(id.toString(), this.principal, task, Date.now());
+    const now = record.createdAt;
     const slots = this.#principalObject();
     const reserved = await slots.reserveTask(
       record.taskId,
@@ -116,7 +87,7 @@ export class DurableTaskService implements TaskService {
     if (!reserved) {
       throw new JsonRpcError(
         TOO_MANY_TASKS,
-        `Too many tasks: this principal already holds ${this.maxTasks} (finished ones count until their TTL ends); cancel or wait for some to expire`,
+        `Too many tasks: this principal already holds ${this.maxTasks}, the most it may (finished and cancelled tasks count until their TTL ends)`,
         { limit: this.maxTasks },
       );
     }
@@ -189,4 +160,44 @@ export class DurableTaskService implements TaskService {
     const principals = this.bindings.PRINCIPALS;
     return principals.get(principals.idFromName(this.principal));
   }
+}
+
+/** A new task's stored record: `working`, its first step due at once. */
+export function newTaskRecord(
+  objectId: string,
+  principal: string,
+  task: NewTask,
+  now: number,
+): TaskRecord {
+  const secret = [...crypto.getRandomValues(new Uint8Array(16))]
+    .map((byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
+  return {
+    taskId: `${objectId}.${secret}`,
+    secret,
+    principal,
+    sessionId: task.sessionId,
+    tool: task.tool,
+    arguments: task.arguments,
+    status: "working",
+    statusMessage: task.message,
+    progress: null,
+    progressToken: task.progressToken ?? null,
+    step: 0,
+    stepState: task.state ?? null,
+    attempts: 0,
+    nextStepAt: now,
+    inputRequests: {},
+    answers: {},
+    usedKeys: [],
+    result: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    ttlMs: task.ttlMs,
+    expiresAt: now + task.ttlMs,
+    pollIntervalMs: task.pollIntervalMs,
+    // The construction that creates the task is its first wake.
+    wakes: 1,
+  };
 }
