@@ -25,16 +25,21 @@
 import * as v from "valibot";
 import { isRecord } from "./protocol";
 
-/** The extension identifier (SEP-2663, "Extension Identifier"). */
-export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
-/** 2025-11-25: `_meta` key tying a message to its task (`tasks/result`, task-related requests). */
-export const META_RELATED_TASK = "io.modelcontextprotocol/related-task";
-/** 2025-11-25: the immediate text a host may hand its model when a task starts. */
-export const META_MODEL_IMMEDIATE_RESPONSE = "io.modelcontextprotocol/model-immediate-response";
-/** Dormouse's own `_meta` on a task: step, progress and the object's wake count (diagnostics). */
-export const META_TASK_DETAIL = "dormouse/task";
-/** Dormouse's own `_meta` on a `tasks/update` or `tasks/cancel` ack: what was ignored and why. */
-export const META_TASK_IGNORED = "dormouse/ignored";
+import {
+  META_MODEL_IMMEDIATE_RESPONSE,
+  META_RELATED_TASK,
+  META_TASK_DETAIL,
+  META_TASK_IGNORED,
+  TASKS_EXTENSION,
+} from "./protocol-constants";
+
+export {
+  META_MODEL_IMMEDIATE_RESPONSE,
+  META_RELATED_TASK,
+  META_TASK_DETAIL,
+  META_TASK_IGNORED,
+  TASKS_EXTENSION,
+};
 
 export const TASK_STATUSES = [
   "working",
