@@ -29,6 +29,10 @@ export interface BenchConfig {
   /** Silence before their first call after hibernation (> 10 s, as idleS). */
   federationIdleS: number;
   federationOnly: boolean;
+  /** Blocks of 50 per row in the tasks rows, and tasks left waiting at once (bench/tasks.ts). */
+  tasksBlocks: number;
+  tasksWaiting: number;
+  tasksOnly: boolean;
   skip: Set<string>;
   out: string;
 }
@@ -50,7 +54,10 @@ export const BENCH_HELP = `Usage: npm run bench -- [options]   (or the BENCH_* e
                          (BENCH_FEDERATION_SESSIONS, default 200)
   --federation-idle-seconds S  their idle time (BENCH_FEDERATION_IDLE_SECONDS, default 12.5)
   --federation-only   run only the federation rows and replace their section of --out
-  --skip LIST         leave out any of: direct, peer, node, http, federation (BENCH_SKIP)
+  --tasks-blocks N    measured blocks of 50 per tasks row (BENCH_TASKS_BLOCKS, default 10)
+  --tasks-waiting N   tasks left waiting at once (BENCH_TASKS_WAITING, default 1000)
+  --tasks-only        run only the tasks rows and replace their section of --out
+  --skip LIST         leave out any of: direct, peer, node, http, federation, tasks (BENCH_SKIP)
   --out FILE          where to write the tables (default BENCHMARKS.md)
   --help
 `;
@@ -76,6 +83,9 @@ export function parseBenchConfig(
       "federation-sessions": { type: "string" },
       "federation-idle-seconds": { type: "string" },
       "federation-only": { type: "boolean" },
+      "tasks-blocks": { type: "string" },
+      "tasks-waiting": { type: "string" },
+      "tasks-only": { type: "boolean" },
       skip: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean" },
@@ -122,6 +132,9 @@ export function parseBenchConfig(
       600,
     ),
     federationOnly: values["federation-only"] ?? false,
+    tasksBlocks: Math.round(pick(values["tasks-blocks"], "BENCH_TASKS_BLOCKS", 10, 10_000)),
+    tasksWaiting: Math.round(pick(values["tasks-waiting"], "BENCH_TASKS_WAITING", 1_000, 100_000)),
+    tasksOnly: values["tasks-only"] ?? false,
     skip: new Set(
       (values.skip ?? env.BENCH_SKIP ?? "")
         .split(",")

@@ -26,6 +26,8 @@ import {
 import { type LoadRun, runLoadTool } from "./load-runner";
 import { renderBenchmarks } from "./markdown";
 import { type RunningTarget, startDirect, startWranglerDev, startWsEcho } from "./targets";
+import type { TasksBenchOptions } from "./tasks";
+import { writeTasksSection } from "./tasks-markdown";
 
 /**
  * Dormouse is measured from a snapshot of worker/ and shared/ taken when the
@@ -84,6 +86,23 @@ async function main(): Promise<void> {
   };
   if (config.federationOnly) {
     await federationOnly(config, federation, command);
+    return;
+  }
+  // The tasks rows (bench/tasks.ts): their own section of --out, alone with --tasks-only.
+  const tasks: TasksBenchOptions = {
+    startGateway: () =>
+      startWranglerDev("Dormouse", DORMOUSE_CONFIG, {
+        ...DORMOUSE_VARS,
+        MAX_TASKS_PER_PRINCIPAL: String(10 * (config.tasksWaiting + 100 * config.tasksBlocks)),
+      }),
+    blocks: config.tasksBlocks,
+    waiting: config.tasksWaiting,
+    resultsDir,
+    signal: stop.signal,
+  };
+  if (config.tasksOnly) {
+    process.stderr.write("bench: tasks: a task against a plain call, and waiting tasks\n");
+    await writeTasksSection(tasks, command, config.out);
     return;
   }
   const runs: Runs = new Map();
@@ -240,6 +259,10 @@ async function main(): Promise<void> {
   });
   await writeFile(config.out, markdown);
   process.stderr.write(`bench: wrote ${config.out} (raw reports in ${resultsDir})\n`);
+  if (!config.skip.has("tasks") && !stop.signal.aborted) {
+    process.stderr.write("bench: tasks: a task against a plain call, and waiting tasks\n");
+    await writeTasksSection(tasks, command, config.out);
+  }
 }
 
 /**

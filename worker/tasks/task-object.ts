@@ -64,6 +64,11 @@ export class TaskObject extends DurableObject<Env> {
     return this.#engine.create(record) ? viewOf(record) : null;
   }
 
+  /** Deletes a task that was never handed out (its principal was at its cap). */
+  async discard(): Promise<void> {
+    await this.#storage.destroy();
+  }
+
   async read(access: TaskAccess): Promise<ReturnType<typeof viewOf> | null> {
     return this.#requests.read(access);
   }

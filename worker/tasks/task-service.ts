@@ -4,10 +4,12 @@
  * Object namespaces, bound to one principal. Used by the Worker (stateless
  * 2026-07-28 requests) and by session objects (both eras) alike.
  *
- * Creation order makes `CreateTaskResult` safe to send (SEP-2663: only once a
- * following tasks/get resolves): reserve a slot in the principal's object (or
- * refuse with TOO_MANY_TASKS), create the task object's row (durable when the
- * RPC returns), then answer. A failed creation gives its slot back.
+ * Creation makes `CreateTaskResult` safe to send (SEP-2663: only once a
+ * following tasks/get resolves): a slot in the principal's object and the task
+ * object's row are written at the same time (each durable when its RPC
+ * returns), and the answer waits for both. When the principal is at its cap
+ * (TOO_MANY_TASKS) the new task is discarded before it is ever named to
+ * anyone; when the task cannot be created, the slot is given back.
  *
  * Every error about a task the caller cannot reach is the same -32602, whether
  * the task never existed, expired, belongs to another principal or the id's
@@ -77,28 +79,39 @@ export class DurableTaskService implements TaskService {
     const record = newTaskRecord(id.toString(), this.principal, task, Date.now());
     const now = record.createdAt;
     const slots = this.#principalObject();
-    const reserved = await slots.reserveTask(
-      record.taskId,
-      task.sessionId,
-      now,
-      record.expiresAt,
-      this.maxTasks,
-    );
-    if (!reserved) {
+    const object = this.bindings.TASKS.get(id);
+    // Both writes at once: the reply waits for both, so it is still only sent once the task is durable.
+    const [reserved, view] = await Promise.allSettled([
+      slots.reserveTask(record.taskId, task.sessionId, now, record.expiresAt, this.maxTasks),
+      object.create(record),
+    ]);
+    if (
+      reserved.status === "fulfilled" &&
+      reserved.value &&
+      view.status === "fulfilled" &&
+      view.value
+    ) {
+      return view.value;
+    }
+    // Undo whichever half succeeded.
+    if (view.status === "fulfilled" && view.value) await object.discard().catch(() => {});
+    if (reserved.status === "fulfilled" && reserved.value) {
+      await slots.releaseTask(record.taskId).catch(() => {});
+    }
+    if (reserved.status === "fulfilled" && !reserved.value) {
       throw new JsonRpcError(
         TOO_MANY_TASKS,
         `Too many tasks: this principal already holds ${this.maxTasks}, the most it may (finished and cancelled tasks count until their TTL ends)`,
         { limit: this.maxTasks },
       );
     }
-    try {
-      const view = await this.bindings.TASKS.get(id).create(record);
-      if (!view) throw new Error("task object already held a task");
-      return view;
-    } catch (error) {
-      await slots.releaseTask(record.taskId).catch(() => {});
-      throw error;
-    }
+    const failure =
+      reserved.status === "rejected"
+        ? reserved.reason
+        : view.status === "rejected"
+          ? view.reason
+          : null;
+    throw failure ?? new Error("task object already held a task");
   }
 
   async get(taskId: string): Promise<TaskView> {
