@@ -19,7 +19,14 @@ import {
   RESULT_TOO_LARGE,
   TOO_MANY_TASKS,
 } from "../../shared/errors";
-import { MAX_TASK_RESULT_BYTES, MAX_TASK_STEP_ATTEMPTS } from "../../shared/limits";
+import {
+  MAX_LISTENERS_PER_TASK,
+  MAX_TASK_ANSWER_BYTES,
+  MAX_TASK_RESULT_BYTES,
+  MAX_TASK_STATUS_MESSAGE_CHARS,
+  MAX_TASK_STEP_ATTEMPTS,
+  TASK_LIST_PAGE_SIZE,
+} from "../../shared/limits";
 import { parseTaskId, type TaskView } from "../../shared/tasks";
 import { TaskStorage } from "../../worker/storage/task-storage";
 import { TaskEngine } from "../../worker/tasks/task-engine";
@@ -307,3 +314,87 @@ async function engineRun(
     return stored;
   });
 }
+
+describe("the other task bounds", () => {
+  it("pages tasks/list by 50, newest first, and refuses a cursor it did not issue", async () => {
+    const tasks = service(uniquePrincipal("pages"));
+    const created: string[] = [];
+    for (let i = 0; i < TASK_LIST_PAGE_SIZE + 5; i += 1) {
+      created.push((await tasks.create(spec("sleep", { ms: 0 }))).taskId);
+    }
+    const first = await tasks.list(null);
+    expect(first.tasks).toHaveLength(TASK_LIST_PAGE_SIZE);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await tasks.list(first.nextCursor);
+    expect(second.tasks).toHaveLength(5);
+    expect(second.nextCursor).toBeNull();
+    const listed = [...first.tasks, ...second.tasks].map((task) => task.taskId);
+    expect(new Set(listed)).toEqual(new Set(created));
+    const refused = await thrown(tasks.list("not-a-cursor"));
+    expect([refused.code, refused.message]).toEqual([
+      INVALID_PARAMS,
+      "Invalid cursor: not-a-cursor",
+    ]);
+  });
+
+  it("refuses a tasks/update larger than MAX_TASK_ANSWER_BYTES with -32602 and applies nothing", async () => {
+    const tasks = service(uniquePrincipal("answers"));
+    const task = await tasks.create(spec("approve", { action: "big answer" }));
+    await runDurableObjectAlarm(stubOf(task.taskId));
+    const refused = await thrown(
+      tasks.update(task.taskId, {
+        approval: { action: "accept", content: { note: "x".repeat(MAX_TASK_ANSWER_BYTES) } },
+      }),
+    );
+    expect(refused.code).toBe(INVALID_PARAMS);
+    expect(refused.message).toMatch(/at most 65536 are accepted/);
+    expect((await tasks.get(task.taskId)).status).toBe("input_required");
+  });
+
+  it("cuts a status message longer than MAX_TASK_STATUS_MESSAGE_CHARS", async () => {
+    const chatty = defineTool({
+      name: "chatty",
+      description: "Says too much.",
+      input: v.object({}),
+      run: () => text("sync"),
+      task: {
+        support: "required",
+        ttlMs: () => 60_000,
+        step: () => done(text("ok"), "m".repeat(MAX_TASK_STATUS_MESSAGE_CHARS * 2)),
+      },
+    });
+    const view = await engineRun(chatty, (record) => record);
+    expect(view.statusMessage).toHaveLength(MAX_TASK_STATUS_MESSAGE_CHARS);
+    expect(view.statusMessage?.endsWith("…")).toBe(true);
+  });
+
+  it("leaves a task out of a listen acknowledgement once MAX_LISTENERS_PER_TASK streams watch it", async () => {
+    const owner = uniquePrincipal("watched");
+    const task = await service(owner).create(spec("wait", { seconds: 60, stepSeconds: 10 }));
+    const sockets: WebSocket[] = [];
+    try {
+      for (let i = 0; i < MAX_LISTENERS_PER_TASK; i += 1) {
+        const response = await stubOf(task.taskId).fetch(TASK_LISTEN_URL, {
+          headers: {
+            Upgrade: "websocket",
+            [TASK_ID_HEADER]: task.taskId,
+            [TASK_PRINCIPAL_HEADER]: owner,
+          },
+        });
+        expect(response.status).toBe(101);
+        response.webSocket?.accept();
+        if (response.webSocket) sockets.push(response.webSocket);
+      }
+      const refused = await stubOf(task.taskId).fetch(TASK_LISTEN_URL, {
+        headers: {
+          Upgrade: "websocket",
+          [TASK_ID_HEADER]: task.taskId,
+          [TASK_PRINCIPAL_HEADER]: owner,
+        },
+      });
+      expect(refused.status).toBe(503);
+    } finally {
+      for (const ws of sockets) ws.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@ import {
   METHOD_NOT_FOUND,
   MISSING_CLIENT_CAPABILITY,
 } from "../../shared/errors";
+import { MAX_LISTEN_TASK_IDS, WAIT_MAX_MS } from "../../shared/limits";
 import { META_CLIENT_CAPABILITIES } from "../../shared/protocol";
 import { META_TASK_IGNORED, parseTaskId, TASKS_EXTENSION } from "../../shared/tasks";
 import { modern, modernCall, replyOf } from "../helpers/http";
@@ -287,5 +288,21 @@ describe("notifications/tasks on subscriptions/listen", () => {
     } finally {
       await stream.cancel();
     }
+  });
+});
+
+describe("request bounds", () => {
+  it("refuses a wait longer than 24 h with -32602", async () => {
+    const { error } = await rpcError("tools/call", {
+      name: "wait",
+      arguments: { seconds: WAIT_MAX_MS / 1000 + 1 },
+    });
+    expect(error.code).toBe(INVALID_PARAMS);
+  });
+
+  it("refuses a listen stream watching more than MAX_LISTEN_TASK_IDS tasks with -32602", async () => {
+    const taskIds = Array.from({ length: MAX_LISTEN_TASK_IDS + 1 }, (_, i) => `t${i}`);
+    const { error } = await rpcError("subscriptions/listen", { notifications: { taskIds } });
+    expect(error.code).toBe(INVALID_PARAMS);
   });
 });

@@ -10,7 +10,13 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { INVALID_PARAMS, METHOD_NOT_FOUND } from "../../shared/errors";
+import {
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  METHOD_NOT_FOUND,
+  REQUEST_CANCELLED,
+} from "../../shared/errors";
+import { MAX_TASK_WAITERS_PER_SESSION } from "../../shared/limits";
 import { META_RELATED_TASK, parseTaskId } from "../../shared/tasks";
 import { freshId, initializeHttp, replyOf, requestHttp, sessionPost } from "../helpers/http";
 import { sseOf } from "../helpers/sse";
@@ -260,5 +266,27 @@ describe("over Streamable HTTP", () => {
     const { response: reply, contentType } = await replyOf(response, id);
     expect(contentType).toMatch(/^application\/json/);
     expect(expectResult(reply).content).toEqual([{ type: "text", text: "slept 0 ms" }]);
+  });
+});
+
+describe("bounds", () => {
+  it("refuses one tasks/result more than MAX_TASK_WAITERS_PER_SESSION waiting at once with -32600", async () => {
+    const client = await ready();
+    const taskId = await startTask(client, "wait", { seconds: 600, stepSeconds: 60 });
+    for (let i = 0; i < MAX_TASK_WAITERS_PER_SESSION; i += 1) {
+      client.sendJson({
+        jsonrpc: "2.0",
+        id: `wait-${i}`,
+        method: "tasks/result",
+        params: { taskId },
+      });
+    }
+    // The waiters are parked; a quick call proves they are all in before the next one.
+    await client.call("tasks/get", { taskId });
+    const refused = await client.request("tasks/result", { taskId });
+    expectError(refused, INVALID_REQUEST, /Too many tasks\/result requests waiting/);
+    await client.call("tasks/cancel", { taskId });
+    const answered = await client.nextResponse("wait-0");
+    expect(answered.error?.code).toBe(REQUEST_CANCELLED);
   });
 });
