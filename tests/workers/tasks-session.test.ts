@@ -7,7 +7,7 @@
  * session object was evicted.
  */
 
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -18,7 +18,14 @@ import {
 } from "../../shared/errors";
 import { MAX_TASK_WAITERS_PER_SESSION } from "../../shared/limits";
 import { META_RELATED_TASK, parseTaskId } from "../../shared/tasks";
-import { freshId, initializeHttp, replyOf, requestHttp, sessionPost } from "../helpers/http";
+import {
+  deleteSession,
+  freshId,
+  initializeHttp,
+  replyOf,
+  requestHttp,
+  sessionPost,
+} from "../helpers/http";
 import { sseOf } from "../helpers/sse";
 import {
   type Client,
@@ -290,3 +297,38 @@ describe("bounds", () => {
     expect(answered.error?.code).toBe(REQUEST_CANCELLED);
   });
 });
+
+describe("a task outliving its session", () => {
+  it("goes on after its session is deleted, can be read from a new session, and stops telling the old one", async () => {
+    const sessionId = await initializeHttp({ capabilities: TASK_CAPABILITIES });
+    const created = expectResult(
+      await requestHttp(sessionId, "tools/call", {
+        name: "sleep",
+        arguments: { ms: 0 },
+        task: {},
+      }),
+    );
+    const taskId = String((created.task as JsonObject).taskId);
+    expect((await deleteSession(sessionId)).status).toBe(204);
+    await runDurableObjectAlarm(taskStub(taskId));
+    const later = await initializeHttp({ capabilities: TASK_CAPABILITIES });
+    const task = expectResult(await requestHttp(later, "tasks/get", { taskId }));
+    expect(task.status).toBe("completed");
+    await waitUntil(async () =>
+      runInDurableObject(
+        taskStub(taskId),
+        (_i, state) =>
+          state.storage.sql.exec<{ s: string | null }>("SELECT session_id AS s FROM task").one()
+            .s === null,
+      ),
+    );
+  });
+});
+
+async function waitUntil(probe: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 50; i += 1) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("condition not reached in 1 s");
+}

@@ -104,10 +104,13 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
-  /** RPC from a task this session created: it changed (status, progress, input, end). */
-  async taskChanged(view: TaskView): Promise<void> {
+  /**
+   * RPC from a task this session created: it changed (status, progress, input,
+   * end). False when the session is gone, so the task stops telling it.
+   */
+  async taskChanged(view: TaskView): Promise<boolean> {
     try {
-      if (!this.#runtime.sessionAlive()) return;
+      if (!this.#runtime.sessionAlive()) return false;
       this.#runtime.tasks.onTaskChanged(view);
     } catch (error) {
       logEvent("error", "task_event_failed", {
@@ -116,6 +119,7 @@ export class SessionObject extends DurableObject<Env> {
         error,
       });
     }
+    return true;
   }
 
   override async alarm(): Promise<void> {

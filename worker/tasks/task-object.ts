@@ -147,12 +147,19 @@ export class TaskObject extends DurableObject<Env> {
       (async () => {
         try {
           const sessions = this.env.SESSIONS;
-          await sessions.get(sessions.idFromString(sessionId)).taskChanged(view);
+          const alive = await sessions.get(sessions.idFromString(sessionId)).taskChanged(view);
+          if (!alive) this.#forgetSession(sessionId);
         } catch (error) {
           logEvent("warn", "task_session_notify_failed", { taskId: record.taskId, error });
         }
       })(),
     );
+  }
+
+  /** The creating session ended: stop telling it (the task itself goes on). */
+  #forgetSession(sessionId: string): void {
+    const record = this.#storage.read();
+    if (record?.sessionId === sessionId) this.#storage.write({ ...record, sessionId: null });
   }
 
   async #releaseSlot(record: TaskRecord): Promise<void> {
