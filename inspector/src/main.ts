@@ -52,9 +52,9 @@ root.replaceChildren(
       { class: "primary" },
       tabs("Inspector views", [
         { id: "tools", label: "Tools", panel: tools.element },
-        { id: "tasks", label: "Tasks", panel: tasks.element },
         { id: "resources", label: "Resources", panel: resourcesPanel(connection) },
         { id: "prompts", label: "Prompts", panel: promptsPanel(connection) },
+        { id: "tasks", label: "Tasks", panel: tasks.element },
         { id: "session", label: "Session", panel: session.panel },
       ]),
     ),

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
 import { startEverything, type UpstreamProcess } from "../helpers/upstream";
-import { failures, NEXT_CLI, runSuite, STABLE_CLI } from "./suite";
+import { failures, NEXT_CLI, runSuite, STABLE_CLI, summary } from "./suite";
 
 const SUITE_TIMEOUT_MS = 300_000;
 
@@ -39,7 +39,7 @@ const SKIPPED_BY_THE_SUITE = /^(tasks-status-notifications|sep-2640-skills-.*|se
 describe.each([
   { setup: "alone", federate: false },
   { setup: "federating server-everything", federate: true },
-])("official conformance suite, $setup", ({ federate }) => {
+])("official conformance suite, $setup", ({ setup, federate }) => {
   let gateway: Gateway;
   let upstream: UpstreamProcess | undefined;
 
@@ -66,6 +66,7 @@ describe.each([
         ["server", "--url", `${gateway.url}/mcp`, "--suite", "all"],
         SUITE_TIMEOUT_MS,
       );
+      console.info(summary(`0.1.16 --suite all, ${setup}`, run));
       expect(failures(run), run.output.slice(-3000)).toEqual([]);
       expect(run.scenarios.size).toBeGreaterThanOrEqual(32);
       expect(run.exitCode, run.output.slice(-3000)).toBe(0);
@@ -81,6 +82,7 @@ describe.each([
         ["server", "--url", `${gateway.url}/mcp`, "--suite", "all"],
         SUITE_TIMEOUT_MS,
       );
+      console.info(summary(`0.2.0-alpha.12 --suite all, ${setup}`, run));
       expect(failures(run), run.output.slice(-3000)).toEqual([]);
       expect(run.exitCode, run.output.slice(-3000)).toBe(0);
       expect(run.scenarios.size).toBeGreaterThanOrEqual(65);
