@@ -28,7 +28,7 @@ import { isRecord, type JsonRpcRequest, META_CLIENT_CAPABILITIES } from "../../s
 import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
 import { type ListKind, subscribe } from "../feed/change-feed";
 import { parseParams } from "../mcp/params";
-import { type TaskWatch, watchTask } from "../tasks/task-listeners";
+import { watchTask } from "../tasks/task-listeners";
 import { SseWriter } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
@@ -72,36 +72,29 @@ export async function openListenStream(
     request.params,
     "subscriptions/listen",
   );
-  if (filter.taskIds && !declaresTasksExtension(capabilitiesOf(request))) {
-    throw new JsonRpcError(
-      MISSING_CLIENT_CAPABILITY,
-      `Missing required client capability: task notifications need the ${TASKS_EXTENSION} extension declared in _meta clientCapabilities`,
-      { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
-    );
-  }
+  if (filter.taskIds) requireTasksExtension(request);
   const meta = { [META_SUBSCRIPTION_ID]: request.id };
   const sse = new SseWriter();
-  // Task states that arrive before the acknowledgement wait for it.
-  let acknowledged = false;
-  const early: string[] = [];
-  const emitTask = (task: Record<string, unknown>) => {
-    const taskMeta = isRecord(task._meta) ? task._meta : {};
-    const frame = JSON.stringify(
-      notificationEnvelope("notifications/tasks", { ...task, _meta: { ...taskMeta, ...meta } }),
-    );
-    if (acknowledged) sse.event(frame);
-    else early.push(frame);
+  const send = (frame: object) => {
+    sse.event(JSON.stringify(frame));
     if (sse.closed) close();
   };
-  const watches: TaskWatch[] = [];
-  const watched: string[] = [];
+  // Task states that arrive before the acknowledgement wait for it.
+  const held: object[] = [];
+  let acknowledged = false;
+  const emitTask = (task: Record<string, unknown>) => {
+    const taskMeta = isRecord(task._meta) ? task._meta : {};
+    const frame = notificationEnvelope("notifications/tasks", {
+      ...task,
+      _meta: { ...taskMeta, ...meta },
+    });
+    if (acknowledged) send(frame);
+    else held.push(frame);
+  };
   const subscription = await subscribe(
     (kind) => {
       if (filter[FLAG_FOR[kind]] !== true) return;
-      sse.event(
-        JSON.stringify(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta })),
-      );
-      if (sse.closed) close();
+      send(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta }));
     },
     // The feed dropped us (a restart): end the stream so the client listens again.
     () => close(),
@@ -109,14 +102,67 @@ export async function openListenStream(
   if (!subscription) {
     throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
-  for (const taskId of new Set(filter.taskIds ?? [])) {
-    // A task that ends (deleted at its TTL) just stops being watched; the stream goes on.
-    const watch = await watchTask(taskId, options.principal, emitTask, () => {});
-    if (!watch) continue;
-    watches.push(watch);
-    watched.push(taskId);
+  const tasks = await watchOwnTasks(filter.taskIds ?? [], options.principal, emitTask);
+  send(
+    notificationEnvelope("notifications/subscriptions/acknowledged", {
+      notifications: acceptedFilter(filter, tasks.watched),
+      _meta: meta,
+    }),
+  );
+  acknowledged = true;
+  for (const frame of held.splice(0)) send(frame);
+  const timer = setInterval(() => {
+    if (sse.closed) close();
+    else sse.comment("keepalive");
+  }, options.keepaliveMs);
+  function close(): void {
+    clearInterval(timer);
+    subscription?.close();
+    tasks.close();
+    sse.close();
   }
-  const accepted = {
+  return new Response(sse.response, {
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
+  });
+}
+
+function requireTasksExtension(request: JsonRpcRequest): void {
+  if (declaresTasksExtension(capabilitiesOf(request))) return;
+  throw new JsonRpcError(
+    MISSING_CLIENT_CAPABILITY,
+    `Missing required client capability: task notifications need the ${TASKS_EXTENSION} extension declared in _meta clientCapabilities`,
+    { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+  );
+}
+
+/**
+ * Watches, all at once, the tasks among `taskIds` that are the principal's own;
+ * the others are simply not watched. A task deleted at its TTL stops being
+ * watched; the stream goes on.
+ */
+async function watchOwnTasks(
+  taskIds: readonly string[],
+  principal: string,
+  emit: (task: Record<string, unknown>) => void,
+): Promise<{ watched: string[]; close(): void }> {
+  const unique = [...new Set(taskIds)];
+  const watches = await Promise.all(
+    unique.map((taskId) => watchTask(taskId, principal, emit, () => {}).catch(() => null)),
+  );
+  return {
+    watched: unique.filter((_, index) => watches[index] !== null),
+    close() {
+      for (const watch of watches) watch?.close();
+    },
+  };
+}
+
+/** The filter echoed in the acknowledgement: what was asked, with only the watched task ids. */
+function acceptedFilter(
+  filter: v.InferOutput<typeof FilterSchema>["notifications"],
+  watched: string[],
+): Record<string, unknown> {
+  return {
     ...(filter.toolsListChanged !== undefined ? { toolsListChanged: filter.toolsListChanged } : {}),
     ...(filter.promptsListChanged !== undefined
       ? { promptsListChanged: filter.promptsListChanged }
@@ -129,29 +175,6 @@ export async function openListenStream(
       : {}),
     ...(filter.taskIds ? { taskIds: watched } : {}),
   };
-  sse.event(
-    JSON.stringify(
-      notificationEnvelope("notifications/subscriptions/acknowledged", {
-        notifications: accepted,
-        _meta: meta,
-      }),
-    ),
-  );
-  acknowledged = true;
-  for (const frame of early.splice(0)) sse.event(frame);
-  const timer = setInterval(() => {
-    if (sse.closed) close();
-    else sse.comment("keepalive");
-  }, options.keepaliveMs);
-  function close(): void {
-    clearInterval(timer);
-    subscription?.close();
-    for (const watch of watches) watch.close();
-    sse.close();
-  }
-  return new Response(sse.response, {
-    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
-  });
 }
 
 function capabilitiesOf(request: JsonRpcRequest): Record<string, unknown> {

@@ -9,8 +9,9 @@
  * arrives on the same request once the task ends.
  *
  * The list follows notifications/tasks/status (over WebSocket) and is listed
- * again every REFRESH_MS while a task is still running (over HTTP nothing is
- * pushed). Tasks live on the gateway, not in the page: after a reload the
+ * again while a task is still running (over HTTP nothing is pushed), as often
+ * as the running tasks' pollInterval asks, between MIN_REFRESH_MS and
+ * MAX_REFRESH_MS. Tasks live on the gateway, not in the page: after a reload the
  * list is the same.
  */
 import { META_TASK_DETAIL } from "../../../shared/protocol-constants";
@@ -20,7 +21,8 @@ import type { RpcNotification } from "../rpc/messages";
 import { RpcError } from "../rpc/messages";
 import { jsonBlock, renderContent } from "./content";
 
-const REFRESH_MS = 2_000;
+const MIN_REFRESH_MS = 2_000;
+const MAX_REFRESH_MS = 30_000;
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 export interface Task {
@@ -139,9 +141,11 @@ export function tasksPanel(connection: Connection): TasksPanel {
   const schedule = () => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    const running = [...tasks.values()].some((task) => !TERMINAL.has(task.status));
-    if (running && connection.state.status === "ready")
-      timer = setTimeout(() => void load(), REFRESH_MS);
+    const running = [...tasks.values()].filter((task) => !TERMINAL.has(task.status));
+    if (running.length === 0 || connection.state.status !== "ready") return;
+    const asked = Math.min(...running.map((task) => task.pollInterval ?? MIN_REFRESH_MS));
+    const delay = Math.min(MAX_REFRESH_MS, Math.max(MIN_REFRESH_MS, asked));
+    timer = setTimeout(() => void load(), delay);
   };
 
   const cancel = async (task: Task) => {
