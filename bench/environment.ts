@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { openFileLimit } from "../tools/load/options";
 
@@ -40,4 +40,9 @@ export function gitRevision(): string {
   });
   const sha = head.status === 0 ? head.stdout.trim() : "unknown";
   return `git ${sha}${dirty.stdout.trim() ? " plus uncommitted changes" : ""}`;
+}
+
+/** The 1-minute load average now: how busy the machine was, next to the numbers it produced. */
+export function loadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }

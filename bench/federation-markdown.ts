@@ -1,21 +1,17 @@
 /**
- * The federation section of BENCHMARKS.md, between FEDERATION_START and
- * FEDERATION_END, so `npm run bench -- --federation-only` can replace it in
- * place and leave every other byte of the file as the last full run wrote it.
- * The section carries its own command, date, revision and machine, since it
- * may be newer than the rest of the file. Two parts: the warm rows, then the
- * wake rows (first call after hibernation, with their checks).
+ * The federation section of BENCHMARKS.md (its markers are the runner's:
+ * `npm run bench -- --federation-only` replaces it in place and leaves every
+ * other byte of the file as the last full run wrote it). The section carries
+ * its own command, date, revision and machine, since it may be newer than the
+ * rest of the file. Two parts: the warm rows, then the wake rows (first call
+ * after hibernation, with their checks).
  */
 import type { LatencySummary } from "../tools/load/latency";
 import { gitRevision, machine, versions } from "./environment";
 import type { FederationMode, FederationResult, FederationRow } from "./federation";
 import { ROUND_CALLS, UPSTREAM_PREFIX } from "./federation";
 import type { WakeGroup, WakeResult, WakeRow } from "./federation-wake";
-
-export const FEDERATION_START = "<!-- federation:start -->";
-export const FEDERATION_END = "<!-- federation:end -->";
-/** Where a missing section goes: before this heading, or at the end of the file. */
-const INSERT_BEFORE = "## Commands";
+import { utc } from "./format";
 
 export interface FederationSectionInput {
   /** The whole command line that produced it, e.g. `npm run bench -- --federation-only`. */
@@ -42,7 +38,7 @@ const ECHO_FOR: Partial<Record<FederationMode, FederationMode>> = {
 };
 
 export function renderFederationSection(input: FederationSectionInput): string {
-  const out: string[] = [FEDERATION_START, "## Federation: added latency of a relayed call", ""];
+  const out: string[] = ["## Federation: added latency of a relayed call", ""];
   const r = input.result;
   const startedAt = r?.startedAt ?? input.startedAt;
   const seconds = r ? Math.round((r.finishedAt.getTime() - startedAt.getTime()) / 1000) : 0;
@@ -71,7 +67,6 @@ export function renderFederationSection(input: FederationSectionInput): string {
     if (r.wake) wakeSection(out, r.wake, latencyOf(r, "relay-ws"), latencyOf(r, "echo-ws"));
     else out.push("Not measured in this run.");
   }
-  out.push(FEDERATION_END);
   return out.join("\n");
 }
 
@@ -246,33 +241,8 @@ function latencyOf(r: FederationResult, mode: FederationMode): LatencySummary | 
   return r.rows.find((x) => x.mode === mode)?.latencyMs ?? undefined;
 }
 
-/**
- * `document` with its federation section replaced by `section`, or with
- * `section` inserted (before the commands list, else at the end) when it has none.
- */
-export function spliceFederationSection(document: string, section: string): string {
-  const start = document.indexOf(FEDERATION_START);
-  const end = document.indexOf(FEDERATION_END);
-  if (start !== -1 || end !== -1) {
-    if (start === -1 || end === -1 || end < start)
-      throw new Error(
-        `${FEDERATION_START} and ${FEDERATION_END} must both appear, in that order; fix the file by hand`,
-      );
-    return document.slice(0, start) + section + document.slice(end + FEDERATION_END.length);
-  }
-  const heading = document.search(new RegExp(`^${INSERT_BEFORE}$`, "m"));
-  if (heading !== -1)
-    return `${document.slice(0, heading)}${section}\n\n${document.slice(heading)}`;
-  const body = document.replace(/\n*$/, "");
-  return `${body}${body ? "\n\n" : ""}${section}\n`;
-}
-
 function floorOr(mode: FederationMode): string {
   return mode === "direct" ? "floor" : "-";
-}
-
-function utc(date: Date): string {
-  return date.toISOString().slice(0, 16).replace("T", " ");
 }
 
 function ms(v: number | undefined): string {

@@ -8,8 +8,9 @@
  * a Dormouse Streamable HTTP session relaying `state__recall`, and Dormouse's
  * built-in `echo` on both transports (the gateway's own cost, no upstream).
  * After a warm-up, the measured calls are taken in rounds that rotate through
- * the rows, so machine noise (2 cores shared by the client, the upstream and
- * both workerd processes) falls on every row alike.
+ * the rows (interleave.ts, the engine of every comparison), so machine noise
+ * (2 cores shared by the client, the upstream and both workerd processes)
+ * falls on every row alike.
  *
  * Every reply is checked (recall must return the value this session
  * remembered), and the upstream's own counters are read at the end to show
@@ -22,13 +23,14 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { errorKind, LoadError } from "../tools/load/errors";
+import { LoadError } from "../tools/load/errors";
 import { HttpSession } from "../tools/load/http-session";
-import { LatencyRecorder, type LatencySummary, summarize } from "../tools/load/latency";
+import { type LatencySummary, summarize } from "../tools/load/latency";
 import type { LoadSession } from "../tools/load/session";
 import { endpointFor, type Target, type Transport } from "../tools/load/target";
 import { WsSession } from "../tools/load/ws-session";
 import { measureWakes, type WakeResult } from "./federation-wake";
+import { interleave, type LaneResult } from "./interleave";
 import { type RunningTarget, startStatefulUpstream } from "./targets";
 
 export const UPSTREAM_PREFIX = "state";
@@ -123,7 +125,7 @@ const ROW_SPECS: Record<
   "echo-http": { server: "gateway", transport: "http", tool: "echo" },
 };
 
-interface Lane {
+interface FederationLane {
   mode: FederationMode;
   session: LoadSession;
   tool: string;
@@ -132,10 +134,8 @@ interface Lane {
   setup: string | null;
   /** What the reply's text must be. */
   expected: string;
-  recorder: LatencyRecorder;
   /** Successful calls, warm-up and setup included. */
   completed: number;
-  errors: Map<string, number>;
 }
 
 async function measure(
@@ -150,23 +150,6 @@ async function measure(
       lost = error;
     }),
   );
-  let errorCount = 0;
-  const call = async (lane: Lane, record: boolean) => {
-    if (lost) throw new Error(`a WebSocket session was closed: ${(lost as LoadError).message}`);
-    const started = performance.now();
-    try {
-      const reply = await lane.session.call(lane.tool, lane.args);
-      if (reply.text !== lane.expected)
-        throw new LoadError("wrong_reply", `${lane.mode}: ${String(reply.text).slice(0, 80)}`);
-      if (record) lane.recorder.record(performance.now() - started);
-      lane.completed++;
-    } catch (error) {
-      const kind = errorKind(error);
-      lane.errors.set(kind, (lane.errors.get(kind) ?? 0) + 1);
-      if (++errorCount > MAX_ERRORS)
-        throw new Error(`more than ${MAX_ERRORS} failed calls; the last: ${String(error)}`);
-    }
-  };
   try {
     for (const lane of lanes) {
       await lane.session.open();
@@ -176,12 +159,38 @@ async function measure(
         lane.completed++;
       }
     }
-    await interleave(lanes, options, call);
-    const rows = lanes.map((lane) => ({
-      mode: lane.mode,
-      latencyMs: summarize(lane.recorder.export()),
-      errors: Object.fromEntries(lane.errors),
-    }));
+    const measured = await interleave(
+      lanes.map((lane) => ({
+        name: lane.mode,
+        concurrency: 1,
+        cpu: null,
+        async call() {
+          if (lost)
+            throw new Error(`a WebSocket session was closed: ${(lost as LoadError).message}`);
+          const reply = await lane.session.call(lane.tool, lane.args);
+          if (reply.text !== lane.expected)
+            throw new LoadError("wrong_reply", `${lane.mode}: ${String(reply.text).slice(0, 80)}`);
+        },
+      })),
+      {
+        warmupCalls: options.warmup,
+        calls: options.calls,
+        blockCalls: ROUND_CALLS,
+        drainMs: 0,
+        calibrateMs: 0,
+        maxErrors: MAX_ERRORS,
+        signal: options.signal,
+      },
+    );
+    const rows = lanes.map((lane, i) => {
+      const result = measured[i] as LaneResult;
+      lane.completed += result.completed;
+      return {
+        mode: lane.mode,
+        latencyMs: summarize(result.latency),
+        errors: result.errors,
+      };
+    });
     // Read before the wake rows add their own upstream sessions and calls.
     const upstream = await upstreamCounters(lanes);
     const direct = lanes.find((lane) => lane.mode === "direct");
@@ -218,7 +227,7 @@ function laneFor(
   mode: FederationMode,
   urls: { upstream: string; gateway: string },
   onLost: (error: LoadError) => void,
-): Lane {
+): FederationLane {
   const spec = ROW_SPECS[mode];
   const target: Target = {
     endpoint: endpointFor(urls[spec.server], spec.transport),
@@ -237,34 +246,8 @@ function laneFor(
     args: recall ? {} : { text: value },
     setup: recall ? `${prefix}remember` : null,
     expected: value,
-    recorder: new LatencyRecorder(),
     completed: 0,
-    errors: new Map(),
   };
-}
-
-/**
- * Warm-up calls row by row, then the measured calls in rounds of ROUND_CALLS
- * per row, each round starting one row later; stops between calls on abort.
- */
-async function interleave(
-  lanes: Lane[],
-  options: FederationOptions,
-  call: (lane: Lane, record: boolean) => Promise<void>,
-): Promise<void> {
-  const { signal } = options;
-  for (const lane of lanes) {
-    for (let i = 0; i < options.warmup && !signal.aborted; i++) await call(lane, false);
-  }
-  let done = 0;
-  for (let round = 0; done < options.calls && !signal.aborted; round++) {
-    const size = Math.min(ROUND_CALLS, options.calls - done);
-    for (let k = 0; k < lanes.length; k++) {
-      const lane = lanes[(round + k) % lanes.length] as Lane;
-      for (let i = 0; i < size && !signal.aborted; i++) await call(lane, true);
-    }
-    done += size;
-  }
 }
 
 /**
@@ -273,7 +256,7 @@ async function interleave(
  * what one upstream session per relaying gateway session implies. A failed
  * call may or may not have reached it, so the counts are exact only without errors.
  */
-async function upstreamCounters(lanes: Lane[]): Promise<UpstreamCounters | null> {
+async function upstreamCounters(lanes: FederationLane[]): Promise<UpstreamCounters | null> {
   const direct = lanes.find((lane) => lane.mode === "direct");
   if (!direct) return null;
   const upstreamLanes = lanes.filter((lane) => lane.setup !== null);
@@ -288,7 +271,9 @@ async function upstreamCounters(lanes: Lane[]): Promise<UpstreamCounters | null>
 }
 
 /** The upstream's `stats` (one `tools/call` on the direct session), or null when unreadable. */
-async function readStats(direct: Lane): Promise<{ calls: number; sessions: number } | null> {
+async function readStats(
+  direct: FederationLane,
+): Promise<{ calls: number; sessions: number } | null> {
   try {
     const reply = await direct.session.call("stats", {});
     const stats = JSON.parse(reply.text ?? "") as { calls?: unknown; sessions?: unknown };

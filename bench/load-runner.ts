@@ -7,8 +7,9 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { LoadReport } from "../tools/load/report";
+import { bundle } from "./bundles";
 
-const LOAD_BUNDLE = join(".bench", "dist", "load.mjs");
+const LOAD_BUNDLE = bundle("load");
 const EXTRA_TIMEOUT_S = 120;
 
 export interface LoadRun {

@@ -4,10 +4,13 @@
  * the load generator, and records a V8 CPU profile of the Worker's isolate
  * (Chrome DevTools protocol, `Profiler.start`/`stop`) during exactly one
  * phase: the steady `echo` mix (warm) or the first calls after idling (wake).
+ * The warm phase is profiled over WebSocket, over session-era Streamable HTTP
+ * and over stateless 2026-07-28 HTTP, one after the other (`--phases` picks).
  * Prints the functions with the most self and inclusive time and saves the
  * raw `.cpuprofile` files (open them in Chrome DevTools) under .bench/profiles/.
  *
  *   npm run profile -- [--seconds 5] [--wake-sessions 300] [--config wrangler.jsonc]
+ *                      [--phases warm,http,stateless,wake]
  */
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -15,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { pause } from "../tools/load/pacing";
+import { bundle } from "./bundles";
 import { freePort, startWranglerDev } from "./targets";
 
 interface CallFrame {
@@ -43,8 +47,10 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "5" },
       "wake-sessions": { type: "string", default: "300" },
       config: { type: "string", default: "wrangler.jsonc" },
+      phases: { type: "string", default: "warm,http,stateless,wake" },
     },
   });
+  const phases = new Set(values.phases.split(",").map((p) => p.trim()));
   const inspectorPort = await freePort();
   const target = await startWranglerDev(
     "Dormouse",
@@ -59,9 +65,10 @@ async function main(): Promise<void> {
     try {
       await cdp.send("Profiler.enable");
       await cdp.send("Profiler.setSamplingInterval", { interval: 50 });
-      const warmArgs = [
+      const warm = (extra: string[]) => [
         "--url",
         target.url,
+        ...extra,
         "--sessions",
         "1",
         "--concurrency",
@@ -69,8 +76,21 @@ async function main(): Promise<void> {
         "--duration",
         values.seconds,
       ];
-      const warm = await profilePhase(cdp, warmArgs, "warm", "close");
-      await report("warm tools/call echo, 1 session", warm, join(outDir, "warm.cpuprofile"));
+      const runs: [string, string, string[]][] = [
+        ["warm", "warm tools/call echo over WebSocket, 1 session", []],
+        ["http", "warm tools/call echo over session-era HTTP, 1 session", ["--transport", "http"]],
+        [
+          "stateless",
+          "warm tools/call echo over stateless 2026-07-28 HTTP, 1 client",
+          ["--transport", "http", "--protocol", "stateless"],
+        ],
+      ];
+      for (const [phase, title, extra] of runs) {
+        if (!phases.has(phase)) continue;
+        const profile = await profilePhase(cdp, warm(extra), "warm", "close");
+        await report(title, profile, join(outDir, `${phase}.cpuprofile`));
+      }
+      if (!phases.has("wake")) return;
       const n = values["wake-sessions"];
       const wakeArgs = [
         "--url",
@@ -104,13 +124,9 @@ async function profilePhase(
   startPhase: string,
   stopPhase: string,
 ): Promise<CpuProfile> {
-  const child = spawn(
-    process.execPath,
-    [join(".bench", "dist", "load.mjs"), ...args, "--max-runtime", "300"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [bundle("load"), ...args, "--max-runtime", "300"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let profiling = false;
   let profile: Promise<CpuProfile> | null = null;
   let buffer = "";

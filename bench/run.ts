@@ -1,436 +1,238 @@
 /**
- * `npm run bench`: starts each server in turn, measures it with the load
- * generator, and writes BENCHMARKS.md. Dormouse is always measured in the same
- * run as its floors: the bare hibernating object (same runtime, same path
- * through `wrangler dev`, and the same Miniflare path as `serve:direct`), a
- * plain Node `ws` echo server, and the McpAgent peer over Streamable HTTP.
+ * `npm run bench`: measures Dormouse against its floors and writes
+ * BENCHMARKS.md (and the charts next to it). What is measured is a list of
+ * sections (bench/sections/index.ts); `--only` picks some and replaces just
+ * their part of the file.
  *
- * One server runs at a time (the machine has 2 cores); each starts fresh with
- * its own state directory, so memory per session is measured from a clean
- * baseline. Raw JSON reports go to .bench/results/<timestamp>/.
+ * Order: for each path (`wrangler dev`, then `serve:direct`), every server the
+ * per-path sections need is started at once and each of those sections
+ * measures on them (the interleaved comparisons: ws, http, setup, wake); the
+ * path's servers are then stopped. Then the sections that start their own
+ * servers (idle memory, the ceiling, federation). Raw results go to
+ * .bench/results/<timestamp>/.
  *
- * The federation rows (bench/federation.ts) run last, or alone with
- * `--federation-only`, which replaces only their section of BENCHMARKS.md.
- * The first Ctrl-C stops them between two calls; every server is stopped by
- * its process group on any exit (targets.ts).
+ * The first Ctrl-C stops between two calls and writes what was measured (a
+ * partial run then leaves the file as it was); a second one quits. Every
+ * server is stopped by its process group on any exit (targets.ts).
  */
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { BENCH_HELP, type BenchConfig, parseBenchConfig } from "./config";
-import { type FederationOptions, runFederation } from "./federation";
+import { basename, dirname, extname, join } from "node:path";
+import { type BenchConfig, benchHelp, parseBenchConfig } from "./config";
 import {
-  describeFederation,
-  renderFederationSection,
-  spliceFederationSection,
-} from "./federation-markdown";
-import { type LoadRun, runLoadTool } from "./load-runner";
-import { renderBenchmarks } from "./markdown";
-import { type RunningTarget, startDirect, startWranglerDev, startWsEcho } from "./targets";
-import type { TasksBenchOptions } from "./tasks";
-import { writeTasksSection } from "./tasks-markdown";
+  type RenderedSection,
+  type RunFacts,
+  renderDocument,
+  spliceSection,
+  standaloneSection,
+} from "./document";
+import { gitRevision, loadAverage } from "./environment";
+import { firstLine } from "./format";
+import { runResumeOnly } from "./resume-only";
+import { createSections } from "./sections";
+import type { Section, SectionContext, SectionOutput } from "./sections/section";
+import { PATH_LABELS, PATHS, type ServerConfigs, type ServerKind, ServerPool } from "./servers";
+import { runTasksOnly } from "./tasks-only";
 
 /**
  * Dormouse is measured from a snapshot of worker/ and shared/ taken when the
- * run starts: `wrangler dev` rebuilds and restarts the runtime on every source
- * change, which closes every hibernated socket, so an edit made while the
- * benchmark runs would otherwise show up as 2,000 dropped sessions. Inside the
- * repository, so imports still resolve from node_modules.
+ * run starts (one per run, removed at its end): `wrangler dev` rebuilds and
+ * restarts the runtime on every source change, which closes every hibernated
+ * socket, so an edit made while the benchmark runs would otherwise show up as
+ * 2,000 dropped sessions. Inside the repository, so imports still resolve
+ * from node_modules.
  */
-const SNAPSHOT_DIR = join(".bench", "snapshot");
+const SNAPSHOTS_DIR = join(".bench", "snapshots");
 /** Snapshotted with the Worker for the same reason: tests/ is edited while benchmarks run. */
 const UPSTREAM_SCRIPT = join("tests", "upstreams", "stateful-upstream.ts");
 const SNAPSHOT_PATHS = ["worker", "shared", "wrangler.jsonc", UPSTREAM_SCRIPT];
-const DORMOUSE_CONFIG = join(SNAPSHOT_DIR, "wrangler.jsonc");
-const BARE_CONFIG = "bench/bare-object/wrangler.jsonc";
-const PEER_CONFIG = "bench/mcp-agent-peer/wrangler.jsonc";
-/** Benchmarks measure the gateway, not its per-session rate limit (worker/config.ts). */
-const DORMOUSE_VARS = { RATE_LIMIT_PER_SECOND: "0" };
 
-type Runs = Map<string, LoadRun>;
+function configsIn(snapshot: string): ServerConfigs {
+  return {
+    dormouse: join(snapshot, "wrangler.jsonc"),
+    floors: "bench/bare-object/wrangler.jsonc",
+    mcpagent: "bench/mcp-agent-peer/wrangler.jsonc",
+    /** Benchmarks measure the gateway, not its per-session rate limit (worker/config/vars.ts). */
+    dormouseVars: { RATE_LIMIT_PER_SECOND: "0" },
+    upstream: join(snapshot, UPSTREAM_SCRIPT),
+  };
+}
+/** Not section ids, but accepted by --skip. */
+const SKIP_WORDS = new Set<string>([...PATHS, "peer", "node"]);
 
 async function main(): Promise<void> {
-  const config = parseBenchConfig(process.argv.slice(2), process.env);
+  // The replay store's own measurement (bench/resume*.ts), with its own options and section.
+  if (process.argv.includes("--resume-only")) return runResumeOnly(process.argv.slice(2));
+  // Durable tasks (bench/tasks.ts): its own options and section, the same way.
+  if (process.argv.includes("--tasks-only")) return runTasksOnly(process.argv.slice(2));
+  const all = createSections();
+  const argv = process.argv.slice(2);
+  const config = parseBenchConfig(
+    argv,
+    process.env,
+    all.map((s) => s.id),
+  );
   if (config === "help") {
-    process.stdout.write(BENCH_HELP);
+    process.stdout.write(benchHelp(all));
     return;
   }
-  const argv = process.argv.slice(2);
+  const selected = select(all, config);
   const command = `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
   const startedAt = new Date();
-  const resultsDir = join(".bench", "results", startedAt.toISOString().replace(/[:.]/g, "-"));
+  const loadAtStart = loadAverage();
+  const revision = gitRevision();
+  const runId = `${startedAt.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
+  const resultsDir = join(".bench", "results", runId);
   await mkdir(resultsDir, { recursive: true });
-  await rm(SNAPSHOT_DIR, { recursive: true, force: true });
-  for (const path of SNAPSHOT_PATHS) {
-    await cp(path, join(SNAPSHOT_DIR, path), { recursive: true });
-  }
+  const snapshot = join(SNAPSHOTS_DIR, runId);
+  for (const path of SNAPSHOT_PATHS) await cp(path, join(snapshot, path), { recursive: true });
+  const configs = configsIn(snapshot);
   const stop = new AbortController();
   process.once("SIGINT", () => {
     stop.abort();
-    process.stderr.write("\nbench: stopping after the current server (Ctrl-C again to quit)\n");
+    process.stderr.write("\nbench: stopping after the current call (Ctrl-C again to quit)\n");
     process.once("SIGINT", () => process.exit(130));
   });
   // process.exit runs the exit hooks that kill every server's process group.
   process.once("SIGTERM", () => process.exit(143));
   process.once("SIGHUP", () => process.exit(129));
-  const federation: FederationOptions = {
-    calls: config.federationCalls,
-    warmup: config.federationWarmup,
-    wakeSessions: config.federationSessions,
-    wakeIdleS: config.federationIdleS,
-    connectConcurrency: config.connectConcurrency,
-    upstreamScript: join(SNAPSHOT_DIR, UPSTREAM_SCRIPT),
-    startGateway: (upstreams) =>
-      startWranglerDev("Dormouse", DORMOUSE_CONFIG, { ...DORMOUSE_VARS, UPSTREAMS: upstreams }),
-    resultsDir,
-    signal: stop.signal,
-  };
-  if (config.federationOnly) {
-    await federationOnly(config, federation, command);
-    return;
+
+  const pool = new ServerPool(configs);
+  const ctx: SectionContext = { config, pool, configs, resultsDir, signal: stop.signal };
+  const failures = new Map<string, Map<string, string>>(selected.map((s) => [s.id, new Map()]));
+  try {
+    await measureAll(ctx, selected, failures);
+  } finally {
+    await pool.stopAll();
+    await rm(snapshot, { recursive: true, force: true, maxRetries: 3 });
   }
-  // The tasks rows (bench/tasks.ts): their own section of --out, alone with --tasks-only.
-  const tasks: TasksBenchOptions = {
-    startGateway: () =>
-      startWranglerDev("Dormouse", DORMOUSE_CONFIG, {
-        ...DORMOUSE_VARS,
-        MAX_TASKS_PER_PRINCIPAL: String(10 * (config.tasksWaiting + 100 * config.tasksBlocks)),
-      }),
-    blocks: config.tasksBlocks,
-    waiting: config.tasksWaiting,
-    resultsDir,
-    signal: stop.signal,
-  };
-  if (config.tasksOnly) {
-    process.stderr.write("bench: tasks: a task against a plain call, and waiting tasks\n");
-    await writeTasksSection(tasks, command, config.out);
-    return;
-  }
-  const runs: Runs = new Map();
-  const bench = new Bench(config, resultsDir, runs);
-  const steps: [string, () => Promise<void>][] = [
-    [
-      "bare object (wrangler dev)",
-      () =>
-        bench.wsServer(
-          "bare",
-          "wrangler",
-          () => startWranglerDev("bare object", BARE_CONFIG),
-          "echo",
-        ),
-    ],
-    [
-      "Dormouse (wrangler dev)",
-      () =>
-        bench.wsServer(
-          "dormouse",
-          "wrangler",
-          () => startWranglerDev("Dormouse", DORMOUSE_CONFIG, DORMOUSE_VARS),
-          "mcp",
-        ),
-    ],
-  ];
-  if (!config.skip.has("node"))
-    steps.push(["Node ws", () => bench.wsServer("nodews", "node", startWsEcho, "echo")]);
-  if (!config.skip.has("direct")) {
-    steps.push([
-      "bare object (serve:direct)",
-      () =>
-        bench.idleOnly(
-          "bare",
-          "direct",
-          () => startDirect("bare object direct", BARE_CONFIG),
-          "echo",
-        ),
-    ]);
-    steps.push([
-      "Dormouse (serve:direct)",
-      () =>
-        bench.idleOnly(
-          "dormouse",
-          "direct",
-          () => startDirect("Dormouse direct", DORMOUSE_CONFIG, DORMOUSE_VARS),
-          "mcp",
-        ),
-    ]);
-  }
-  if (!config.skip.has("http")) {
-    steps.push([
-      "Dormouse over HTTP (wrangler dev)",
-      () =>
-        bench.httpServer("dormouse", () =>
-          startWranglerDev("Dormouse", DORMOUSE_CONFIG, DORMOUSE_VARS),
-        ),
-    ]);
-  }
-  if (!config.skip.has("peer")) {
-    steps.push([
-      "McpAgent peer (wrangler dev)",
-      () => bench.httpServer("mcpagent", () => startWranglerDev("McpAgent", PEER_CONFIG)),
-    ]);
-  }
-  if (config.ceiling) {
-    steps.push([
-      "ceiling: Dormouse (wrangler dev)",
-      () =>
-        bench.ceiling(
-          "dormouse",
-          "wrangler",
-          () => startWranglerDev("Dormouse", DORMOUSE_CONFIG, DORMOUSE_VARS),
-          "mcp",
-        ),
-    ]);
-    steps.push([
-      "ceiling: bare object (wrangler dev)",
-      () =>
-        bench.ceiling(
-          "bare",
-          "wrangler",
-          () => startWranglerDev("bare object", BARE_CONFIG),
-          "echo",
-        ),
-    ]);
-    if (!config.skip.has("direct")) {
-      steps.push([
-        "ceiling: Dormouse (serve:direct)",
-        () =>
-          bench.ceiling(
-            "dormouse",
-            "direct",
-            () => startDirect("Dormouse direct", DORMOUSE_CONFIG, DORMOUSE_VARS),
-            "mcp",
-          ),
-      ]);
-      steps.push([
-        "ceiling: bare object (serve:direct)",
-        () =>
-          bench.ceiling(
-            "bare",
-            "direct",
-            () => startDirect("bare object direct", BARE_CONFIG),
-            "echo",
-          ),
-      ]);
-    }
-    if (!config.skip.has("node"))
-      steps.push(["ceiling: Node ws", () => bench.ceiling("nodews", "node", startWsEcho, "echo")]);
-  }
-  let federationSection: string | undefined;
-  if (!config.skip.has("federation")) {
-    steps.push([
-      "federation: relayed vs direct calls (wrangler dev)",
-      async () => {
-        try {
-          const result = await runFederation(federation);
-          process.stderr.write(describeFederation(result));
-          federationSection = renderFederationSection({ command, startedAt, result });
-        } catch (error) {
-          const failure = firstLine(error);
-          federationSection = renderFederationSection({
-            command,
-            startedAt,
-            result: null,
-            failure,
-          });
-          throw error;
-        }
-      },
-    ]);
-  }
-  const failures: string[] = [];
-  for (const [name, step] of steps) {
-    if (stop.signal.aborted) break;
-    process.stderr.write(`bench: ${name}\n`);
-    try {
-      await step();
-    } catch (error) {
-      failures.push(`${name}: ${firstLine(error)}`);
-      process.stderr.write(`bench: ${name} failed: ${String(error)}\n`);
-    }
-  }
-  const markdown = await renderBenchmarks({
+
+  const facts: RunFacts = {
     config,
-    runs,
+    command,
     startedAt,
     finishedAt: new Date(),
-    failures,
     interrupted: stop.signal.aborted,
-    argv,
-    federationSection,
-  });
-  await writeFile(config.out, markdown);
-  process.stderr.write(`bench: wrote ${config.out} (raw reports in ${resultsDir})\n`);
-  if (!config.skip.has("tasks") && !stop.signal.aborted) {
-    process.stderr.write("bench: tasks: a task against a plain call, and waiting tasks\n");
-    await writeTasksSection(tasks, command, config.out);
-  }
-}
-
-/**
- * `--federation-only`: the federation rows alone, their section spliced into
- * the existing file (created when missing). A failed or interrupted run
- * leaves the file as it was.
- */
-async function federationOnly(
-  config: BenchConfig,
-  options: FederationOptions,
-  command: string,
-): Promise<void> {
-  const startedAt = new Date();
-  process.stderr.write("bench: federation: relayed vs direct calls (wrangler dev)\n");
-  const result = await runFederation(options);
-  process.stderr.write(describeFederation(result));
-  if (result.interrupted) {
+    load: { start: loadAtStart, end: loadAverage() },
+    revision,
+    failures: [...failures].flatMap(([id, byPath]) =>
+      [...byPath].map(
+        ([path, why]) =>
+          `${id}${path ? ` (${PATH_LABELS[path as keyof typeof PATH_LABELS]})` : ""}: ${why}`,
+      ),
+    ),
+  };
+  const chartLink = (name: string) => chartFile(config.out, name);
+  const outputs = selected.map((s): [Section, SectionOutput] => [
+    s,
+    s.render(
+      { config, command, startedAt, chartLink: (name) => `./${basename(chartLink(name))}` },
+      failures.get(s.id) ?? new Map(),
+    ),
+  ]);
+  if (config.only && facts.interrupted) {
     process.stderr.write(`bench: interrupted; ${config.out} left as it was\n`);
     process.exitCode = 130;
     return;
   }
-  let existing = "";
-  try {
-    existing = await readFile(config.out, "utf8");
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== "ENOENT") throw error;
-    await mkdir(dirname(config.out), { recursive: true });
-  }
-  const section = renderFederationSection({ command, startedAt, result });
-  await writeFile(config.out, spliceFederationSection(existing, section));
-  process.stderr.write(
-    `bench: wrote the federation section of ${config.out} (raw report in ${options.resultsDir})\n`,
+  await mkdir(dirname(config.out) || ".", { recursive: true });
+  for (const [, output] of outputs)
+    for (const chart of output.charts) await writeFile(chartLink(chart.name), chart.svg);
+  await writeFile(config.out, await documentFor(config, facts, outputs));
+  process.stderr.write(`bench: wrote ${config.out} (raw results in ${resultsDir})\n`);
+  if (facts.failures.length > 0) process.exitCode = 1;
+}
+
+function select(all: readonly Section[], config: BenchConfig): Section[] {
+  const ids = new Set(all.map((s) => s.id));
+  for (const id of config.only ?? [])
+    if (!ids.has(id)) throw new Error(`--only: no section "${id}" (${[...ids].join(", ")})`);
+  for (const word of config.skip)
+    if (!ids.has(word) && !SKIP_WORDS.has(word))
+      throw new Error(
+        `--skip: "${word}" is neither a section nor one of ${[...SKIP_WORDS].join(", ")}`,
+      );
+  return all.filter(
+    (s) => (config.only ? config.only.has(s.id) : s.byDefault(config)) && !config.skip.has(s.id),
   );
 }
 
-function firstLine(error: unknown): string {
-  return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
-}
-
-class Bench {
-  constructor(
-    private readonly config: BenchConfig,
-    private readonly resultsDir: string,
-    private readonly runs: Runs,
-  ) {}
-
-  /** Idle scale, wake and setup rate, then the warm rows, on one fresh server. */
-  async wsServer(
-    name: string,
-    path: string,
-    start: () => Promise<RunningTarget>,
-    protocol: "mcp" | "echo",
-  ): Promise<void> {
-    await this.#with(start, async (target) => {
-      await this.#idleRun(name, path, target, protocol);
-      for (const level of this.config.warmLevels) {
-        const args = [
-          "--url",
-          target.url,
-          "--protocol",
-          protocol,
-          "--sessions",
-          String(level),
-          "--concurrency",
-          String(level),
-        ];
-        args.push("--duration", String(this.config.warmS), "--mix", "echo", "--pids", "none");
-        await this.#load(`warm:${name}:${level}`, args, this.config.warmS + 30);
-      }
-    });
-  }
-
-  async idleOnly(
-    name: string,
-    path: string,
-    start: () => Promise<RunningTarget>,
-    protocol: "mcp" | "echo",
-  ): Promise<void> {
-    await this.#with(start, (target) => this.#idleRun(name, path, target, protocol));
-  }
-
-  /** Streamable HTTP: setup, warm calls at 10 and 1 concurrent sessions, first call after idling. */
-  async httpServer(name: string, start: () => Promise<RunningTarget>): Promise<void> {
-    const c = this.config;
-    await this.#with(start, async (target) => {
-      const args = [
-        "--url",
-        target.url,
-        "--transport",
-        "http",
-        "--sessions",
-        String(c.httpSessions),
-      ];
-      args.push("--concurrency", "10", "--duration", String(c.warmS), "--idle", String(c.idleS));
-      args.push("--wake-sample", String(Math.min(50, c.httpSessions)));
-      await this.#load(`http:${name}`, args, c.httpSessions / 5 + c.warmS + c.idleS + 30);
-      const one = [
-        "--url",
-        target.url,
-        "--transport",
-        "http",
-        "--sessions",
-        "1",
-        "--concurrency",
-        "1",
-      ];
-      one.push("--duration", String(c.warmS), "--pids", "none");
-      await this.#load(`http-warm:${name}:1`, one, c.warmS + 30);
-    });
-  }
-
-  async ceiling(
-    name: string,
-    path: string,
-    start: () => Promise<RunningTarget>,
-    protocol: "mcp" | "echo",
-  ): Promise<void> {
-    const c = this.config;
-    await this.#with(start, async (target) => {
-      const args = [
-        "--url",
-        target.url,
-        "--protocol",
-        protocol,
-        "--sessions",
-        String(c.ceilingMax),
-      ];
-      args.push("--ramp-step", String(c.ceilingStep), "--ramp-settle", "2", "--concurrency", "32");
-      args.push("--idle", String(c.idleS), "--wake-sample", "100", "--timeout", "30");
-      await this.#load(`ceiling:${name}:${path}`, args, c.ceilingMax / 50 + c.idleS + 120);
-    });
-  }
-
-  async #idleRun(
-    name: string,
-    path: string,
-    target: RunningTarget,
-    protocol: "mcp" | "echo",
-  ): Promise<void> {
-    const c = this.config;
-    const args = [
-      "--url",
-      target.url,
-      "--protocol",
-      protocol,
-      "--sessions",
-      String(c.idleSessions),
-    ];
-    args.push("--concurrency", String(c.connectConcurrency), "--idle", String(c.idleS));
-    args.push("--wake-sample", String(Math.min(c.wakeSample, c.idleSessions)));
-    await this.#load(`idle:${name}:${path}`, args, c.idleSessions / 20 + c.idleS + 60);
-  }
-
-  async #load(label: string, args: string[], expectedS: number): Promise<void> {
-    this.runs.set(label, await runLoadTool(label, args, this.resultsDir, expectedS));
-  }
-
-  async #with(
-    start: () => Promise<RunningTarget>,
-    body: (target: RunningTarget) => Promise<void>,
-  ): Promise<void> {
-    const target = await start();
+/** Path by path the per-path sections on shared servers, then the others. */
+async function measureAll(
+  ctx: SectionContext,
+  selected: readonly Section[],
+  failures: Map<string, Map<string, string>>,
+): Promise<void> {
+  const fail = (s: Section, path: string, error: unknown) => {
+    failures.get(s.id)?.set(path, firstLine(error));
+    process.stderr.write(`bench: ${s.id}${path ? ` on ${path}` : ""} failed: ${String(error)}\n`);
+  };
+  const perPath = selected.filter((s) => s.servers);
+  for (const path of ctx.config.paths) {
+    if (perPath.length === 0 || ctx.signal.aborted) break;
+    const kinds = [
+      ...new Set(perPath.flatMap((s) => s.servers?.(ctx.config) ?? [])),
+    ] as ServerKind[];
+    process.stderr.write(`bench: ${PATH_LABELS[path]}: starting ${kinds.join(", ")}\n`);
     try {
-      await body(target);
-    } finally {
-      await target.stop();
+      await ctx.pool.use(path, kinds);
+    } catch (error) {
+      for (const s of perPath) fail(s, path, error);
+      continue;
+    }
+    for (const s of perPath) {
+      if (ctx.signal.aborted) break;
+      process.stderr.write(`bench: ${s.id} on ${PATH_LABELS[path]}\n`);
+      try {
+        await s.measure(ctx, path);
+      } catch (error) {
+        fail(s, path, error);
+      }
     }
   }
+  await ctx.pool.stopAll();
+  for (const s of selected.filter((x) => !x.servers)) {
+    if (ctx.signal.aborted) break;
+    process.stderr.write(`bench: ${s.id}\n`);
+    try {
+      await s.measure(ctx, null);
+    } catch (error) {
+      fail(s, "", error);
+    }
+  }
+}
+
+/** The whole file for a full run; the existing file with this run's sections spliced in otherwise. */
+async function documentFor(
+  config: BenchConfig,
+  facts: RunFacts,
+  outputs: readonly [Section, SectionOutput][],
+): Promise<string> {
+  if (!config.only) {
+    const sections: RenderedSection[] = outputs.map(([s, o]) => ({
+      id: s.id,
+      markdown: o.markdown,
+      targets: o.targets,
+    }));
+    return renderDocument(facts, sections);
+  }
+  let document = "";
+  try {
+    document = await readFile(config.out, "utf8");
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "ENOENT") throw error;
+  }
+  for (const [s, o] of outputs)
+    document = spliceSection(
+      document,
+      s.id,
+      standaloneSection(facts, o.markdown, o.targets, o.dated === true),
+    );
+  return document;
+}
+
+/** `BENCHMARKS.md` + `ws-wrangler` → `BENCHMARKS-ws-wrangler.svg`, next to it. */
+function chartFile(out: string, name: string): string {
+  return join(dirname(out), `${basename(out, extname(out))}-${name}.svg`);
 }
 
 main().catch((error: unknown) => {

@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pause } from "../tools/load/pacing";
+import { bundle } from "./bundles";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 120_000;
@@ -23,6 +24,9 @@ export interface RunningTarget {
   name: string;
   /** `http://127.0.0.1:<port>` */
   url: string;
+  port: number;
+  /** The leader of its process group: every process the server started is in that group. */
+  pid: number;
   logTail(): string;
   stop(): Promise<void>;
 }
@@ -70,13 +74,7 @@ export async function startDirect(
 ): Promise<RunningTarget> {
   const port = await freePort();
   const persist = await mkdtemp(join(tmpdir(), "dormouse-bench-"));
-  const args = [
-    join(".bench", "dist", "serve-direct.mjs"),
-    "--config",
-    config,
-    "--port",
-    String(port),
-  ];
+  const args = [bundle("serve-direct"), "--config", config, "--port", String(port)];
   args.push("--persist-to", persist);
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   return launch(name, args, { port, persist });
@@ -84,7 +82,7 @@ export async function startDirect(
 
 export async function startWsEcho(): Promise<RunningTarget> {
   const port = await freePort();
-  return launch("node ws", [join(".bench", "dist", "ws-echo-server.mjs"), "--port", String(port)], {
+  return launch("node ws", [bundle("ws-echo-server"), "--port", String(port)], {
     port,
     readyLine: `listening ${port}`,
   });
@@ -133,6 +131,7 @@ async function launch(
   child.stdout?.on("data", capture);
   child.stderr?.on("data", capture);
   const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name}: spawn gave no PID`);
   // On an abrupt exit (a signal, process.exit) there is no time to wait: kill and clean up now.
   const killOnExit = () => {
     killGroup(pid, "SIGKILL");
@@ -143,6 +142,8 @@ async function launch(
   const target: RunningTarget = {
     name,
     url: `http://${HOST}:${port}`,
+    port,
+    pid,
     logTail: () => log,
     stop() {
       stopped ??= (async () => {

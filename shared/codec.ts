@@ -109,7 +109,7 @@ function describeInvalid(record: Record<string, unknown>): string {
     return 'Invalid Request: "method" must be a string';
   }
   if ("id" in record && !v.is(RequestIdSchema, record.id)) {
-    return 'Invalid Request: "id" must be a string or an integer';
+    return 'Invalid Request: "id" must be a string or an integer between -(2^53 - 1) and 2^53 - 1';
   }
   if ("params" in record) return 'Invalid Request: "params" must be an object';
   return "Invalid Request: not a JSON-RPC request, notification or response";

@@ -17,14 +17,25 @@ export const INTERNAL_ERROR = -32603;
 export const REQUEST_CANCELLED = -32800;
 /** Spec (resources): a resource that does not exist. */
 export const RESOURCE_NOT_FOUND = -32002;
+/**
+ * MCP 2025-11-25 (client/elicitation, Error Handling): the request needs a URL-mode
+ * elicitation completed first (data: `{ elicitations: [...] }`); 2025-11-25 only.
+ */
+export const URL_ELICITATION_REQUIRED = -32042;
 /** Implementation-defined server errors (JSON-RPC reserves -32000..-32099). */
 export const REQUEST_TIMEOUT = -32001;
 export const RATE_LIMITED = -32005;
 export const TOO_MANY_IN_FLIGHT = -32006;
 /** The session ended (DELETE, idle expiry) while the request was in flight. */
 export const SESSION_ENDED = -32007;
+/**
+ * Client side of the resumable WebSocket binding (client/): a request sent
+ * before a drop that the gateway, once re-attached, neither answered nor still
+ * runs (it never arrived, or was lost with a gateway restart). Not retried.
+ */
+export const REQUEST_LOST = -32008;
 /** Tasks: a task's result is larger than it may store (MAX_TASK_RESULT_BYTES). */
-export const RESULT_TOO_LARGE = -32008;
+export const RESULT_TOO_LARGE = -32010;
 /** Tasks: the principal already holds as many tasks as it may (MAX_TASKS_PER_PRINCIPAL). */
 export const TOO_MANY_TASKS = -32009;
 /** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */

@@ -29,9 +29,16 @@ export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_SUPERSEDED = 4001;
 /** The session was ended (deleted or expired) while this socket was attached. */
 export const CLOSE_SESSION_ENDED = 4004;
+/** The session produced output for this socket faster than OUTBOUND_* allows (a client not reading). */
+export const CLOSE_OUTBOUND_LIMIT = 4009;
 
 /** WebSocket subprotocol every MCP WebSocket client offers (SEP-1288 draft, real clients). */
 export const MCP_SUBPROTOCOL = "mcp";
+/**
+ * Prefix of the Sec-WebSocket-Protocol entry carrying a bearer token
+ * (`mcp.auth.<token>`, SEP-1288 draft): browsers cannot set headers on a WebSocket.
+ */
+export const AUTH_SUBPROTOCOL_PREFIX = "mcp.auth.";
 
 export const SESSION_ID_HEADER = "Mcp-Session-Id";
 
@@ -65,9 +72,51 @@ export const TICKET_TTL_MS = 60_000;
 /** Default bound on live sessions per authenticated principal (MAX_SESSIONS_PER_PRINCIPAL). */
 export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 1_000;
 
-/** Default longest life of an SSE reply to a POST (REPLY_STREAM_MAX_MS), waiting included. */
+/** Default longest life of the live SSE reply of a running call (REPLY_STREAM_MAX_MS). */
 export const DEFAULT_REPLY_STREAM_MAX_MS = 10 * 60_000;
 
+/**
+ * Stateless 2026-07-28 requests, per principal and per Worker isolate: a
+ * message rate (token bucket) and requests in flight. Per isolate on purpose: a
+ * global count would cost a Durable Object round trip on every stateless
+ * request, which is what serving them without an object avoids. A principal
+ * spread over N isolates may reach N times these figures; each isolate's
+ * memory and CPU stay bounded, which is what the limits protect.
+ */
+export const STATELESS_RATE_PER_SECOND = 200;
+export const STATELESS_RATE_BURST = 400;
+export const STATELESS_MAX_IN_FLIGHT = 64;
+/** Principals whose stateless counters one isolate keeps (least recently seen evicted). */
+export const STATELESS_MAX_PRINCIPALS = 10_000;
+
+/**
+ * What a session may send toward one WebSocket: a token bucket of characters
+ * (UTF-16 code units of the JSON text), refilled at this rate up to the burst.
+ * workerd does not report how much of a socket's output is still unread
+ * (bufferedAmount stays 0), so a client that stops reading would make the
+ * runtime hold every reply: past the bucket the socket is closed with
+ * CLOSE_OUTBOUND_LIMIT, which bounds what one client can make the gateway hold.
+ */
+export const OUTBOUND_CHARS_PER_SECOND = 16 * 1024 * 1024;
+export const OUTBOUND_BURST_CHARS = 64 * 1024 * 1024;
+
+/** Unread bytes one SSE response may queue before it is closed (a client not reading). */
+export const MAX_SSE_PENDING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The replay store of one session (worker/storage/outbox-table.ts): its most
+ * recent outgoing messages, WebSocket and SSE alike: at least the newest
+ * OUTBOX_MAX_ROWS (past OUTBOX_MAX_ROWS + 32 the oldest are removed down to
+ * OUTBOX_MAX_ROWS in one statement), and at most OUTBOX_MAX_CHARS characters
+ * of JSON, whichever bound is hit first. A message larger than
+ * OUTBOX_MAX_MESSAGE_CHARS is numbered but not kept (a SQLite row holds at most
+ * 2 MB); a client that asks for it is told it is lost.
+ */
+export const OUTBOX_MAX_ROWS = 256;
+export const OUTBOX_MAX_CHARS = 4 * 1024 * 1024;
+export const OUTBOX_MAX_MESSAGE_CHARS = 1024 * 1024;
+/** SSE reply streams whose position a session remembers for resumption, besides the WebSocket's. */
+export const OUTBOX_MAX_STREAMS = 64;
 /** Default bound on stored tasks (any status, until their TTL) per principal (MAX_TASKS_PER_PRINCIPAL). */
 export const DEFAULT_MAX_TASKS_PER_PRINCIPAL = 1_000;
 

@@ -32,6 +32,11 @@ export const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
 export const META_SESSION_ID = "dormouse/sessionId";
 /** Dormouse's own `_meta` key on list results naming the upstream servers left out (federation). */
 export const META_UNAVAILABLE_UPSTREAMS = "dormouse/unavailableUpstreams";
+/**
+ * Dormouse's own `_meta` key on list results naming the OAuth upstreams the caller must
+ * authorize first, each as `{ upstream, mode: "url", elicitationId, url, message }`.
+ */
+export const META_AUTHORIZATION_REQUIRED = "dormouse/authorizationRequired";
 
 /** RFC 5424 severities as MCP names them, least severe first. */
 export const LOG_LEVELS = [
@@ -55,3 +60,17 @@ export const META_MODEL_IMMEDIATE_RESPONSE = "io.modelcontextprotocol/model-imme
 export const META_TASK_DETAIL = "dormouse/task";
 /** Dormouse's own `_meta` on a `tasks/update` or `tasks/cancel` ack: what was ignored and why. */
 export const META_TASK_IGNORED = "dormouse/ignored";
+/**
+ * Dormouse's resumable WebSocket binding (README "Resuming a WebSocket session").
+ * A client re-attaches with `/ws?session=<id>&received=<n>`, n being how many
+ * numbered messages it has received on this session's sockets. The server then
+ * sends, before anything new: a MESSAGES_LOST notice for messages it no longer
+ * holds, the held messages after the n-th (numbered as before), and a RESUMED
+ * notice. These two notices are not numbered: a client does not count them; a
+ * MESSAGES_LOST notice moves its count to `params.last` instead.
+ */
+export const RECEIVED_PARAM = "received";
+export const NOTICE_MESSAGES_LOST = "notifications/dormouse/messages_lost";
+export const NOTICE_RESUMED = "notifications/dormouse/resumed";
+/** Notices a resuming client must not count as numbered messages. */
+export const UNNUMBERED_NOTICES: readonly string[] = [NOTICE_MESSAGES_LOST, NOTICE_RESUMED];

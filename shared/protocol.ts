@@ -26,6 +26,7 @@ import {
 export {
   LATEST_SESSION_ERA_VERSION,
   LOG_LEVELS,
+  META_AUTHORIZATION_REQUIRED,
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_LOG_LEVEL,
@@ -35,8 +36,12 @@ export {
   META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
   type ModernVersion,
+  NOTICE_MESSAGES_LOST,
+  NOTICE_RESUMED,
+  RECEIVED_PARAM,
   SESSION_ERA_VERSIONS,
   type SessionEraVersion,
+  UNNUMBERED_NOTICES,
 } from "./protocol-constants";
 
 export function isSessionEraVersion(version: unknown): version is SessionEraVersion {
@@ -55,7 +60,13 @@ export function logLevelPasses(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 
-export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+/**
+ * A JSON-RPC id: a string or an integer that survives a round trip through a
+ * JavaScript number (|id| <= 2^53 - 1). A larger number has already lost
+ * digits when JSON.parse read it, so answering it would name another request:
+ * such ids are refused (-32600, id null) rather than echoed wrong.
+ */
+export const RequestIdSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
 export type RequestId = v.InferOutput<typeof RequestIdSchema>;
 
 /** The client capability each server->client request needs (elicitation, sampling, roots). */
@@ -153,5 +164,5 @@ export const ModernEnvelopeSchema = v.looseObject({
 });
 export type ModernEnvelope = v.InferOutput<typeof ModernEnvelopeSchema>;
 
-export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.integer())]);
+export const ProgressTokenSchema = v.union([v.string(), v.pipe(v.number(), v.safeInteger())]);
 export type ProgressToken = v.InferOutput<typeof ProgressTokenSchema>;

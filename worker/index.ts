@@ -4,16 +4,16 @@
 import { env } from "cloudflare:workers";
 import { warnIfOpen } from "./auth/authenticate";
 import { ConfigError } from "./config/config-error";
-import { configuredUpstreams } from "./config/configuration";
+import { checkConfiguration } from "./config/configuration";
 import { logEvent } from "./observability/log";
 import { app } from "./router";
 
 // At start: say plainly when the gateway runs without authentication, and check
-// TOOLSETS/UPSTREAMS now, so a bad configuration is in the log before any request
+// TOOLSETS/UPSTREAMS/ACCESS_POLICY now, so a bad configuration is in the log before any request
 // (requests are then refused with 503 until it is fixed).
 warnIfOpen(env as Env);
 try {
-  configuredUpstreams(env as Env);
+  checkConfiguration(env as Env);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   logEvent("error", "config_invalid", { error });
@@ -24,6 +24,7 @@ export { TicketObject } from "./auth/ticket-object";
 export { FeedObject } from "./feed/feed-object";
 export { SessionObject } from "./session/session-object";
 export { TaskObject } from "./tasks/task-object";
+export { RegistrationObject } from "./upstream-auth/registration-object";
 
 export default {
   fetch: app.fetch,

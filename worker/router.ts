@@ -9,10 +9,24 @@ import { ConfigError } from "./config/config-error";
 import type { AppEnv } from "./http/app-env";
 import { authGate, originGate } from "./http/edge";
 import { deleteMcp, getMcp, postMcp } from "./http/mcp-endpoint";
+import {
+  callback,
+  clientMetadata,
+  listAuthorizations,
+  revokeAuthorization,
+  startFlow,
+  startPage,
+} from "./http/oauth-routes";
 import { health, protectedResource, tickets } from "./http/service-routes";
 import { openSocket } from "./http/ws-endpoint";
 import { inspector } from "./inspector/route";
 import { logEvent } from "./observability/log";
+import {
+  AUTHORIZATIONS_PATH,
+  CLIENT_METADATA_PATH,
+  OAUTH_CALLBACK_PATH,
+  OAUTH_START_PATH,
+} from "./upstream-auth/plan";
 
 export const app = new Hono<AppEnv>();
 
@@ -21,7 +35,15 @@ app.use("*", originGate);
 app.route("/", inspector);
 app.get(`${PROTECTED_RESOURCE_PATH}/*`, protectedResource);
 app.get(PROTECTED_RESOURCE_PATH, protectedResource);
+// Upstream OAuth: a browser follows these without the gateway's credentials (signed, single-use state).
+app.get(OAUTH_START_PATH, startPage);
+app.post(OAUTH_START_PATH, startFlow);
+app.get(OAUTH_CALLBACK_PATH, callback);
+app.get(CLIENT_METADATA_PATH, clientMetadata);
 app.use("*", authGate);
+
+app.get(AUTHORIZATIONS_PATH, listAuthorizations);
+app.delete(`${AUTHORIZATIONS_PATH}/:upstream`, revokeAuthorization);
 
 app.post("/tickets", tickets);
 app.get("/healthz", health);

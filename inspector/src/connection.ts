@@ -1,7 +1,9 @@
 /**
  * The connection to the gateway and its session lifecycle, as the page sees
  * it: connect (initialize), resume after a reload (sessionStorage), re-attach
- * after a dropped socket (`/ws?session=`), disconnect, end (DELETE).
+ * after a dropped socket (`/ws?session=<id>&received=<n>`: the session replays
+ * what the page missed, then names the calls it still runs; the others are
+ * failed rather than left waiting), disconnect, end (DELETE).
  *
  * Invariants: at most one transport is live; a transport that ends after being
  * replaced is ignored; every re-attach loop is bounded (REATTACH_DELAYS_MS) and
@@ -10,8 +12,13 @@
  * fight over one session by themselves (a re-attach supersedes the older
  * socket with close 4001).
  */
+import { ReceivedCount } from "../../client/received-count";
 import { CLOSE_SESSION_ENDED, CLOSE_SUPERSEDED } from "../../shared/limits";
-import { LATEST_SESSION_ERA_VERSION, META_SESSION_ID } from "../../shared/protocol-constants";
+import {
+  LATEST_SESSION_ERA_VERSION,
+  META_SESSION_ID,
+  NOTICE_RESUMED,
+} from "../../shared/protocol-constants";
 import { isRecord } from "./dom";
 import { type ClientHooks, McpClient } from "./rpc/client";
 import { endSession, probeSession, StreamableHttpTransport } from "./rpc/streamable-http";
@@ -75,6 +82,10 @@ export class Connection {
   };
   token: string | undefined;
   #generation = 0;
+  /** Numbered messages received on this session's sockets (the re-attach's `received`). */
+  #count = new ReceivedCount();
+  /** Re-attach with `received` (false after an attach refused while the session is alive). */
+  #useReceived = true;
   readonly #changeListeners = new Set<(state: ConnectionState) => void>();
   readonly #readyListeners = new Set<(reason: ReadyReason) => void>();
 
@@ -87,6 +98,10 @@ export class Connection {
       traffic: (entry) => {
         this.state.lastTrafficAt = entry.time;
         hooks.traffic(entry);
+      },
+      notification: (notification) => {
+        if (notification.method === NOTICE_RESUMED) this.#onResumed(notification.params ?? {});
+        hooks.notification(notification);
       },
     });
   }
@@ -116,9 +131,10 @@ export class Connection {
   async connect(kind: TransportKind, token?: string): Promise<void> {
     const generation = this.#begin(token, `Connecting over ${label(kind)}…`);
     try {
+      this.#count = new ReceivedCount();
       const transport =
         kind === "websocket"
-          ? await openWebSocket({ origin: this.#wsOrigin(), token })
+          ? await openWebSocket({ origin: this.#wsOrigin(), token }, this.#count)
           : new StreamableHttpTransport({ origin: this.origin, token });
       if (generation !== this.#generation) return transport.close();
       this.#install(transport);
@@ -167,11 +183,13 @@ export class Connection {
     this.#set({ session });
     try {
       if (session.transport === "websocket") {
-        const transport = await openWebSocket({
-          origin: this.#wsOrigin(),
-          sessionId: session.sessionId,
-          token: saved.token,
-        });
+        // A reload forgot the count: attach without it (the session replays what
+        // was produced while nobody was attached) and take its count from the notice.
+        this.#count = new ReceivedCount();
+        const transport = await openWebSocket(
+          { origin: this.#wsOrigin(), sessionId: session.sessionId, token: saved.token },
+          this.#count,
+        );
         if (generation !== this.#generation) return transport.close();
         this.#install(transport);
       } else {
@@ -274,12 +292,13 @@ export class Connection {
       await sleep(delayMs);
       if (generation !== this.#generation) return;
       try {
-        const transport = await openWebSocket({
-          origin: this.#wsOrigin(),
-          sessionId: session.sessionId,
-          token: this.token,
-        });
+        const received = this.#useReceived ? this.#count.value : undefined;
+        const transport = await openWebSocket(
+          { origin: this.#wsOrigin(), sessionId: session.sessionId, token: this.token, received },
+          this.#count,
+        );
         if (generation !== this.#generation) return transport.close();
+        this.#useReceived = true;
         this.#install(transport);
         this.#set({
           status: "ready",
@@ -290,9 +309,11 @@ export class Connection {
         return;
       } catch {
         if (generation !== this.#generation) return;
-        if ((await probeSession(this.origin, session.sessionId, this.token)) === "gone") {
-          return this.#gone(session);
-        }
+        const verdict = await probeSession(this.origin, session.sessionId, this.token);
+        if (verdict === "gone") return this.#gone(session);
+        // The gateway is up and the session alive, yet the upgrade failed: most
+        // likely our count was refused (400), so try once without it.
+        if (verdict === "alive") this.#useReceived = false;
       }
     }
     this.client.failAll("Could not re-attach");
@@ -300,6 +321,19 @@ export class Connection {
       status: "failed",
       notice: `${dropped} and ${REATTACH_DELAYS_MS.length} re-attach attempts failed. Resume tries again.`,
     });
+  }
+
+  /** The session's resumed notice after a re-attach: fail the calls it no longer has. */
+  #onResumed(params: Record<string, unknown>): void {
+    const transport = this.client.transport;
+    const inFlight = Array.isArray(params.inFlight) ? params.inFlight : [];
+    if (!transport) return;
+    const failed = this.client.failLost(inFlight, transport);
+    const replayed = typeof params.replayed === "number" ? params.replayed : 0;
+    const lost = typeof params.lost === "number" ? params.lost : 0;
+    const summary = `Replayed ${replayed} missed message${replayed === 1 ? "" : "s"}${lost ? `, ${lost} no longer held` : ""}; ${inFlight.length} call${inFlight.length === 1 ? "" : "s"} still running${failed ? `, ${failed} lost` : ""}.`;
+    this.client.event(summary);
+    if (this.state.status === "ready") this.#set({ notice: `${this.state.notice} ${summary}` });
   }
 
   async #afterFailedAttach(session: SessionInfo, reason: string): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { Connection } from "./connection";
 import { h } from "./dom";
+import { authorizationsPanel } from "./ui/authorizations-panel";
 import { connectionBar } from "./ui/connection-bar";
 import { logsPanel } from "./ui/logs-panel";
 import { promptsPanel } from "./ui/prompts-panel";
@@ -18,9 +19,11 @@ import { tabs } from "./ui/tabs";
 import { type Task, tasksPanel } from "./ui/tasks-panel";
 import { toolsPanel } from "./ui/tools-panel";
 import { trafficPanel } from "./ui/traffic-panel";
+import { urlElicitations } from "./ui/url-elicitations";
 
 const traffic = trafficPanel();
-const requests = serverRequests();
+const opened = urlElicitations();
+const requests = serverRequests({ onUrlOpened: (params) => opened.opened(params) });
 const logs = logsPanel();
 let tools: ReturnType<typeof toolsPanel> | null = null;
 let tasks: ReturnType<typeof tasksPanel> | null = null;
@@ -29,6 +32,7 @@ const connection = new Connection({
   notification: (notification) => {
     logs.onNotification(notification);
     tools?.onNotification(notification);
+    opened.onNotification(notification);
     tasks?.onNotification(notification);
   },
   serverRequest: (request) => requests.handle(request),
@@ -38,6 +42,10 @@ const taskList = tasks;
 tools = toolsPanel(connection, (task) => taskList.started(task as unknown as Task));
 logs.bind(connection);
 const session = sessionView(connection, (info) => logs.showLevel(info.logLevel));
+// The principal's authorized upstreams sit with the session's details (a tab more would not
+// fit a narrow window).
+const authorizations = authorizationsPanel(connection);
+session.panel.append(authorizations.element);
 
 const root = document.getElementById("app") ?? document.body;
 root.replaceChildren(
@@ -58,7 +66,7 @@ root.replaceChildren(
         { id: "session", label: "Session", panel: session.panel },
       ]),
     ),
-    h("div", { class: "side" }, logs.element, traffic.element),
+    h("div", { class: "side" }, opened.element, logs.element, traffic.element),
   ),
   requests.element,
 );

@@ -454,6 +454,21 @@ describe("reconnecting", () => {
     expect(await call(page, "counter")).toContain("3");
   });
 
+  it("finishes a call that was running when the socket dropped: re-attached with received=<n>, the session names it still running", async () => {
+    const page = await open();
+    await connect(page);
+    await selectTool(page, "sleep");
+    await page.getByRole("spinbutton", { name: "ms" }).fill("1500");
+    await submitCall(page, "sleep");
+    const card = newestCall(page, "sleep");
+    await sleep(300);
+    expect(await page.evaluate(() => window.dormouseInspector.dropSocket())).toBe(true);
+    await expectText(page.locator("#notice"), /re-attached to session .*1 call still running/);
+    await expect.poll(() => card.getAttribute("data-status"), poll()).toBe("done");
+    await expectText(card, "slept 1500 ms");
+    await expectText(page.locator("#traffic-list"), "notifications/dormouse/resumed");
+  });
+
   it("resumes the last session after a reload, without a new initialize", async () => {
     const page = await open();
     await connect(page);

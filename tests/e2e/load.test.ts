@@ -179,6 +179,32 @@ describe("npm run load", () => {
     expect(report.resources).toBeNull();
   });
 
+  it("runs stateless 2026-07-28 calls over Streamable HTTP, with no session to open or count", async () => {
+    const { done } = startLoad("stateless", [
+      "--transport",
+      "http",
+      "--protocol",
+      "stateless",
+      "--sessions",
+      "2",
+      "--concurrency",
+      "2",
+      "--duration",
+      "1",
+      "--quiet",
+      "--pids",
+      "none",
+      "--max-runtime",
+      "30",
+    ]);
+    const { code, report } = await done;
+    expect(code).toBe(0);
+    expect(report.errors).toEqual({});
+    expect(report.target.protocol).toBe("stateless");
+    expect(report.warm?.calls).toBeGreaterThan(0);
+    expect(report.warm?.failed).toBe(0);
+  });
+
   it("stops cleanly on Ctrl-C and still reports what it measured", async () => {
     const { child, done } = startLoad("sigint", [
       "--sessions",

@@ -1,11 +1,12 @@
 /**
  * An SSE reply keeps its session object awake (docs/platform.md), so every reply
  * stream, and its keepalive timer, must end: when the call ends, when the
- * session ends, and at REPLY_STREAM_MAX_MS even if the call is waiting for an
- * elicitation answer that never comes.
+ * session ends, at REPLY_STREAM_MAX_MS for a call still running, and at once
+ * (SSE polling) for a call that waits for the client's input: the client
+ * resumes it with Last-Event-ID on a stream the Worker holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REQUEST_TIMEOUT } from "../../shared/errors";
+import { REQUEST_TIMEOUT, SESSION_ENDED } from "../../shared/errors";
 import { type Gateway, startGateway } from "../helpers/process";
 import { type SseMessage, sseOf } from "../helpers/sse";
 
@@ -72,41 +73,86 @@ async function waitingElicitation(sessionId: string) {
   return { sse, request: request as SseMessage };
 }
 
+function resume(sessionId: string, lastEventId: string) {
+  return fetch(`${gateway.url}/mcp`, {
+    method: "GET",
+    headers: {
+      Accept: "text/event-stream",
+      "Mcp-Session-Id": sessionId,
+      "MCP-Protocol-Version": "2025-11-25",
+      "Last-Event-ID": lastEventId,
+    },
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+function lastEventIdOf(sse: ReturnType<typeof sseOf>): string {
+  const ids = sse.items.flatMap((item) => (item.kind === "event" && item.id ? [item.id] : []));
+  const id = ids.at(-1);
+  if (!id) throw new Error("the stream carried no event id");
+  return id;
+}
+
 describe("reply streams end", () => {
-  it("answers -32001 and closes a stream whose elicitation is never answered, then forgets the call", async () => {
+  it("ends the reply of a call waiting for an elicitation at once (SSE polling); the resumed stream gets the answer's result", async () => {
     const sessionId = await session();
     const { sse, request } = await waitingElicitation(sessionId);
-    const rest = await sse.messages({ timeoutMs: MAX_OPEN_MS + 5_000 });
-    expect(rest).toEqual([
-      expect.objectContaining({ id: 7, error: expect.objectContaining({ code: REQUEST_TIMEOUT }) }),
-    ]);
+    // Nothing after the request: the stream ends, telling the client when to come back.
+    expect(await sse.messages({ timeoutMs: 5_000 })).toEqual([]);
     expect(sse.done).toBe(true);
-    expect(sse.raw).toContain(": keepalive");
-
-    // A late answer finds no waiting call: accepted, nothing resumes, and the session still works.
-    const late = await post(
+    expect(sse.raw).toMatch(/retry: \d+/);
+    const resumed = await resume(sessionId, lastEventIdOf(sse));
+    expect(resumed.status).toBe(200);
+    const stream = sseOf(resumed);
+    const answer = await post(
       {
         jsonrpc: "2.0",
         id: request.id,
-        result: { action: "accept", content: { username: "x", email: "x@y" } },
+        result: { action: "accept", content: { username: "dora", email: "d@x" } },
       },
       sessionId,
     );
-    expect(late.status).toBe(202);
-    const counter = await post(
-      { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "counter", arguments: {} } },
-      sessionId,
-    );
-    expect(JSON.stringify(await counter.json())).toContain('"text":"1"');
+    expect(answer.status).toBe(202);
+    const [result] = await stream.messages({ until: (m) => m.id === 7 });
+    expect(JSON.stringify(result)).toContain("dora");
   });
 
-  it("closes a waiting call's stream when the session is deleted", async () => {
+  it("answers -32001 and closes the stream of a call still running at REPLY_STREAM_MAX_MS", async () => {
+    const sessionId = await session();
+    const response = await post(
+      {
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tools/call",
+        params: {
+          name: "sleep",
+          arguments: { ms: MAX_OPEN_MS * 3 },
+          _meta: { progressToken: "p" },
+        },
+      },
+      sessionId,
+    );
+    const sse = sseOf(response);
+    const rest = await sse.messages({ timeoutMs: MAX_OPEN_MS + 5_000 });
+    expect(rest.at(-1)).toEqual(
+      expect.objectContaining({ id: 9, error: expect.objectContaining({ code: REQUEST_TIMEOUT }) }),
+    );
+    expect(sse.done).toBe(true);
+    expect(sse.raw).toContain(": keepalive");
+  });
+
+  it("answers a waiting call's resumed stream with -32007 when the session is deleted", async () => {
     const sessionId = await session();
     const { sse } = await waitingElicitation(sessionId);
+    await sse.messages({ timeoutMs: 5_000 });
+    const stream = sseOf(await resume(sessionId, lastEventIdOf(sse)));
+    await stream.next();
     const deleted = await post(undefined, sessionId, "DELETE");
     expect(deleted.status).toBe(204);
-    const rest = await sse.messages({ timeoutMs: 5_000 });
-    expect(rest.some((m) => "result" in m)).toBe(false);
-    expect(sse.done).toBe(true);
+    const rest = await stream.messages({ timeoutMs: 5_000 });
+    expect(rest).toEqual([
+      expect.objectContaining({ id: 7, error: expect.objectContaining({ code: SESSION_ENDED }) }),
+    ]);
+    expect(stream.done).toBe(true);
   });
 });

@@ -31,6 +31,8 @@ const HEALTH_PROBE_TIMEOUT_MS = 2_000;
 /** wrangler and then its workerd children shut down on SIGTERM; SIGKILL after this. */
 const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_CHARS = 8_000;
+/** Bound on the whole log kept for tests that search every line (e.g. for leaked secrets). */
+const FULL_LOG_CHARS = 16 * 1024 * 1024;
 
 export interface GatewayOptions {
   /** Passed as `--var KEY:VALUE` (e.g. `{ TOOLSETS: "default,extras" }`). */
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   persistTo?: string;
   /** Leave the persistence directory in place on stop (default: remove it). */
   keepState?: boolean;
+  /** Listen here (e.g. a port chosen first so PUBLIC_URL can name it); default: a free one. */
+  port?: number;
 }
 
 export interface Gateway {
@@ -54,6 +58,8 @@ export interface Gateway {
   pid: number;
   /** The last few KiB of wrangler's stdout and stderr. */
   logTail(): string;
+  /** Everything wrangler printed (stdout and stderr), up to FULL_LOG_CHARS. */
+  fullLog(): string;
   /** The `--persist-to` directory. */
   persistDir: string;
   /** Kills the whole process group and removes the persistence directory (unless keepState); idempotent. */
@@ -81,7 +87,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const persistDir = options.persistTo ?? (await mkdtemp(join(tmpdir(), "dormouse-e2e-")));
   if (options.persistTo) await mkdir(options.persistTo, { recursive: true });
   const removeState = () =>
@@ -126,6 +132,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
   const pid = child.pid;
   const logTail = captureLog(child);
+  let full = "";
+  const keep = (chunk: Buffer) => {
+    if (full.length < FULL_LOG_CHARS) full += chunk.toString("utf8");
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
 
   let stopped: Promise<void> | undefined;
   const gateway: Gateway = {
@@ -135,6 +147,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     pid,
     persistDir,
     logTail,
+    fullLog: () => full,
     stop() {
       stopped ??= (async () => {
         await stopGroup(pid, STOP_GRACE_MS);

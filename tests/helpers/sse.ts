@@ -83,7 +83,8 @@ export class SseReader {
         }
         return messages;
       }
-      if (item.kind !== "event") continue;
+      // Comments, and events without data (a resumable stream's priming event).
+      if (item.kind !== "event" || item.data === "") continue;
       const message = parseMessage(item.data);
       messages.push(message);
       if (options.until?.(message)) return messages;

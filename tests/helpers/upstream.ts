@@ -22,6 +22,8 @@ import { sleep, withTimeout } from "./wait";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STATEFUL_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "stateful-upstream.ts");
+const OAUTH_PROVIDER_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "oauth-provider.ts");
+const OAUTH_UPSTREAM_SCRIPT = join(REPO_ROOT, "tests", "upstreams", "oauth-upstream.ts");
 const EVERYTHING_SCRIPT = join(
   REPO_ROOT,
   "node_modules",
@@ -36,7 +38,7 @@ const READY_TIMEOUT_MS = 20_000;
 const CONNECT_PROBE_TIMEOUT_MS = 1_000;
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
-export type StatefulMode = "normal" | "garbage" | "hang";
+export type StatefulMode = "normal" | "garbage" | "hang" | "chatty" | "busy" | "redirect";
 
 export interface UpstreamProcess {
   /** `http://127.0.0.1:<port>/mcp` */
@@ -64,11 +66,14 @@ export async function startStatefulUpstream(
     mode?: StatefulMode;
     /** `name=value`: every request without this header gets 401. */
     requireHeader?: string;
+    /** Mode `redirect`: where every request is sent (307). */
+    redirectTo?: string;
   } = {},
 ): Promise<UpstreamProcess> {
   const port = options.port ?? (await freePort());
   const mode = options.mode ?? "normal";
   const guard = options.requireHeader ? ["--require-header", options.requireHeader] : [];
+  if (options.redirectTo) guard.push("--redirect-to", options.redirectTo);
   return startUpstream({
     label: `stateful-upstream (${mode})`,
     port,
@@ -87,6 +92,46 @@ export async function startEverything(options: { port?: number } = {}): Promise<
     port,
     args: [EVERYTHING_SCRIPT, "streamableHttp"],
     env: { PORT: String(port) },
+  });
+}
+
+/** The tests' authorization server (oidc-provider); `url` is its issuer. */
+export async function startOAuthProvider(
+  options: {
+    accessTtlSeconds?: number;
+    client?: { id: string; secret: string; redirectUri: string };
+  } = {},
+): Promise<UpstreamProcess> {
+  const port = await freePort();
+  const client = options.client
+    ? ["--client", `${options.client.id}:${options.client.secret}:${options.client.redirectUri}`]
+    : [];
+  const started = await startUpstream({
+    label: "oauth-provider",
+    port,
+    args: [
+      OAUTH_PROVIDER_SCRIPT,
+      "--port",
+      String(port),
+      "--access-ttl",
+      String(options.accessTtlSeconds ?? 60),
+      ...client,
+    ],
+  });
+  return { ...started, url: `http://${HOST}:${port}` };
+}
+
+/** An MCP server that accepts only `issuer`'s tokens (whoami, trace); `resource` lies in its metadata. */
+export async function startOAuthUpstream(options: {
+  issuer: string;
+  resource?: string;
+}): Promise<UpstreamProcess> {
+  const port = await freePort();
+  const resource = options.resource ? ["--resource", options.resource] : [];
+  return startUpstream({
+    label: "oauth-upstream",
+    port,
+    args: [OAUTH_UPSTREAM_SCRIPT, "--port", String(port), "--issuer", options.issuer, ...resource],
   });
 }
 

@@ -21,7 +21,9 @@ import {
   META_CLIENT_CAPABILITIES,
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
+  NOTICE_MESSAGES_LOST,
   type RequestId,
+  UNNUMBERED_NOTICES,
 } from "../../shared/protocol";
 import type { SessionSnapshot } from "../../worker/tools/types";
 
@@ -96,9 +98,14 @@ export function upgrade(path: string): Promise<Response> {
   });
 }
 
-/** Opens a new session, or re-attaches to `sessionId`; fails unless the upgrade is a 101. */
-export async function connect(sessionId?: string): Promise<Client> {
-  const path = sessionId === undefined ? "/ws" : `/ws?session=${encodeURIComponent(sessionId)}`;
+/**
+ * Opens a new session, or re-attaches to `sessionId` (with `received`: how many
+ * numbered messages the client has, for the replay); fails unless the upgrade is a 101.
+ */
+export async function connect(sessionId?: string, received?: number): Promise<Client> {
+  const query = received === undefined ? "" : `&received=${received}`;
+  const path =
+    sessionId === undefined ? "/ws" : `/ws?session=${encodeURIComponent(sessionId)}${query}`;
   const response = await upgrade(path);
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) {
@@ -138,6 +145,25 @@ export class Client {
 
   get closed(): CloseInfo | null {
     return this.#closeInfo;
+  }
+
+  /**
+   * How many numbered messages this socket received (the resumable binding's
+   * count): JSON frames other than the unnumbered replay notices; a
+   * messages_lost notice moves the count to its `last`.
+   */
+  numbered(start = 0): number {
+    let count = start;
+    for (const frame of this.received) {
+      if (!isObject(frame)) continue;
+      if (frame.method === NOTICE_MESSAGES_LOST) {
+        count = Number((frame.params as JsonObject).last);
+        continue;
+      }
+      if (typeof frame.method === "string" && UNNUMBERED_NOTICES.includes(frame.method)) continue;
+      count += 1;
+    }
+    return count;
   }
 
   /** Sends a request and waits for the response with its id (result or error). */

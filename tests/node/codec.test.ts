@@ -83,6 +83,17 @@ describe("decodeFrame: JSON that is not JSON-RPC", () => {
     ["a request with a boolean id", '{"jsonrpc":"2.0","id":true,"method":"p"}', /"id"/],
     ["a request with a null id", '{"jsonrpc":"2.0","id":null,"method":"p"}', /"id"/],
     ["a result with a null id", '{"jsonrpc":"2.0","id":null,"result":{}}', /"id"/],
+    // Past 2^53 - 1 JSON.parse has already rounded the id: echoing it would name another request.
+    [
+      "a request with an id past 2^53 - 1",
+      '{"jsonrpc":"2.0","id":9007199254740993,"method":"p"}',
+      /"id" must be a string or an integer between/,
+    ],
+    [
+      "a request with an id below -(2^53 - 1)",
+      '{"jsonrpc":"2.0","id":-9007199254740993,"method":"p"}',
+      /"id"/,
+    ],
   ])("answers -32600 with id null to %s", (_label, text, message) => {
     const reply = replyOf(text);
     expect(reply.id).toBeNull();
@@ -102,6 +113,11 @@ describe("decodeFrame: JSON that is not JSON-RPC", () => {
     expect(reply.id).toBe(id);
     expect(reply.error.code).toBe(INVALID_REQUEST);
     expect(reply.error.message).toMatch(message);
+  });
+
+  it("accepts the largest safe integer id and echoes it exactly", () => {
+    const frame = decodeFrame('{"jsonrpc":"2.0","id":9007199254740991,"method":"p"}');
+    expect(frame).toMatchObject({ kind: "request", message: { id: 9007199254740991 } });
   });
 
   it("answers -32600 to a notification whose params are an array", () => {

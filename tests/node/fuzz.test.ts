@@ -50,8 +50,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A string, or an integer a JavaScript number holds exactly (larger ones are refused, not rounded). */
 function isRequestId(value: unknown): boolean {
-  return typeof value === "string" || (typeof value === "number" && Number.isInteger(value));
+  return typeof value === "string" || (typeof value === "number" && Number.isSafeInteger(value));
 }
 
 /** Nesting depth as the codec counts it: a scalar is 0, `{}` and `[]` are 1. */

@@ -55,7 +55,7 @@ afterAll(async () => {
 
 const client = () =>
   new UpstreamClient(
-    { url, headers: {}, timeoutMs: 400 },
+    { url, headers: {}, timeoutMs: 400, maxRequestMs: 2_000 },
     {
       sessionId: "fuzz-session",
       protocolVersion: "2025-11-25",

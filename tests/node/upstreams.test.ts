@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../worker/config/config-error";
 import {
+  DEFAULT_UPSTREAM_MAX_REQUEST_MS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   parseUpstreams,
   upstreamsFor,
@@ -16,7 +17,14 @@ describe("UPSTREAMS configuration", () => {
   });
 
   it("accepts a JSON value and a string holding JSON alike, with defaults filled in", () => {
-    const expected = [{ ...valid, timeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS, headers: {} }];
+    const expected = [
+      {
+        ...valid,
+        timeoutMs: DEFAULT_UPSTREAM_TIMEOUT_MS,
+        maxRequestMs: DEFAULT_UPSTREAM_MAX_REQUEST_MS,
+        headers: {},
+      },
+    ];
     expect(parseUpstreams([valid], {})).toEqual(expected);
     expect(parseUpstreams(JSON.stringify([valid]), {})).toEqual(expected);
   });
@@ -40,6 +48,27 @@ describe("UPSTREAMS configuration", () => {
       [valid, { ...valid, name: "other" }],
       /share the prefix "ev"/,
     ],
+    [
+      "a prefix that, with its separator, starts another's (sep and sep__a)",
+      [
+        { ...valid, name: "one", prefix: "sep" },
+        { ...valid, name: "two", prefix: "sep__a" },
+      ],
+      /prefixes "sep" \(one\) and "sep__a" \(two\) overlap: a served name such as "sep__a__x"/,
+    ],
+    [
+      "prefixes a and a_, whose names meet at a___x",
+      [
+        { ...valid, name: "one", prefix: "a_" },
+        { ...valid, name: "two", prefix: "a" },
+      ],
+      /prefixes "a" \(two\) and "a_" \(one\) overlap/,
+    ],
+    [
+      "a maxRequestMs out of range",
+      [{ ...valid, maxRequestMs: 50 }],
+      /UPSTREAMS\[0\]\.maxRequestMs/,
+    ],
   ])("fails loudly on %s, naming the field and the reason", (_case, raw, message) => {
     expect(() => parseUpstreams(raw, {})).toThrow(ConfigError);
     expect(() => parseUpstreams(raw, {})).toThrow(message);
@@ -54,6 +83,14 @@ describe("UPSTREAMS configuration", () => {
       Authorization: "EVERYTHING_TOKEN",
     });
   });
+});
+
+it("accepts prefixes that share letters but cannot meet (a and a_b)", () => {
+  const raw = [
+    { ...valid, name: "one", prefix: "a" },
+    { ...valid, name: "two", prefix: "a_b" },
+  ];
+  expect(parseUpstreams(raw, {}).map((u) => u.prefix)).toEqual(["a", "a_b"]);
 });
 
 describe("upstreamsFor", () => {
@@ -90,5 +127,69 @@ describe("pooledUpstreamStore", () => {
     expect(store.loadUpstream("u0")).toBeNull();
     expect(store.loadUpstream(`u${MAX_POOLED_UPSTREAM_SESSIONS}`)).toEqual(state);
     expect(store.listUpstreams().length).toBeLessThanOrEqual(MAX_POOLED_UPSTREAM_SESSIONS);
+  });
+});
+
+describe("UPSTREAMS OAuth entries", () => {
+  const oauth = { ...valid, auth: { type: "oauth", scopes: ["mcp"] } };
+  const env = { UPSTREAM_TOKEN_KEY: "k".repeat(32), PUBLIC_URL: "https://gw.example" };
+
+  it("accepts an OAuth upstream with its key and public URL", () => {
+    expect(parseUpstreams([oauth], env)[0]?.auth).toEqual({ type: "oauth", scopes: ["mcp"] });
+  });
+
+  it.each([
+    [
+      "no UPSTREAM_TOKEN_KEY",
+      [oauth],
+      { PUBLIC_URL: env.PUBLIC_URL },
+      /needs? the Worker secret UPSTREAM_TOKEN_KEY/,
+    ],
+    ["a short key", [oauth], { ...env, UPSTREAM_TOKEN_KEY: "short" }, /at least 32 characters/],
+    [
+      "no PUBLIC_URL",
+      [oauth],
+      { UPSTREAM_TOKEN_KEY: env.UPSTREAM_TOKEN_KEY },
+      /the var PUBLIC_URL/,
+    ],
+    [
+      "a PUBLIC_URL with a path",
+      [oauth],
+      { ...env, PUBLIC_URL: "https://gw.example/x" },
+      /PUBLIC_URL/,
+    ],
+    [
+      "a client secret without a client id",
+      [{ ...oauth, auth: { type: "oauth", clientSecret: "UP_SECRET" } }],
+      { ...env, UP_SECRET: "x" },
+      /auth\.clientSecret needs auth\.clientId/,
+    ],
+    [
+      "a client secret that is not set",
+      [{ ...oauth, auth: { type: "oauth", clientId: "gw", clientSecret: "UP_SECRET" } }],
+      env,
+      /names the secret UP_SECRET, which is not set/,
+    ],
+    [
+      "a literal client secret",
+      [{ ...oauth, auth: { type: "oauth", clientId: "gw", clientSecret: "hunter2" } }],
+      env,
+      /UPSTREAMS\[0\]\.auth\.clientSecret \(everything\): the NAME of a Worker secret/,
+    ],
+    [
+      "an unknown auth type",
+      [{ ...valid, auth: { type: "basic" } }],
+      env,
+      /UPSTREAMS\[0\]\.auth\.type/,
+    ],
+    [
+      "an Authorization header beside OAuth",
+      [{ ...oauth, headers: { Authorization: "TOKEN" } }],
+      { ...env, TOKEN: "x" },
+      /cannot also set an Authorization header/,
+    ],
+  ])("fails on %s", (_case, raw, secrets, message) => {
+    expect(() => parseUpstreams(raw, secrets)).toThrow(ConfigError);
+    expect(() => parseUpstreams(raw, secrets)).toThrow(message);
   });
 });

@@ -13,7 +13,7 @@ import {
   checkFrame,
   closeQuietly,
   offersMcpSubprotocol,
-  sendMessage,
+  sendText,
 } from "../../worker/transports/websocket";
 
 class FakeSocket {
@@ -92,14 +92,14 @@ describe("closeQuietly", () => {
   });
 });
 
-describe("sendMessage", () => {
-  it("sends one JSON text frame and reports success", () => {
+describe("sendText", () => {
+  it("sends one text frame and reports success", () => {
     const ws = new FakeSocket();
-    expect(sendMessage(asSocket(ws), { a: 1 })).toBe(true);
+    expect(sendText(asSocket(ws), '{"a":1}')).toBe(true);
     expect(ws.sent).toEqual(['{"a":1}']);
   });
 
   it("reports false instead of throwing when the socket is gone", () => {
-    expect(sendMessage(asSocket(new FakeSocket(true)), { a: 1 })).toBe(false);
+    expect(sendText(asSocket(new FakeSocket(true)), '{"a":1}')).toBe(false);
   });
 });

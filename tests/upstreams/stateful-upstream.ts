@@ -13,9 +13,14 @@
  *
  * Modes: `normal`; `garbage` answers every /mcp request 200 with a JSON
  * Content-Type and a body that is not JSON; `hang` reads every /mcp request
- * and never answers, leaving the socket open.
+ * and never answers, leaving the socket open; `chatty` is normal except that
+ * tools/list and tools/call are answered with an SSE stream carrying a
+ * notifications/message every 100 ms and never a result; `busy` is the same with
+ * notifications/progress instead (it looks like work, forever); `redirect` answers
+ * every /mcp request 307 to `--redirect-to`.
  *
- * Usage: node tests/upstreams/stateful-upstream.ts --port N [--mode normal|garbage|hang]
+ * Usage: node tests/upstreams/stateful-upstream.ts --port N
+ *        [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL]
  *        [--require-header name=value] (anything without that header: 401)
  * Runs on Node's type stripping, so it must stay erasable TypeScript (no enums,
  * no parameter properties, no namespaces).
@@ -53,7 +58,10 @@ const RESOURCE_NOT_FOUND = -32002;
 /** What the SDK's own transport answers for an unknown session. */
 const SESSION_NOT_FOUND = -32001;
 
-const MODES = ["normal", "garbage", "hang"] as const;
+const MODES = ["normal", "garbage", "hang", "chatty", "busy", "redirect"] as const;
+/** Gap between the chatty mode's log messages. */
+const CHATTER_MS = 100;
+const CHATTY_METHODS = new Set(["tools/list", "tools/call"]);
 type Mode = (typeof MODES)[number];
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -375,16 +383,20 @@ async function readJson(req: IncomingMessage): Promise<{ json: unknown } | undef
   }
 }
 
-async function handleNormal(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleNormal(
+  req: IncomingMessage,
+  res: ServerResponse,
+  parsed?: { json: unknown },
+): Promise<void> {
   const sessionId = req.headers["mcp-session-id"];
   if (typeof sessionId === "string") {
     const session = sessions.get(sessionId);
     if (!session) return refuse(res, 404, SESSION_NOT_FOUND, "Session not found");
-    return session.transport.handleRequest(req, res);
+    return session.transport.handleRequest(req, res, parsed?.json);
   }
   if (req.method !== "POST")
     return refuse(res, 400, -32000, "Bad Request: Mcp-Session-Id header is required");
-  const body = await readJson(req);
+  const body = parsed ?? (await readJson(req));
   if (!body) return refuse(res, 400, ErrorCode.ParseError, "Parse error: body is not JSON");
   if (!isInitializeRequest(body.json))
     return refuse(res, 400, -32000, "Bad Request: no Mcp-Session-Id and not an initialize request");
@@ -419,19 +431,73 @@ function handle(
     });
     return;
   }
-  handleNormal(req, res).catch((error: unknown) => {
+  if (mode === "redirect") {
+    req.resume();
+    res.writeHead(307, { location: redirectTo ?? "http://127.0.0.1:9/" }).end();
+    return;
+  }
+  const served =
+    mode === "chatty" || mode === "busy" ? handleChatty(req, res, mode) : handleNormal(req, res);
+  served.catch((error: unknown) => {
     console.error("stateful-upstream: request failed:", error);
     if (!res.headersSent) refuse(res, 500, ErrorCode.InternalError, "Internal error");
     else res.end();
   });
 }
 
-function parseCli(): { port: number; mode: Mode; required: [string, string] | null } {
+/**
+ * Chatty mode: tools/list and tools/call get an SSE stream of log messages every
+ * CHATTER_MS and never a result, until the client goes away; anything else is
+ * served normally (the parsed body is handed on).
+ */
+async function handleChatty(
+  req: IncomingMessage,
+  res: ServerResponse,
+  mode: "chatty" | "busy",
+): Promise<void> {
+  if (req.method !== "POST") return handleNormal(req, res);
+  const body = await readJson(req);
+  const method = (body?.json as { method?: unknown } | undefined)?.method;
+  if (!body || typeof method !== "string" || !CHATTY_METHODS.has(method)) {
+    return handleNormal(req, res, body);
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let n = 0;
+  const timer = setInterval(() => {
+    n += 1;
+    const message =
+      mode === "busy"
+        ? {
+            jsonrpc: "2.0",
+            method: "notifications/progress",
+            params: { progressToken: "busy", progress: n },
+          }
+        : {
+            jsonrpc: "2.0",
+            method: "notifications/message",
+            params: {
+              level: "info",
+              logger: "chatty",
+              data: `still thinking about ${method} (${n})`,
+            },
+          };
+    res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }, CHATTER_MS);
+  res.once("close", () => clearInterval(timer));
+}
+
+function parseCli(): {
+  port: number;
+  mode: Mode;
+  required: [string, string] | null;
+  redirectTo: string | undefined;
+} {
   const { values } = parseArgs({
     options: {
       port: { type: "string" },
       mode: { type: "string", default: "normal" },
       "require-header": { type: "string" },
+      "redirect-to": { type: "string" },
     },
   });
   const port = Number(values.port);
@@ -440,16 +506,16 @@ function parseCli(): { port: number; mode: Mode; required: [string, string] | nu
   const split = header?.indexOf("=") ?? -1;
   if (!Number.isInteger(port) || port < 1 || port > 65_535 || !mode || (header && split < 1)) {
     console.error(
-      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang] [--require-header name=value]",
+      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL] [--require-header name=value]",
     );
     process.exit(2);
   }
   const required: [string, string] | null =
     header && split > 0 ? [header.slice(0, split).toLowerCase(), header.slice(split + 1)] : null;
-  return { port, mode, required };
+  return { port, mode, required, redirectTo: values["redirect-to"] };
 }
 
-const { port, mode, required } = parseCli();
+const { port, mode, required, redirectTo } = parseCli();
 const httpServer = createServer((req, res) => handle(mode, required, req, res));
 httpServer.on("error", (error) => {
   console.error(`stateful-upstream: cannot listen on ${HOST}:${port}:`, error);

@@ -51,6 +51,8 @@ interface CallOptions {
 interface Sent {
   progress: { progress: number; total?: number }[];
   logs: { level: LogLevel; data: unknown }[];
+  /** How often the tool ended its reply stream. */
+  closedStreams?: number;
 }
 
 function fakeContext(options: CallOptions, sent: Sent): ToolContext {
@@ -68,6 +70,9 @@ function fakeContext(options: CallOptions, sent: Sent): ToolContext {
       return true;
     },
     state: { get: () => undefined, set: () => {} },
+    closeReplyStream() {
+      sent.closedStreams = (sent.closedStreams ?? 0) + 1;
+    },
     clientCapabilities: options.clientCapabilities ?? ALL_CAPABILITIES,
     inputResponses: options.inputResponses,
     // The gateway hands back what it sealed, after a JSON round trip.

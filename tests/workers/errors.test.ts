@@ -77,6 +77,11 @@ describe("JSON that is not JSON-RPC", () => {
     ["a batch", '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'],
     ["a request whose id is a fraction", '{"jsonrpc":"2.0","id":1.5,"method":"ping"}'],
     ["a request whose id is an object", '{"jsonrpc":"2.0","id":{"n":1},"method":"ping"}'],
+    // JSON.parse turns it into ...992: answering that would name another request.
+    [
+      "a request whose id is past 2^53 - 1",
+      '{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}',
+    ],
   ])("answers -32600 with id null to %s and keeps the session open", async (_label, text) => {
     const client = await sessionWithState();
     client.sendRaw(text);
@@ -100,6 +105,13 @@ describe("JSON that is not JSON-RPC", () => {
     const client = await sessionWithState();
     client.sendRaw(text);
     expectError(await client.nextResponse(id), INVALID_REQUEST, message);
+    await expectIntact(client);
+  });
+
+  it("answers an id of 2^53 - 1 under exactly that id", async () => {
+    const client = await sessionWithState();
+    client.sendRaw('{"jsonrpc":"2.0","id":9007199254740991,"method":"ping"}');
+    expect(await client.nextResponse(9007199254740991)).toMatchObject({ result: {} });
     await expectIntact(client);
   });
 

@@ -37,13 +37,18 @@ export function isLoopback(url: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
-/** Processes serving `port` on this machine; empty when none can be found (or not Linux). */
-export function discoverGateway(port: number): GatewayProcess[] {
+/** The processes listening on `port` (Linux; empty elsewhere or when none is found). */
+export function listenerPids(port: number, pids = numericDirs("/proc")): number[] {
   if (process.platform !== "linux") return [];
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return [];
+  return pids.filter((pid) => holdsSocket(pid, inodes));
+}
+
+/** Processes serving `port` on this machine; empty when none can be found (or not Linux). */
+export function discoverGateway(port: number): GatewayProcess[] {
   const pids = numericDirs("/proc");
-  const listeners = pids.filter((pid) => holdsSocket(pid, inodes));
+  const listeners = listenerPids(port, pids);
   const found = new Map<number, GatewayProcess>();
   for (const pid of listeners) {
     found.set(pid, { pid, name: commOf(pid) });

@@ -43,8 +43,11 @@ target, the gateway processes' memory and open files.
   --url URL             gateway base URL or full endpoint (default http://127.0.0.1:8787;
                         /ws or /mcp is appended when the URL has no path)
   --transport ws|http   WebSocket (default) or Streamable HTTP
-  --protocol mcp|echo   mcp (default): initialize + tools/call; echo: frames are
-                        echoed back verbatim (the bare-object and Node ws floors)
+  --protocol mcp|stateless|echo
+                        mcp (default): initialize + tools/call; stateless: MCP
+                        2026-07-28 requests with no session (HTTP only); echo:
+                        frames or POST bodies are echoed back verbatim (the floors
+                        in bench/ and the Node ws server)
   --sessions N          sessions to open (default 10, at most 100000)
   --rate R              new sessions per second; 0 = as fast as --concurrency allows (default 0)
   --concurrency C       handshakes in flight while connecting, and call lanes in the
@@ -57,7 +60,8 @@ target, the gateway processes' memory and open files.
                         > 10 lets local workerd evict the objects)
   --wake-sample N|all   idle sessions to wake with one call each (default 100)
   --wake-concurrency C  wakes in flight at once (default 1)
-  --no-verify-wakes     skip reading session_info.wakes before and after idling
+  --no-verify-wakes     skip reading the wake count (session_info.wakes; the floors'
+                        \`wakes\` message) before and after idling
   --token TOKEN         sent as Authorization: Bearer on every request and upgrade
   --timeout S           per handshake / call timeout (default 10)
   --processes N|auto    client processes; auto forks when sessions exceed the
@@ -118,9 +122,9 @@ export function parseOptions(argv: readonly string[]): LoadOptions | "help" {
   });
   if (values.help) return "help";
   const transport = oneOf(values.transport, ["ws", "http"] as const, "--transport");
-  const protocol = oneOf(values.protocol, ["mcp", "echo"] as const, "--protocol");
-  if (protocol === "echo" && transport !== "ws")
-    throw new Error("--protocol echo needs --transport ws");
+  const protocol = oneOf(values.protocol, ["mcp", "stateless", "echo"] as const, "--protocol");
+  if (protocol === "stateless" && transport !== "http")
+    throw new Error("--protocol stateless needs --transport http");
   const sessions = int(values.sessions, "--sessions", 1, LIMITS.sessions);
   const url = values.url;
   try {

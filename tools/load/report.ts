@@ -98,7 +98,7 @@ export function renderTable(report: LoadReport): string {
   );
   if (report.wake) {
     lines.push(
-      `wake check: ${report.wake.verified > 0 ? `${report.wake.evicted} of ${report.wake.verified} woken sessions were evicted while idle (session_info.wakes)` : "not verified"}`,
+      `wake check: ${report.wake.verified > 0 ? `${report.wake.evicted} of ${report.wake.verified} woken sessions were evicted while idle (wake counts)` : "not verified"}`,
     );
   }
   if (report.ceiling) {

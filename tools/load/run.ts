@@ -123,7 +123,7 @@ export async function runLoad(
 
     const wakeSample = Math.min(options.wakeSample, report.sessions.opened);
     if (options.idleS > 0 && !signal.aborted) {
-      if (wakeSample > 0 && options.verifyWakes && options.target.protocol === "mcp") {
+      if (wakeSample > 0 && options.verifyWakes && options.target.protocol !== "stateless") {
         bar.phase("mark", wakeSample);
         last = await run({ op: "mark", sample: wakeSample, concurrency: options.concurrency });
       }

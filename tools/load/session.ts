@@ -17,8 +17,54 @@ export interface LoadSession {
   readonly isOpen: boolean;
   open(): Promise<void>;
   call(tool: string, args: Record<string, unknown>): Promise<ToolReply>;
+  /**
+   * How many times this session's object has been constructed (a rise across
+   * an idle period proves it was evicted), or null when the server cannot say.
+   * Dormouse answers `session_info`'s `wakes`; the floors in bench/ answer the
+   * message WAKES_QUERY with `wakes <n>` (FLOOR_WAKES_REPLY).
+   */
+  wakes(): Promise<number | null>;
   /** Closes (WebSocket) or ends (HTTP DELETE) the session; bounded, never throws. */
   close(): Promise<void>;
+}
+
+/** The text frame (WebSocket) or POST body (HTTP) that asks a floor server for its wake count. */
+export const WAKES_QUERY = "wakes";
+/** A floor's answer to WAKES_QUERY; a server that echoes the query back matches nothing. */
+export const FLOOR_WAKES_REPLY = /^wakes (\d+)$/;
+
+/** The wake count in a `session_info` reply, or null when it has none. */
+export function wakesOfSessionInfo(reply: ToolReply): number | null {
+  try {
+    const wakes = (JSON.parse(reply.text ?? "{}") as { wakes?: unknown }).wakes;
+    return typeof wakes === "number" ? wakes : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True for the errors of a server that has no `session_info` tool: no count, not a failure. */
+export function isNoSuchTool(error: unknown): boolean {
+  return (
+    error instanceof LoadError &&
+    (error.kind === "rpc_-32602" || error.kind === "rpc_-32601" || error.kind === "tool_error")
+  );
+}
+
+/** Dormouse's wake count through its `session_info` tool; null from a server without it. */
+export async function sessionInfoWakes(session: LoadSession): Promise<number | null> {
+  try {
+    return wakesOfSessionInfo(await session.call("session_info", {}));
+  } catch (error) {
+    if (isNoSuchTool(error)) return null;
+    throw error;
+  }
+}
+
+/** The wake count in a floor's reply to WAKES_QUERY, or null. */
+export function wakesOfFloorReply(text: string): number | null {
+  const match = FLOOR_WAKES_REPLY.exec(text);
+  return match ? Number(match[1]) : null;
 }
 
 /** Called when a session dies without being asked to (a socket the server closed). */

@@ -10,7 +10,7 @@
  */
 
 import { createSession } from "./create-session";
-import { ErrorCounter, LoadError } from "./errors";
+import { ErrorCounter } from "./errors";
 import { LatencyRecorder, type RecorderState } from "./latency";
 import { argumentsFor, checkReply, type MixEntry, payloadOf, pickTool } from "./mix";
 import { forEachBounded, spread } from "./pacing";
@@ -168,7 +168,7 @@ export class Shard {
     return this.#result(latency.export(), ok, failed);
   }
 
-  /** Reads `session_info.wakes` of the sampled sessions, to tell later whether they were evicted. */
+  /** Reads the wake count of the sampled sessions, to tell later whether they were evicted. */
   async #mark(
     command: Extract<ShardCommand, { op: "mark" }>,
     signal: AbortSignal,
@@ -225,21 +225,13 @@ export class Shard {
     return { ...this.#result(latency.export(), ok, failed), verified, evicted };
   }
 
-  /** `session_info.wakes`, or WAKES_UNKNOWN when the server has no such tool (not counted as an error). */
+  /** The session's wake count (LoadSession.wakes), or WAKES_UNKNOWN when the server cannot say. */
   async #wakesOf(index: number): Promise<number> {
     const session = this.sessions[index];
-    if (!session?.isOpen || this.target.protocol !== "mcp") return WAKES_UNKNOWN;
+    if (!session?.isOpen) return WAKES_UNKNOWN;
     try {
-      const reply = await session.call("session_info", {});
-      const wakes = (JSON.parse(reply.text ?? "{}") as { wakes?: unknown }).wakes;
-      return typeof wakes === "number" ? wakes : WAKES_UNKNOWN;
+      return (await session.wakes()) ?? WAKES_UNKNOWN;
     } catch (error) {
-      if (
-        error instanceof LoadError &&
-        (error.kind === "rpc_-32602" || error.kind === "tool_error")
-      ) {
-        return WAKES_UNKNOWN;
-      }
       this.#count(error);
       return WAKES_UNKNOWN;
     }

@@ -7,8 +7,14 @@
 import { LATEST_SESSION_ERA_VERSION } from "../../shared/protocol";
 
 export type Transport = "ws" | "http";
-/** `mcp`: initialize, then tools/call. `echo`: raw frames echoed back (the floor servers). */
-export type WireProtocol = "mcp" | "echo";
+/**
+ * `mcp`: a session-era session (initialize, then tools/call). `stateless`: MCP
+ * 2026-07-28 over Streamable HTTP, no session: every request carries the
+ * protocol version and client capabilities in `_meta` plus the `Mcp-Method` /
+ * `Mcp-Name` headers. `echo`: raw frames or POST bodies echoed back verbatim
+ * (the floor servers of bench/).
+ */
+export type WireProtocol = "mcp" | "stateless" | "echo";
 
 export interface Target {
   /** Full endpoint: `ws://host:port/ws` or `http://host:port/mcp`. */

@@ -7,12 +7,12 @@
  *
  * The subprotocol entry is never echoed back: the 101 echoes `mcp` only.
  */
+import { AUTH_SUBPROTOCOL_PREFIX } from "../../shared/limits";
+
 export type Credential =
   | { kind: "bearer"; token: string }
   | { kind: "ticket"; ticket: string }
   | { kind: "none" };
-
-export const AUTH_SUBPROTOCOL_PREFIX = "mcp.auth.";
 
 export function credentialOf(request: Request): Credential {
   const authorization = request.headers.get("Authorization");

@@ -1,58 +1,83 @@
 /**
- * One object per authenticated principal (idFromName(principal)) counting its
+ * One object per principal (idFromName(principal)): it counts the principal's
  * live sessions, so MAX_SESSIONS_PER_PRINCIPAL holds across every session
- * object. The router reserves a slot before it creates a session; a session
- * releases its slot when it ends (DELETE, expiry, failed initialize).
+ * object, and it holds the principal's upstream OAuth authorizations (grants
+ * and flows in progress, upstream-auth/grant-keeper.ts), so every session of
+ * the principal shares them and no other principal can reach them.
  *
- * Storage: table `live_session(session_id PRIMARY KEY, created_at)`, at most
- * the configured limit of rows. A slot whose release was lost (a crash between
- * the session's end and the release) is reclaimed by the idle TTL of that
- * session only if it ever wakes again; the count can therefore overstate, never
- * understate, the live sessions (fail closed).
+ * The router reserves a session slot before it creates a session; a session
+ * releases its slot when it ends (DELETE, expiry, failed initialize). A slot
+ * whose release was lost (a crash between the session's end and the release)
+ * is reclaimed by the idle TTL of that session only if it ever wakes again;
+ * the count can therefore overstate, never understate, the live sessions
+ * (fail closed).
  *
- * Tasks (issue #13): table `task_slot` (DDL in storage/schema.ts), one row per
- * stored task of the principal, at most MAX_TASKS_PER_PRINCIPAL: reserved before
- * a task object is created, released when the task deletes itself, and purged
- * at the next reservation once past its task's expiry (a lost release). It is
- * also the index session-era `tasks/list` pages through (newest first).
+ * Tasks: one slot per stored task of the principal (storage/task-slot-table.ts),
+ * so MAX_TASKS_PER_PRINCIPAL holds across every task object; also the index
+ * session-era `tasks/list` pages through.
+ *
+ * Storage: storage/principal-storage.ts (live_session, upstream_grant,
+ * oauth_flow) and storage/task-slot-table.ts (task_slot). The alarm deletes expired flows. The principal is passed with
+ * every OAuth call (an object cannot read its own name); sealed rows open only
+ * under the principal they were sealed for.
  */
 import { DurableObject } from "cloudflare:workers";
-import { TASK_SLOT_DDL } from "../storage/schema";
+import { withTrace } from "../observability/trace";
+import { PrincipalStorage } from "../storage/principal-storage";
+import { type TaskSlotPage, TaskSlotTable } from "../storage/task-slot-table";
+import { GrantKeeper } from "../upstream-auth/grant-keeper";
+import type {
+  AccessTokenOutcome,
+  AuthorizationView,
+  AuthorizeOutcome,
+  CallbackOutcome,
+  FlowView,
+  GrantWait,
+  StartOutcome,
+} from "../upstream-auth/messages";
+import { Sealer } from "../upstream-auth/sealing";
 
-export interface TaskSlotPage {
-  taskIds: string[];
-  nextCursor: string | null;
-}
-
-const CURSOR_PATTERN = /^(\d{1,16}):([0-9a-f.]{1,128})$/;
+/** Longest a call may wait here for a grant (the user is in the browser). */
+export const MAX_GRANT_WAIT_MS = 10 * 60_000;
 
 export class PrincipalObject extends DurableObject<Env> {
-  #ready = false;
+  readonly #storage: PrincipalStorage;
+  readonly #keeper: GrantKeeper;
+  readonly #tasks: TaskSlotTable;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#storage = new PrincipalStorage(ctx.storage);
+    this.#tasks = new TaskSlotTable(ctx.storage.sql);
+    this.#keeper = new GrantKeeper({
+      storage: this.#storage,
+      sealer: new Sealer(env.UPSTREAM_TOKEN_KEY ?? ""),
+      env,
+      scheduleAlarm: async (at) => {
+        const current = await ctx.storage.getAlarm();
+        if (current === null || current > at) await ctx.storage.setAlarm(at);
+      },
+      register: (request) =>
+        env.REGISTRATIONS.get(env.REGISTRATIONS.idFromName(request.upstream)).register(request),
+    });
+  }
 
   /** Reserves a slot for `sessionId`; false when the principal is at `limit`. */
   async reserve(sessionId: string, limit: number): Promise<boolean> {
-    this.#migrate();
-    const sql = this.ctx.storage.sql;
-    const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM live_session").one().n;
-    if (count >= limit) return false;
-    sql.exec(
-      "INSERT OR IGNORE INTO live_session (session_id, created_at) VALUES (?, ?)",
-      sessionId,
-      Date.now(),
-    );
+    if (this.#storage.countSessions() >= limit) return false;
+    this.#storage.addSession(sessionId, Date.now());
     return true;
   }
 
   async release(sessionId: string): Promise<void> {
-    this.#migrate();
-    this.ctx.storage.sql.exec("DELETE FROM live_session WHERE session_id = ?", sessionId);
+    this.#storage.removeSession(sessionId);
   }
 
   async count(): Promise<number> {
-    this.#migrate();
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM live_session").one()
-      .n;
+    return this.#storage.countSessions();
   }
+
+  // --- task slots (MAX_TASKS_PER_PRINCIPAL, the session-era tasks/list index)
 
   /** Reserves a slot for a new task; false when the principal holds `limit` live tasks. */
   async reserveTask(
@@ -62,79 +87,79 @@ export class PrincipalObject extends DurableObject<Env> {
     expiresAt: number,
     limit: number,
   ): Promise<boolean> {
-    this.#migrate();
-    const sql = this.ctx.storage.sql;
-    sql.exec("DELETE FROM task_slot WHERE expires_at <= ?", Date.now());
-    const count = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_slot").one().n;
-    if (count >= limit) return false;
-    sql.exec(
-      "INSERT OR IGNORE INTO task_slot (task_id, session_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-      taskId,
-      sessionId,
-      createdAt,
-      expiresAt,
-    );
-    return true;
+    return this.#tasks.reserve(taskId, sessionId, createdAt, expiresAt, limit);
   }
 
   async releaseTask(taskId: string): Promise<void> {
-    this.#migrate();
-    this.ctx.storage.sql.exec("DELETE FROM task_slot WHERE task_id = ?", taskId);
+    this.#tasks.release(taskId);
   }
 
   async countTasks(): Promise<number> {
-    this.#migrate();
-    return this.ctx.storage.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_slot WHERE expires_at > ?", Date.now())
-      .one().n;
+    return this.#tasks.count();
   }
 
-  /**
-   * One page of the principal's live tasks, newest first; null for a cursor this
-   * object did not issue. The cursor is `<created_at>:<task id>` of the last row.
-   */
+  /** One page of the principal's live tasks, newest first; null for a foreign cursor. */
   async listTasks(cursor: string | null, limit: number): Promise<TaskSlotPage | null> {
-    this.#migrate();
-    const sql = this.ctx.storage.sql;
-    let rows: { task_id: string; created_at: number }[];
-    if (cursor === null) {
-      rows = sql
-        .exec<{ task_id: string; created_at: number }>(
-          "SELECT task_id, created_at FROM task_slot WHERE expires_at > ? ORDER BY created_at DESC, task_id DESC LIMIT ?",
-          Date.now(),
-          limit + 1,
-        )
-        .toArray();
-    } else {
-      const match = CURSOR_PATTERN.exec(cursor);
-      if (!match) return null;
-      rows = sql
-        .exec<{ task_id: string; created_at: number }>(
-          `SELECT task_id, created_at FROM task_slot
-           WHERE expires_at > ? AND (created_at < ? OR (created_at = ? AND task_id < ?))
-           ORDER BY created_at DESC, task_id DESC LIMIT ?`,
-          Date.now(),
-          Number(match[1]),
-          Number(match[1]),
-          match[2] ?? "",
-          limit + 1,
-        )
-        .toArray();
-    }
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      taskIds: page.map((row) => row.task_id),
-      nextCursor: rows.length > limit && last ? `${last.created_at}:${last.task_id}` : null,
-    };
+    return this.#tasks.page(cursor, limit);
   }
 
-  #migrate(): void {
-    if (this.#ready) return;
-    this.ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS live_session (session_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
-    );
-    this.ctx.storage.sql.exec(TASK_SLOT_DDL);
-    this.#ready = true;
+  // --- upstream authorization (each call may name the trace it belongs to, for the log)
+
+  accessToken(
+    principal: string,
+    upstream: string,
+    stale?: string,
+    traceId?: string,
+  ): Promise<AccessTokenOutcome> {
+    return traced(traceId, () => this.#keeper.accessToken(principal, upstream, stale));
   }
+
+  authorize(
+    principal: string,
+    upstream: string,
+    challenge: string | null,
+    traceId?: string,
+  ): Promise<AuthorizeOutcome> {
+    return traced(traceId, () => this.#keeper.authorize(principal, upstream, challenge));
+  }
+
+  awaitGrant(upstream: string, timeoutMs: number): Promise<GrantWait> {
+    return this.#keeper.awaitGrant(upstream, Math.min(Math.max(timeoutMs, 0), MAX_GRANT_WAIT_MS));
+  }
+
+  describeFlow(principal: string, flowId: string): Promise<FlowView | null> {
+    return this.#keeper.describeFlow(principal, flowId);
+  }
+
+  startFlow(principal: string, flowId: string, binderHash: string): Promise<StartOutcome> {
+    return this.#keeper.startFlow(principal, flowId, binderHash);
+  }
+
+  completeFlow(
+    principal: string,
+    flowId: string,
+    nonce: string,
+    binderHash: string | null,
+    response: { code: string; iss: string | null } | { error: string },
+  ): Promise<CallbackOutcome> {
+    return this.#keeper.completeFlow(principal, flowId, nonce, binderHash, response);
+  }
+
+  authorizations(principal: string): Promise<AuthorizationView[]> {
+    return this.#keeper.authorizations(principal);
+  }
+
+  revoke(principal: string, upstream: string): Promise<boolean> {
+    return this.#keeper.revoke(principal, upstream);
+  }
+
+  override async alarm(): Promise<void> {
+    const next = this.#keeper.purge();
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+}
+
+function traced<R>(traceId: string | undefined, fn: () => R): R {
+  if (!traceId || !/^[0-9a-f]{32}$/.test(traceId)) return fn();
+  return withTrace({ traceId, spanId: "0000000000000000", flags: "01" }, fn);
 }

@@ -33,6 +33,25 @@ interface Env {
   REQUEST_DEADLINE_MS?: string;
   /** Upstream MCP servers to federate: a JSON array (or a string holding one); see worker/config/upstreams.ts. */
   UPSTREAMS?: unknown;
-  /** Longest an SSE reply to a POST may stay open, waiting for input included (ms). */
+  /** Longest the live SSE reply of a running call may stay open (ms). */
   REPLY_STREAM_MAX_MS?: string;
+  /** Stateless 2026-07-28 requests per principal and isolate: rate ("0" off), burst, in flight. */
+  STATELESS_RATE_LIMIT_PER_SECOND?: string;
+  STATELESS_RATE_LIMIT_BURST?: string;
+  STATELESS_MAX_IN_FLIGHT?: string;
+  /** What a session may send toward one WebSocket: characters/s ("0" off) and burst. */
+  OUTBOUND_CHARS_PER_SECOND?: string;
+  OUTBOUND_BURST_CHARS?: string;
+  /**
+   * Key material (at least 32 characters) that upstream OAuth tokens are encrypted under
+   * (AES-GCM) and authorization states are signed with (HMAC); a Worker secret. Required
+   * when an UPSTREAMS entry has `auth: { type: "oauth" }`.
+   */
+  UPSTREAM_TOKEN_KEY?: string;
+  /** This gateway's origin as browsers reach it (`https://mcp.example.com`); OAuth callbacks return here. */
+  PUBLIC_URL?: string;
+  /** Which principals may use which tools, prompts and resources: see worker/config/access-policy.ts. */
+  ACCESS_POLICY?: unknown;
+  /** "off" stops keeping the WebSocket replay store (benchmarks measure its cost); default on. */
+  REPLAY?: string;
 }

@@ -8,9 +8,14 @@ import {
   DEFAULT_REPLY_STREAM_MAX_MS,
   DEFAULT_SESSION_IDLE_TTL_MS,
   MAX_TOOL_CALL_MS,
+  OUTBOUND_BURST_CHARS,
+  OUTBOUND_CHARS_PER_SECOND,
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
   SSE_KEEPALIVE_MS,
+  STATELESS_MAX_IN_FLIGHT,
+  STATELESS_RATE_BURST,
+  STATELESS_RATE_PER_SECOND,
 } from "../../shared/limits";
 
 /** SSE keepalive interval: the SSE_KEEPALIVE_MS var (tests shorten it), never above 25 s. */
@@ -66,6 +71,55 @@ export function requestDeadlineMs(env: { REQUEST_DEADLINE_MS?: string }): number
 export function replyStreamMaxMs(env: { REPLY_STREAM_MAX_MS?: string }): number {
   const value = positiveOr(env.REPLY_STREAM_MAX_MS, DEFAULT_REPLY_STREAM_MAX_MS);
   return Math.min(Math.max(value, 1_000), 60 * 60_000);
+}
+
+/**
+ * Per-principal bounds on stateless 2026-07-28 requests (per isolate):
+ * STATELESS_RATE_LIMIT_PER_SECOND ("0" switches the rate off), STATELESS_RATE_LIMIT_BURST,
+ * STATELESS_MAX_IN_FLIGHT; defaults in shared/limits.ts.
+ */
+export function statelessBounds(env: {
+  STATELESS_RATE_LIMIT_PER_SECOND?: string;
+  STATELESS_RATE_LIMIT_BURST?: string;
+  STATELESS_MAX_IN_FLIGHT?: string;
+}): { perSecond: number; burst: number; maxInFlight: number } {
+  const perSecond = positiveOr(env.STATELESS_RATE_LIMIT_PER_SECOND, STATELESS_RATE_PER_SECOND);
+  const maxInFlight = Math.max(
+    1,
+    Math.floor(positiveOr(env.STATELESS_MAX_IN_FLIGHT, STATELESS_MAX_IN_FLIGHT)),
+  );
+  if (perSecond === 0)
+    return { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY, maxInFlight };
+  return {
+    perSecond,
+    burst: Math.max(1, positiveOr(env.STATELESS_RATE_LIMIT_BURST, STATELESS_RATE_BURST)),
+    maxInFlight,
+  };
+}
+
+/**
+ * Whether sessions keep the WebSocket replay store (REPLAY var, default on).
+ * "off" is for measuring what the store costs (bench/resume.ts): messages are
+ * then neither numbered nor kept, and a re-attach replays nothing.
+ */
+export function replayEnabled(env: { REPLAY?: string }): boolean {
+  return env.REPLAY?.trim().toLowerCase() !== "off";
+}
+
+/**
+ * What a session may send toward one WebSocket (OUTBOUND_CHARS_PER_SECOND and
+ * OUTBOUND_BURST_CHARS vars; "0" switches the budget off), defaults in shared/limits.ts.
+ */
+export function outboundLimit(env: {
+  OUTBOUND_CHARS_PER_SECOND?: string;
+  OUTBOUND_BURST_CHARS?: string;
+}): { perSecond: number; burst: number } | null {
+  const perSecond = positiveOr(env.OUTBOUND_CHARS_PER_SECOND, OUTBOUND_CHARS_PER_SECOND);
+  if (perSecond === 0) return null;
+  return {
+    perSecond,
+    burst: Math.max(1_024, positiveOr(env.OUTBOUND_BURST_CHARS, OUTBOUND_BURST_CHARS)),
+  };
 }
 
 /** MAX_TASKS_PER_PRINCIPAL: stored tasks one principal may hold (anonymous included). */

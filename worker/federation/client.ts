@@ -30,6 +30,7 @@ import {
   type RequestId,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
+import { currentTrace, outgoingCarriers } from "../observability/trace";
 import { StopCall, UpstreamFailure } from "./failures";
 import type { ClientReply } from "./relay-call";
 import { readSseData } from "./sse-reader";
@@ -39,8 +40,8 @@ import {
   failureOf,
   normalise,
   parseMessage,
+  RequestBounds,
   resultFor,
-  SilenceTimer,
   withDeadline,
 } from "./wire";
 
@@ -60,8 +61,15 @@ export interface ClientOptions {
   url: string;
   /** Extra request headers (resolved secrets). */
   headers: Record<string, string>;
-  /** Longest silence from the upstream before a request fails. */
+  /**
+   * The OAuth access token for the next request, read as each request is sent
+   * (federation looks it up from the principal's grant before every attempt).
+   */
+  bearer?: () => string | undefined;
+  /** Longest the upstream may go without progress on a request before it fails. */
   timeoutMs: number;
+  /** Longest any one request may take, progress or not. */
+  maxRequestMs: number;
   fetcher?: typeof fetch;
 }
 
@@ -153,6 +161,7 @@ export class UpstreamClient {
         this.#fetch(this.options.url, {
           method: "DELETE",
           headers: this.#headers({ sessionId, protocolVersion: LATEST_SESSION_ERA_VERSION }),
+          redirect: "manual",
           signal,
         }),
       );
@@ -172,15 +181,13 @@ export class UpstreamClient {
     const controller = new AbortController();
     const onAbort = () => controller.abort(hooks.signal?.reason);
     hooks.signal?.addEventListener("abort", onAbort, { once: true });
-    const silence = new SilenceTimer(this.options.timeoutMs, () =>
-      controller.abort(
-        new UpstreamFailure("timeout", `timed out after ${this.options.timeoutMs} ms`),
-      ),
+    const bounds = new RequestBounds(this.options.timeoutMs, this.options.maxRequestMs, (reason) =>
+      controller.abort(reason),
     );
     try {
       if (hooks.signal?.aborted) throw hooks.signal.reason;
       const response = await this.#post(
-        requestEnvelope(id, method, params),
+        requestEnvelope(id, method, withTraceMeta(params)),
         session,
         controller.signal,
       );
@@ -188,24 +195,25 @@ export class UpstreamClient {
       if (!response.ok) throw await failureOf(response, session);
       const type = (response.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
       if (type === "application/json") {
-        silence.touch();
+        bounds.touch();
         const message = parseMessage(await boundedText(response, MAX_FRAME_BYTES, "refuse"));
         return { result: resultFor(message, id), sessionId };
       }
       if (type === "text/event-stream" && response.body) {
         for await (const data of readSseData(response.body, MAX_FRAME_BYTES)) {
-          silence.touch();
           // Resumable servers prime a stream with an event that has an id and empty data.
           if (data.trim() === "") continue;
           const message = parseMessage(data);
           if (message.kind === "request") {
-            silence.pause();
+            bounds.pause();
             const reply = await this.#answer(message.message, hooks, controller.signal);
             await this.#reply(message.message.id, reply, session, controller.signal);
-            silence.touch();
+            bounds.resume();
             continue;
           }
           if (message.kind === "notification") {
+            // Progress shows work is happening; log lines and list changes do not.
+            if (message.message.method === "notifications/progress") bounds.touch();
             hooks.onNotification?.(message.message);
             continue;
           }
@@ -234,7 +242,7 @@ export class UpstreamClient {
       }
       throw normalise(thrown);
     } finally {
-      silence.pause();
+      bounds.pause();
       hooks.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -280,6 +288,9 @@ export class UpstreamClient {
           Accept: "application/json, text/event-stream",
         },
         body: JSON.stringify(body),
+        // Never follow a redirect: it would carry the configured headers (secrets) to
+        // wherever the upstream points; fetch strips only Authorization across origins.
+        redirect: "manual",
         signal,
       });
     } catch (thrown) {
@@ -293,9 +304,23 @@ export class UpstreamClient {
   #headers(
     session: Pick<UpstreamSessionState, "sessionId" | "protocolVersion"> | null,
   ): Record<string, string> {
-    const headers: Record<string, string> = { ...this.options.headers };
+    const trace = currentTrace();
+    const headers: Record<string, string> = {
+      ...this.options.headers,
+      ...(trace ? outgoingCarriers(trace) : {}),
+    };
+    const bearer = this.options.bearer?.();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
     if (session?.sessionId) headers[SESSION_ID_HEADER] = session.sessionId;
     if (session) headers[PROTOCOL_VERSION_HEADER] = session.protocolVersion;
     return headers;
   }
+}
+
+/** SEP-414: the call's trace context in the upstream request's `_meta` too (beside the headers). */
+function withTraceMeta(params: Record<string, unknown>): Record<string, unknown> {
+  const trace = currentTrace();
+  if (!trace) return params;
+  const meta = typeof params._meta === "object" && params._meta !== null ? params._meta : {};
+  return { ...params, _meta: { ...meta, ...outgoingCarriers(trace) } };
 }

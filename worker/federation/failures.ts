@@ -17,6 +17,18 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/** The upstream refused the gateway's credentials (HTTP 401): its challenge starts OAuth discovery. */
+export class UpstreamUnauthorized extends UpstreamFailure {
+  constructor(
+    detail: string,
+    /** The WWW-Authenticate header, bounded. */
+    readonly challenge: string | null,
+  ) {
+    super("unavailable", detail);
+    this.name = "UpstreamUnauthorized";
+  }
+}
+
 /** The upstream answered with a JSON-RPC error. */
 export class UpstreamRpcError extends Error {
   constructor(

@@ -4,43 +4,52 @@
  * routed to the owning upstream, and what an upstream sends on a call's stream
  * is relayed to the caller (relay.ts).
  *
- * Upstream sessions are opened lazily, one per upstream, with the client's
- * relayable capabilities, and remembered in the session's store, so a woken
- * object continues the same upstream session. An upstream that forgot the
- * session (404) is re-initialised transparently and the request retried once.
+ * Upstream sessions are opened lazily, one per upstream (upstream-sessions.ts),
+ * and remembered in the session's store, so a woken object continues the same
+ * upstream session. An upstream that forgot the session (404) is re-initialised
+ * transparently and the request retried once.
  *
  * Failure isolation: every upstream request is bounded by the upstream's
  * `timeoutMs` of silence; a list that fails leaves the others intact and is
  * reported in `_meta["dormouse/unavailableUpstreams"]`; for a while after a
  * failure, lists skip that upstream (health.ts).
+ *
+ * OAuth upstreams carry the principal's own access token on every request and
+ * send the principal to authorize when it has none (authorization.ts).
  */
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../config/upstreams";
+import { UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
 import { InputRequired, type ToolResult } from "../tools/types";
-import { type CallHooks, UpstreamClient } from "./client";
+import {
+  AUTHORIZE_TOOL,
+  authorizeTool,
+  isOAuth,
+  NeedsAuthorization,
+  UpstreamAuthorization,
+} from "./authorization";
+import type { CallHooks, UpstreamClient } from "./client";
+import type { UpstreamCredentials } from "./credentials";
 import { describeFailure, wireError } from "./errors";
-import { StopCall, UpstreamFailure, UpstreamRpcError } from "./failures";
+import { StopCall, UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { recordFailure, recordSuccess, skipReason } from "./health";
 import {
   LISTS,
   type ListKind,
   type MergedList,
-  NAME_SEPARATOR,
+  namespaced,
   namespacedUri,
   readList,
-  toolAllowed,
-  UPSTREAM_URI_SCHEME,
+  resolveName,
+  type Target,
 } from "./lists";
 import { type Replay, relayHooks, replayAnswers } from "./relay";
 import type { RelayCall } from "./relay-call";
-import type { UpstreamSessionState, UpstreamSessionStore } from "./store";
+import type { UpstreamSessionStore } from "./store";
+import { UpstreamSessions } from "./upstream-sessions";
+import { boundedSignal } from "./wire";
 
 export type { ListKind, MergedList } from "./lists";
-export { NAME_SEPARATOR } from "./lists";
-
-/** Client capabilities the gateway can relay upstream. */
-const RELAYABLE_CAPABILITIES = ["elicitation", "sampling", "roots"] as const;
 
 export type ListChangeKind = "tools" | "prompts" | "resources";
 
@@ -54,55 +63,49 @@ export interface FederationOptions {
   cacheLists: boolean;
   /** Tells the deployment's listen streams that an upstream's list changed. */
   publishListChange?(kind: ListChangeKind): void;
+  /** The principal's OAuth tokens (null: no OAuth upstream, or nobody to hold tokens for). */
+  credentials?: UpstreamCredentials | null;
 }
 
-/** An upstream name resolved from a namespaced tool, prompt or resource name. */
-export interface Target {
-  upstream: Upstream;
-  name: string;
-}
+export type { Target } from "./lists";
 
 export class Federation {
-  readonly #clients = new Map<string, UpstreamClient>();
-  readonly #connecting = new Map<string, Promise<UpstreamClient>>();
+  readonly #sessions: UpstreamSessions;
   /** Lists fetched in this object lifetime, per upstream and kind; dropped on list_changed. */
   readonly #lists = new Map<string, Record<string, unknown>[]>();
   readonly upstreams: readonly Upstream[];
-  readonly #secrets: Record<string, unknown>;
-  readonly #store: UpstreamSessionStore;
   readonly #cacheLists: boolean;
   readonly #publishListChange: (kind: ListChangeKind) => void;
+  readonly #auth: UpstreamAuthorization | null;
+  readonly #credentials: UpstreamCredentials | null;
 
   constructor(options: FederationOptions) {
     this.upstreams = options.upstreams;
-    this.#secrets = options.secrets;
-    this.#store = options.store;
     this.#cacheLists = options.cacheLists;
     this.#publishListChange = options.publishListChange ?? (() => {});
+    this.#credentials = options.credentials ?? null;
+    this.#auth = this.#credentials ? new UpstreamAuthorization(this.#credentials) : null;
+    this.#sessions = new UpstreamSessions({
+      secrets: options.secrets,
+      store: options.store,
+      auth: this.#auth,
+      onForget: (name) => this.#dropLists(name),
+    });
   }
 
-  /**
-   * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
-   * (allowTools/denyTools applied) and prompts, longest prefix first;
-   * `upstream://<prefix>/<uri>` for resources.
-   */
+  /** Whether some upstream is per-principal OAuth (and this federation can hold tokens). */
+  get oauth(): boolean {
+    return this.#credentials !== null && this.upstreams.some(isOAuth);
+  }
+
+  /** The principal's authorized OAuth upstreams (never a token); empty without OAuth. */
+  async authorizations(): Promise<Record<string, unknown>[]> {
+    return this.#credentials ? this.#credentials.authorizations() : [];
+  }
+
+  /** The upstream owning a namespaced name, or null (lists.ts: resolveName). */
   resolve(name: string, kind: "tool" | "prompt" | "resource"): Target | null {
-    if (kind === "resource") {
-      if (!name.startsWith(UPSTREAM_URI_SCHEME)) return null;
-      const rest = name.slice(UPSTREAM_URI_SCHEME.length);
-      const slash = rest.indexOf("/");
-      const upstream = this.upstreams.find((u) => u.prefix === rest.slice(0, slash));
-      return slash > 0 && upstream ? { upstream, name: rest.slice(slash + 1) } : null;
-    }
-    let best: Target | null = null;
-    for (const upstream of this.upstreams) {
-      const head = upstream.prefix + NAME_SEPARATOR;
-      if (!name.startsWith(head)) continue;
-      if (best && best.upstream.prefix.length >= upstream.prefix.length) continue;
-      best = { upstream, name: name.slice(head.length) };
-    }
-    if (best && kind === "tool" && !toolAllowed(best.upstream, best.name)) return null;
-    return best;
+    return resolveName(this.upstreams, name, kind);
   }
 
   /** Every upstream's list of `kind`, namespaced; failures are reported, not thrown. */
@@ -111,21 +114,49 @@ export class Federation {
       this.upstreams.map(async (upstream) => {
         const skip = skipReason(upstream);
         if (skip) return { unavailable: { upstream: upstream.name, reason: skip } };
+        // Each upstream's list has a bound of its own, so one that never finishes (or
+        // chatters without answering) cannot hold the merged list past it.
+        const budgetMs = Math.min(2 * upstream.timeoutMs, UPSTREAM_LIST_MAX_MS);
+        const bounded = boundedSignal(
+          call.signal,
+          budgetMs,
+          new UpstreamFailure(
+            "timeout",
+            `did not answer ${LISTS[kind].method} within ${budgetMs} ms`,
+          ),
+        );
         try {
-          return { items: await this.#listOne(upstream, kind, call) };
-        } catch (error) {
-          if (call.signal.aborted) throw error;
+          return {
+            items: await this.#listOne(upstream, kind, { ...call, signal: bounded.signal }),
+          };
+        } catch (thrown) {
+          if (call.signal.aborted) throw thrown;
+          // The list's own bound aborted it: that is this upstream's failure.
+          const error = bounded.signal.aborted ? bounded.signal.reason : thrown;
+          if (error instanceof NeedsAuthorization) {
+            const stand =
+              kind === "tools"
+                ? [authorizeTool(upstream, namespaced(upstream, AUTHORIZE_TOOL))]
+                : [];
+            return {
+              items: stand,
+              authorization: { upstream: upstream.name, ...error.elicitation },
+            };
+          }
           const reason = describeFailure(error);
           if (error instanceof UpstreamFailure) recordFailure(upstream, reason);
           logEvent("warn", "upstream_list_failed", { upstream: upstream.name, kind, reason });
           return { unavailable: { upstream: upstream.name, reason } };
+        } finally {
+          bounded.clear();
         }
       }),
     );
-    const merged: MergedList = { items: [], unavailable: [] };
+    const merged: MergedList = { items: [], unavailable: [], authorization: [] };
     for (const entry of settled) {
       if (entry.items) merged.items.push(...entry.items);
       if (entry.unavailable) merged.unavailable.push(entry.unavailable);
+      if (entry.authorization) merged.authorization.push(entry.authorization);
     }
     return merged;
   }
@@ -135,6 +166,10 @@ export class Federation {
     args: Record<string, unknown>,
     call: RelayCall,
   ): Promise<ToolResult | InputRequired> {
+    if (target.name === AUTHORIZE_TOOL && this.#auth && isOAuth(target.upstream)) {
+      const authorized = await this.#auth.authorizeOnly(target.upstream, call);
+      if (authorized) return authorized;
+    }
     const params: Record<string, unknown> = { name: target.name, arguments: args };
     if (call.progressToken !== undefined) params._meta = { progressToken: call.progressToken };
     const result = await this.#relayWithInput(target, "tools/call", params, call);
@@ -181,24 +216,15 @@ export class Federation {
 
   /**
    * The client (re-)initialised, perhaps with other capabilities: the next use
-   * of each upstream checks its stored session against them again (#connect).
+   * of each upstream checks its stored session against them again.
    */
   clientChanged(): void {
-    this.#clients.clear();
+    this.#sessions.clientChanged();
   }
 
   /** Ends every upstream session this session holds (the session is ending); best effort. */
-  async terminateAll(): Promise<void> {
-    const names = new Set([...this.#store.listUpstreams(), ...this.#clients.keys()]);
-    await Promise.all(
-      [...names].map(async (name) => {
-        const upstream = this.upstreams.find((u) => u.name === name);
-        const state = this.#store.loadUpstream(name) ?? this.#clients.get(name)?.state ?? null;
-        this.#store.deleteUpstream(name);
-        this.#clients.delete(name);
-        if (upstream && state) await this.#newClient(upstream, state).terminate();
-      }),
-    );
+  terminateAll(): Promise<void> {
+    return this.#sessions.terminateAll(this.upstreams);
   }
 
   // ---------------------------------------------------------------------------
@@ -209,7 +235,7 @@ export class Federation {
     call: RelayCall,
   ): Promise<Record<string, unknown>[]> {
     // The client first: it re-opens the upstream session (and drops its lists) if it no longer fits.
-    const client = await this.#client(upstream, call);
+    const client = await this.#listClient(upstream, call);
     const cacheKey = `${upstream.name}\u0000${kind}`;
     const cached = this.#lists.get(cacheKey);
     if (cached) return cached;
@@ -229,8 +255,10 @@ export class Federation {
     params: Record<string, unknown>,
     call: RelayCall,
   ): Promise<Record<string, unknown>> {
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, null));
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (call.signal.aborted) throw error;
       throw wireError(upstream, error);
@@ -246,8 +274,13 @@ export class Federation {
   ): Promise<Record<string, unknown> | InputRequired> {
     const { upstream } = target;
     const replay = call.era === "modern" ? replayAnswers(upstream, call) : null;
+    const attempt = () =>
+      this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
     try {
-      return await this.#relay(upstream, method, params, call, this.#hooks(upstream, call, replay));
+      if (this.#auth && isOAuth(upstream) && call.era === "modern") {
+        await this.#auth.resume(upstream, call);
+      }
+      return await this.#authorized(upstream, call, attempt);
     } catch (error) {
       if (error instanceof StopCall && error.value instanceof InputRequired) return error.value;
       if (call.signal.aborted) throw error;
@@ -263,13 +296,22 @@ export class Federation {
     call: RelayCall,
     hooks: CallHooks,
   ): Promise<Record<string, unknown>> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        const client = await this.#client(upstream, call);
+        if (oauth && !refreshed) await oauth.prepare(upstream);
+        const client = await this.#sessions.client(upstream, call);
         const result = await client.request(method, params, hooks);
         recordSuccess(upstream);
         return result;
       } catch (error) {
+        if (oauth && error instanceof UpstreamUnauthorized && !refreshed) {
+          // A refreshed token is retried once; otherwise NeedsAuthorization goes up.
+          await oauth.onUnauthorized(upstream, error);
+          refreshed = true;
+          continue;
+        }
         // An answer, even an error, shows the upstream is up; a failure is remembered for lists.
         if (error instanceof UpstreamRpcError) recordSuccess(upstream);
         const expired = error instanceof UpstreamFailure && error.kind === "expired";
@@ -279,83 +321,35 @@ export class Federation {
           sessionId: call.sessionId,
           upstream: upstream.name,
         });
-        this.#forget(upstream.name);
+        this.#sessions.forget(upstream.name);
       }
     }
   }
 
-  #forget(name: string): void {
-    this.#clients.delete(name);
-    this.#store.deleteUpstream(name);
-    this.#dropLists(name);
+  /** `attempt`, sending the principal to authorize first when an OAuth upstream needs it. */
+  #authorized<T>(upstream: Upstream, call: RelayCall, attempt: () => Promise<T>): Promise<T> {
+    const auth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    return auth ? auth.around(upstream, call, attempt) : attempt();
+  }
+
+  /** The client for a list, with a 401 turned into NeedsAuthorization for OAuth upstreams. */
+  async #listClient(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
+    const oauth = this.#auth && isOAuth(upstream) ? this.#auth : null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (oauth && attempt === 0) await oauth.prepare(upstream);
+        return await this.#sessions.client(upstream, call);
+      } catch (error) {
+        if (!oauth || !(error instanceof UpstreamUnauthorized) || attempt > 0) throw error;
+        await oauth.onUnauthorized(upstream, error);
+      }
+    }
   }
 
   #dropLists(name: string): void {
     for (const key of [...this.#lists.keys()]) {
       if (key.startsWith(`${name}\u0000`)) this.#lists.delete(key);
     }
-  }
-
-  async #client(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
-    const existing = this.#clients.get(upstream.name);
-    if (existing?.state) return existing;
-    const pending = this.#connecting.get(upstream.name);
-    if (pending) return pending;
-    const connecting = this.#connect(upstream, call);
-    this.#connecting.set(upstream.name, connecting);
-    try {
-      return await connecting;
-    } finally {
-      this.#connecting.delete(upstream.name);
-    }
-  }
-
-  /** The stored upstream session, or a new one (initialize) remembered in the store. */
-  async #connect(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
-    let stored = this.#store.loadUpstream(upstream.name);
-    if (stored && !this.#fits(stored, call)) {
-      // The client now declares other capabilities: end the old upstream session, open another.
-      logEvent("info", "upstream_session_reopened", {
-        sessionId: call.sessionId,
-        upstream: upstream.name,
-      });
-      await this.#newClient(upstream, stored).terminate();
-      this.#forget(upstream.name);
-      stored = null;
-    }
-    const client = this.#newClient(upstream, stored);
-    if (!stored) {
-      const state = await client.initialize(relayableCapabilities(call), call.signal);
-      this.#store.saveUpstream(upstream.name, state);
-      logEvent("info", "upstream_session_opened", {
-        sessionId: call.sessionId,
-        upstream: upstream.name,
-        protocolVersion: state.protocolVersion,
-      });
-    }
-    this.#clients.set(upstream.name, client);
-    return client;
-  }
-
-  /**
-   * Whether a stored upstream session suits this call: opened with the
-   * capabilities a session-era client declares now (checked once per object
-   * lifetime and after each initialize, not on every call). (A 2026-07-28 request on a session object
-   * uses the session's upstream sessions as they are: its envelope may differ per
-   * request, and re-opening on each would thrash.)
-   */
-  #fits(state: UpstreamSessionState, call: RelayCall): boolean {
-    if (call.era !== "session") return true;
-    return canonical(state.declared) === canonical(relayableCapabilities(call));
-  }
-
-  #newClient(upstream: Upstream, state: UpstreamSessionState | null): UpstreamClient {
-    const headers: Record<string, string> = {};
-    for (const [header, secret] of Object.entries(upstream.headers)) {
-      const value = this.#secrets[secret];
-      if (typeof value === "string") headers[header] = value;
-    }
-    return new UpstreamClient({ url: upstream.url, headers, timeoutMs: upstream.timeoutMs }, state);
   }
 
   #hooks(upstream: Upstream, call: RelayCall, replay: Replay | null): CallHooks {
@@ -370,21 +364,4 @@ export class Federation {
       },
     });
   }
-}
-
-function relayableCapabilities(call: RelayCall): Record<string, unknown> {
-  const declared = call.clientCapabilities();
-  const picked: Record<string, unknown> = {};
-  for (const name of RELAYABLE_CAPABILITIES) if (name in declared) picked[name] = declared[name];
-  return picked;
-}
-
-/** JSON with sorted keys at every level, for comparing capability objects. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }

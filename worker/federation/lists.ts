@@ -11,10 +11,9 @@
  */
 import { METHOD_NOT_FOUND } from "../../shared/errors";
 import { isRecord } from "../../shared/protocol";
-import type { Upstream } from "../config/upstreams";
+import { NAME_SEPARATOR, type Upstream } from "../config/upstreams";
 import { UpstreamFailure, UpstreamRpcError } from "./failures";
 
-export const NAME_SEPARATOR = "__";
 /** Scheme of namespaced upstream resource URIs: `upstream://<prefix>/<original>`. */
 export const UPSTREAM_URI_SCHEME = "upstream://";
 /** Pages followed per upstream list, and items kept. */
@@ -49,9 +48,19 @@ export interface Unavailable {
   reason: string;
 }
 
+/** An upstream the principal must authorize first, with the URL elicitation that starts it. */
+export interface AuthorizationRequired {
+  upstream: string;
+  mode: "url";
+  elicitationId: string;
+  url: string;
+  message: string;
+}
+
 export interface MergedList {
   items: Record<string, unknown>[];
   unavailable: Unavailable[];
+  authorization: AuthorizationRequired[];
 }
 
 export function toolAllowed(upstream: Upstream, name: string): boolean {
@@ -109,4 +118,38 @@ export async function readList(
     cursor = next;
   }
   return items.slice(0, MAX_LIST_ITEMS);
+}
+
+/** An upstream name resolved from a namespaced tool, prompt or resource name. */
+export interface Target {
+  upstream: Upstream;
+  name: string;
+}
+
+/**
+ * The upstream owning a namespaced name, or null: `<prefix>__<name>` for tools
+ * (allowTools/denyTools applied) and prompts, longest prefix first;
+ * `upstream://<prefix>/<uri>` for resources.
+ */
+export function resolveName(
+  upstreams: readonly Upstream[],
+  name: string,
+  kind: "tool" | "prompt" | "resource",
+): Target | null {
+  if (kind === "resource") {
+    if (!name.startsWith(UPSTREAM_URI_SCHEME)) return null;
+    const rest = name.slice(UPSTREAM_URI_SCHEME.length);
+    const slash = rest.indexOf("/");
+    const upstream = upstreams.find((u) => u.prefix === rest.slice(0, slash));
+    return slash > 0 && upstream ? { upstream, name: rest.slice(slash + 1) } : null;
+  }
+  let best: Target | null = null;
+  for (const upstream of upstreams) {
+    const head = upstream.prefix + NAME_SEPARATOR;
+    if (!name.startsWith(head)) continue;
+    if (best && best.upstream.prefix.length >= upstream.prefix.length) continue;
+    best = { upstream, name: name.slice(head.length) };
+  }
+  if (best && kind === "tool" && !toolAllowed(best.upstream, best.name)) return null;
+  return best;
 }

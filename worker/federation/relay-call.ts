@@ -35,6 +35,8 @@ export interface RelayCall {
     params: Record<string, unknown> | undefined,
     signal: AbortSignal,
   ): Promise<ClientReply>;
+  /** The request's deadline, paused while a person acts (a browser authorization) and resumed after. */
+  deadline: { pause(): void; resume(): void };
   /** 2026-07-28: this retry's answers, and the verified state of the previous round. */
   inputResponses: Record<string, unknown> | undefined;
   requestState: unknown;

@@ -6,7 +6,7 @@
 import { type DecodedFrame, decodeFrame } from "../../shared/codec";
 import { PARSE_ERROR } from "../../shared/errors";
 import { responseError } from "../../shared/protocol";
-import { UpstreamFailure, UpstreamRpcError } from "./failures";
+import { UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { EventTooLarge } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";
 
@@ -34,28 +34,90 @@ export async function withDeadline<T>(
 }
 
 /**
- * Aborts a request when the upstream stays silent for `ms`; paused while a
- * server->client request waits for the client's answer.
+ * A signal that aborts with `reason` after `ms`, or when `parent` aborts; clear()
+ * drops the timer (a pending timer would keep a session object awake).
  */
-export class SilenceTimer {
-  #timer: ReturnType<typeof setTimeout> | null = null;
+export function boundedSignal(
+  parent: AbortSignal,
+  ms: number,
+  reason: unknown,
+): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const onParent = () => controller.abort(parent.reason);
+  const timer = setTimeout(() => controller.abort(reason), ms);
+  if (parent.aborted) onParent();
+  else parent.addEventListener("abort", onParent, { once: true });
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      parent.removeEventListener("abort", onParent);
+    },
+  };
+}
+
+/**
+ * The two bounds of one upstream request (MCP spec, basic/lifecycle "Timeouts":
+ * a timeout MAY be reset by progress, but a maximum SHOULD always be enforced):
+ * - silence: `silenceMs` without progress (the answer, a progress notification,
+ *   or a server->client request of the upstream's own) fails the request; other
+ *   notifications (log messages, list changes) do not count as progress, so an
+ *   upstream that only chatters still times out;
+ * - total: `totalMs` for the whole request, whatever the upstream sends.
+ * Both are paused while the client answers a request of the upstream's (a person
+ * may be typing); that wait is bounded by the MCP layer on its own.
+ */
+export class RequestBounds {
+  #silence: ReturnType<typeof setTimeout> | null = null;
+  #total: ReturnType<typeof setTimeout> | null = null;
+  #totalLeft: number;
+  #since = 0;
 
   constructor(
-    private readonly ms: number,
-    private readonly onExpire: () => void,
+    private readonly silenceMs: number,
+    private readonly totalMs: number,
+    private readonly onExpire: (reason: UpstreamFailure) => void,
   ) {
+    this.#totalLeft = totalMs;
+    this.resume();
+  }
+
+  /** Progress: the silence bound starts again. */
+  touch(): void {
+    if (this.#total === null) return;
+    this.#clearSilence();
+    this.#silence = setTimeout(
+      () => this.onExpire(new UpstreamFailure("timeout", `timed out after ${this.silenceMs} ms`)),
+      this.silenceMs,
+    );
+  }
+
+  /** Waiting for the client: neither bound runs. */
+  pause(): void {
+    this.#clearSilence();
+    if (this.#total === null) return;
+    clearTimeout(this.#total);
+    this.#total = null;
+    this.#totalLeft -= Date.now() - this.#since;
+  }
+
+  resume(): void {
+    if (this.#total !== null) return;
+    this.#since = Date.now();
+    const left = Math.max(this.#totalLeft, 0);
+    this.#total = setTimeout(
+      () =>
+        this.onExpire(
+          new UpstreamFailure("timeout", `did not finish within its ${this.totalMs} ms bound`),
+        ),
+      left,
+    );
     this.touch();
   }
 
-  touch(): void {
-    this.pause();
-    this.#timer = setTimeout(() => this.onExpire(), this.ms);
-  }
-
-  /** Stops the timer (a client answer is awaited, or the request ended); touch() restarts it. */
-  pause(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+  #clearSilence(): void {
+    if (this.#silence !== null) clearTimeout(this.#silence);
+    this.#silence = null;
   }
 }
 
@@ -104,7 +166,20 @@ export async function failureOf(
       return new UpstreamFailure("expired", "no longer knows this session");
     }
   }
-  if (response.status === 401 || response.status === 403) {
+  if (response.status >= 300 && response.status < 400) {
+    return new UpstreamFailure(
+      "unavailable",
+      `answered HTTP ${response.status}, a redirect, which the gateway does not follow (configure the upstream's final URL)`,
+    );
+  }
+  if (response.status === 401) {
+    const challenge = response.headers.get("WWW-Authenticate")?.slice(0, 2_048) ?? null;
+    return new UpstreamUnauthorized(
+      `refused the gateway's credentials (HTTP ${response.status})`,
+      challenge,
+    );
+  }
+  if (response.status === 403) {
     return new UpstreamFailure(
       "unavailable",
       `refused the gateway's credentials (HTTP ${response.status})`,

@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import { authenticate } from "../auth/authenticate";
 import { PROTECTED_RESOURCE_PATH } from "../auth/oauth";
-import { configuredUpstreams } from "../config/configuration";
+import { checkConfiguration } from "../config/configuration";
 import type { AppEnv } from "./app-env";
 import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
 
@@ -39,7 +39,7 @@ export const authGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!outcome.ok) return outcome.response;
   c.set("principal", outcome.principal);
   c.set("authenticated", outcome.authenticated);
-  // A bad TOOLSETS/UPSTREAMS refuses service loudly (503 via onError), not at the first call.
-  configuredUpstreams(c.env);
+  // A bad TOOLSETS/UPSTREAMS/ACCESS_POLICY refuses service loudly (503 via onError), not at the first call.
+  checkConfiguration(c.env);
   return next();
 };

@@ -29,7 +29,7 @@ import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
 import { type ListKind, subscribe } from "../feed/change-feed";
 import { parseParams } from "../mcp/params";
 import { watchTask } from "../tasks/task-listeners";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 
@@ -111,19 +111,14 @@ export async function openListenStream(
   );
   acknowledged = true;
   for (const frame of held.splice(0)) send(frame);
-  const timer = setInterval(() => {
-    if (sse.closed) close();
-    else sse.comment("keepalive");
-  }, options.keepaliveMs);
+  const stop = keepAlive(sse, options.keepaliveMs, () => close());
   function close(): void {
-    clearInterval(timer);
+    stop();
     subscription?.close();
     tasks.close();
     sse.close();
   }
-  return new Response(sse.response, {
-    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform" },
-  });
+  return sseResponse(sse);
 }
 
 function requireTasksExtension(request: JsonRpcRequest): void {

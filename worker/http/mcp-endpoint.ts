@@ -3,22 +3,25 @@
  * the body read and decoded once, then the era: a 2026-07-28 request is
  * served statelessly in the Worker (stateless.ts); a session-era one mints a
  * session (initialize) or is forwarded to its session object. GET opens the
- * session-era standalone stream, DELETE ends a session.
+ * session-era standalone stream, or with Last-Event-ID resumes a reply stream
+ * (resume-stream.ts); DELETE ends a session.
  */
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
-import { isSessionEraVersion } from "../../shared/protocol";
+import { isRecord, isSessionEraVersion, type RequestId } from "../../shared/protocol";
+import { configuredPolicy } from "../config/configuration";
 import {
   maxTasksPerPrincipal,
   replyStreamMaxMs,
   requestDeadlineMs,
   sseKeepaliveMs,
+  statelessBounds,
 } from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
-import { SseWriter } from "../transports/sse";
+import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import {
   checkGetHeaders,
   checkPostHeaders,
@@ -28,6 +31,7 @@ import {
 } from "../transports/streamable-http";
 import type { AppContext } from "./app-env";
 import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";
+import { resumeStream } from "./resume-stream";
 import {
   checkSessionEraVersion,
   forward,
@@ -35,13 +39,15 @@ import {
   sessionFromHeader,
 } from "./session-forwarding";
 import { serveStateless, statelessFederation } from "./stateless";
+import { statelessLimitsFor } from "./stateless-limits";
+import { withHeaderTrace } from "./trace-headers";
 
 export async function postMcp(c: AppContext): Promise<Response> {
   const failure = checkPostHeaders(c.req.raw);
   if (failure) return plainError(failure);
-  const text = await readBoundedText(c.req.raw);
-  if (text === null) return plainError({ status: 413, message: "Payload Too Large" });
-  const frame = decodeFrame(text);
+  const raw = await readBoundedText(c.req.raw);
+  if (raw === null) return plainError({ status: 413, message: "Payload Too Large" });
+  const { frame, text } = withHeaderTrace(c.req.raw, decodeFrame(raw), raw);
   if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400 });
   const body = frame.message as Record<string, unknown>;
   const id = frame.kind === "request" ? frame.message.id : null;
@@ -51,13 +57,20 @@ export async function postMcp(c: AppContext): Promise<Response> {
       checkModernRequest(c.req.raw, body) ??
       checkParamHeaders(c.req.raw, body, (tool) => registry.tools.get(tool)?.item.inputSchema);
     if (error) return jsonRpcErrorResponse(modernStatusFor(error), id, error);
+    const admission = statelessLimitsFor(statelessBounds(c.env)).admit(
+      c.get("principal"),
+      frame.kind === "request",
+    );
+    if (!admission.ok) return tooMany(id, admission.error);
     return serveStateless(frame, {
+      onSettled: admission.release,
       registry,
       requestStateSecret: c.env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(c.env),
       maxOpenMs: replyStreamMaxMs(c.env),
       deadlineMs: requestDeadlineMs(c.env),
       federation: statelessFederation(c.env, c.get("principal"), body),
+      policy: configuredPolicy(c.env),
       tasks: new DurableTaskService(c.env, c.get("principal"), maxTasksPerPrincipal(c.env)),
       principal: c.get("principal"),
     });
@@ -99,6 +112,10 @@ export async function getMcp(c: AppContext): Promise<Response> {
   }
   const sessionId = sessionFromHeader(c);
   if (sessionId instanceof Response) return sessionId;
+  const lastEventId = c.req.header("Last-Event-ID");
+  if (lastEventId !== undefined) {
+    return resumeStream(c, sessionId, lastEventId, sseKeepaliveMs(c.env));
+  }
   const probe = await forward(c, sessionId, "probe", "");
   if (probe.status !== 204) return probe;
   return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));
@@ -112,6 +129,14 @@ export async function deleteMcp(c: AppContext): Promise<Response> {
   return forward(c, sessionId, "delete", "");
 }
 
+/** 429 with the JSON-RPC error and Retry-After (whole seconds, at least 1). */
+function tooMany(id: RequestId | null, error: JsonRpcError): Response {
+  const retryAfterMs = isRecord(error.data) ? Number(error.data.retryAfterMs) || 1_000 : 1_000;
+  return jsonRpcErrorResponse(429, id, error, {
+    "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+  });
+}
+
 /**
  * The session-era standalone GET stream, held by the Worker rather than the
  * session object, so it never keeps the object awake. Dormouse sends nothing
@@ -121,15 +146,6 @@ export async function deleteMcp(c: AppContext): Promise<Response> {
 function standaloneStream(sessionId: string, keepaliveMs: number): Response {
   const sse = new SseWriter();
   sse.comment("stream open");
-  const timer = setInterval(() => {
-    if (sse.closed) clearInterval(timer);
-    else sse.comment("keepalive");
-  }, keepaliveMs);
-  return new Response(sse.response, {
-    headers: {
-      "Content-Type": "text/event-stream",
-      "Cache-Control": "no-cache, no-transform",
-      [SESSION_ID_HEADER]: sessionId,
-    },
-  });
+  keepAlive(sse, keepaliveMs, () => {});
+  return sseResponse(sse, { [SESSION_ID_HEADER]: sessionId });
 }

@@ -7,7 +7,7 @@ import { TICKET_TTL_MS } from "../../shared/limits";
 import { issueTicket } from "../auth/authenticate";
 import { oauthConfigFrom, protectedResourceMetadata } from "../auth/oauth";
 import { ConfigError } from "../config/config-error";
-import { configuredUpstreams } from "../config/configuration";
+import { checkConfiguration } from "../config/configuration";
 import { logEvent } from "../observability/log";
 import { registryFor } from "../tools/registry";
 import type { AppContext } from "./app-env";
@@ -16,7 +16,7 @@ export function health(c: AppContext): Response {
   try {
     const registry = registryFor(c.env.TOOLSETS);
     // Validated here, but not named: upstream names describe the operator's network.
-    configuredUpstreams(c.env);
+    checkConfiguration(c.env);
     return c.json({
       status: "ok",
       service: "dormouse",

@@ -9,7 +9,7 @@ import { isSessionEraVersion } from "../../shared/protocol";
 import { maxSessionsPerPrincipal } from "../config/vars";
 import type { HttpOp } from "../session/http-exchanges";
 import { parseSessionId, unknownSession } from "../session/session-ids";
-import { INTERNAL_HTTP, PRINCIPAL_HEADER } from "../session/session-object";
+import { INTERNAL_HTTP, PRINCIPAL_HEADER, RECEIVED_HEADER } from "../session/session-object";
 import type { AppContext } from "./app-env";
 
 /** MAX_SESSIONS_PER_PRINCIPAL for authenticated principals (open loopback mode has one user). */
@@ -44,11 +44,20 @@ export function forward(
   });
 }
 
-/** The upgrade as the object sees it: the principal set by us, no credentials. */
-export function internalUpgrade(c: AppContext, url: string): Request {
+/**
+ * The upgrade as the object sees it: the principal and the `received` count set
+ * by us (never by the client), no credentials.
+ */
+export function internalUpgrade(
+  c: AppContext,
+  url: string,
+  received: number | null = null,
+): Request {
   const request = new Request(url, c.req.raw);
   request.headers.set(PRINCIPAL_HEADER, c.get("principal"));
   request.headers.delete("Authorization");
+  request.headers.delete(RECEIVED_HEADER);
+  if (received !== null) request.headers.set(RECEIVED_HEADER, String(received));
   return request;
 }
 

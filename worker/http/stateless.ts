@@ -7,6 +7,7 @@
 import type { DecodedFrame } from "../../shared/codec";
 import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
 import { isRecord, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import type { AccessPolicy } from "../config/access-policy";
 import { configuredUpstreams } from "../config/configuration";
 import { Federation } from "../federation/federation";
 import { pooledUpstreamStore } from "../federation/store";
@@ -17,6 +18,7 @@ import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import { HttpExchange } from "../transports/streamable-http";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { modernStatusFor } from "./era-checks";
 import { openListenStream } from "./listen";
 
@@ -34,9 +36,13 @@ export interface StatelessOptions {
   deadlineMs: number;
   /** Upstreams this request may relay to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** Called once the request's work is over (its reply sent, or nothing left to run). */
+  onSettled(): void;
+  /** ACCESS_POLICY (null: everything allowed). */
+  policy: AccessPolicy | null;
   /** Durable tasks on behalf of the request's principal (SEP-2663). */
   tasks: TaskService;
-  /** The request's principal (a listen stream may only watch its own tasks). */
+  /** Who is calling (a listen stream may only watch this principal's tasks). */
   principal: string;
 }
 
@@ -52,10 +58,12 @@ export async function serveStateless(
     taskBridge: null,
   });
   if (frame.kind !== "request") {
-    await dispatcher.handle(frame, { send: () => {} });
+    await dispatcher.handle(frame, { send: () => {} }).finally(options.onSettled);
     return new Response(null, { status: 202 });
   }
   if (frame.message.method === "subscriptions/listen") {
+    // A listen stream is a subscription, not work in flight.
+    options.onSettled();
     try {
       return await openListenStream(frame.message, {
         keepaliveMs: options.keepaliveMs,
@@ -73,7 +81,10 @@ export async function serveStateless(
     maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
-  dispatcher.run(frame.message, exchange).finally(() => exchange.abandon());
+  dispatcher.run(frame.message, exchange).finally(() => {
+    exchange.abandon();
+    options.onSettled();
+  });
   return exchange.response;
 }
 
@@ -98,6 +109,9 @@ export function statelessFederation(
     store: pooledUpstreamStore(principal, isRecord(declared) ? declared : {}),
     cacheLists: false,
     publishListChange: announceListChange,
+    credentials: upstreams.some((upstream) => upstream.auth?.type === "oauth")
+      ? principalCredentials(env, () => principal)
+      : null,
   });
 }
 
@@ -115,7 +129,7 @@ function statelessContext(options: StatelessOptions): SessionContext {
     wakes: 0,
     attachGen: 0,
     lastActiveAt: now,
-    principal: "",
+    principal: options.principal,
   };
   return {
     sessionId: STATELESS_ID,
@@ -124,6 +138,8 @@ function statelessContext(options: StatelessOptions): SessionContext {
     registry: options.registry,
     federation: options.federation,
     tasks: () => options.tasks,
+    policy: options.policy,
+    principal: () => options.principal,
     hot: () => hot,
     updateHot: () => {},
     record: () => record,

@@ -10,8 +10,9 @@ import type {
   ModernEnvelope,
   ProgressToken,
 } from "../../shared/protocol";
+import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
-import type { ClientReply } from "../federation/relay-call";
+import type { RelayCall } from "../federation/relay-call";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
@@ -32,6 +33,10 @@ export interface SessionContext {
   registry: ToolRegistry;
   /** The configured upstream servers as this session sees them; null without UPSTREAMS. */
   federation: Federation | null;
+  /** ACCESS_POLICY; null when unset (everything allowed). */
+  policy: AccessPolicy | null;
+  /** Who this session (or stateless request) belongs to: the policy's and the tokens' subject. */
+  principal(): string;
   /** Durable tasks, bound to the principal this session (or stateless request) serves. */
   tasks(): TaskService;
   hot(): HotState;
@@ -52,15 +57,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** The client's declared capabilities: from initialize, or from the 2026 envelope. */
   clientCapabilities(): Record<string, unknown>;
-  /**
-   * Asks the client live (a relayed upstream's elicitation, sampling or roots
-   * request) and waits for its answer; an error reply where nothing can ask.
-   */
-  askClient(
-    method: string,
-    params: Record<string, unknown> | undefined,
-    signal: AbortSignal,
-  ): Promise<ClientReply>;
+  /** Asks the client live for a relayed upstream (federation's RelayCall.askClient). */
+  askClient: RelayCall["askClient"];
   /** The request's deadline; paused only while the request waits for the client's own answer. */
   deadline: { pause(): void; resume(): void };
   progressToken: ProgressToken | undefined;

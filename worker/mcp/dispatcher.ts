@@ -9,11 +9,12 @@
  * (spec: cancellation). The in-flight map is memory only: a request in flight
  * keeps the object awake, so it cannot outlive an eviction.
  *
- * Each in-flight request remembers its channel, so one transport's events
- * touch only its own requests: a socket that closes or is superseded aborts
- * the socket's requests, never a Streamable HTTP call of the same session.
- * When the session ends, every request still running is answered with
- * SESSION_ENDED rather than left without a reply.
+ * A request keeps running when the connection it came on goes away (a dropped
+ * or superseded socket, a closed SSE stream): its replies go to the session's
+ * next socket, or into the replay store of its reply stream, until it ends, is
+ * cancelled or hits its deadline. Each in-flight request remembers its channel:
+ * when the session ends, every request still running is answered with
+ * SESSION_ENDED on it rather than left without a reply.
  *
  * Answers from the client to the server's own requests are routed by their id
  * (server-request-ids.ts) to the input bridge, to a live upstream relay, or to
@@ -49,11 +50,13 @@ import {
   MODERN_VERSIONS,
   ModernEnvelopeSchema,
   ProgressTokenSchema,
+  type RequestId,
   RequestIdSchema,
   SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
+import { traceFrom, withTrace } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import type { ClientRequests } from "./client-requests";
@@ -86,6 +89,8 @@ export interface DispatcherOptions {
 interface InFlight {
   controller: AbortController;
   channel: Channel;
+  /** Which connection sent it (a socket's attach generation), when the channel spans several. */
+  origin: number | undefined;
 }
 
 export class Dispatcher {
@@ -106,13 +111,14 @@ export class Dispatcher {
   }
 
   /** Handles one frame; never throws (errors become replies or log lines). */
-  async handle(frame: DecodedFrame, channel: Channel): Promise<void> {
+  /** Handles one frame; `origin` names the connection it came on (see `run`). */
+  async handle(frame: DecodedFrame, channel: Channel, origin?: number): Promise<void> {
     switch (frame.kind) {
       case "invalid":
         channel.send(frame.reply);
         return;
       case "request":
-        return this.run(frame.message, channel);
+        return this.run(frame.message, channel, origin);
       case "notification":
         return this.#notification(frame.message);
       case "response":
@@ -120,10 +126,30 @@ export class Dispatcher {
     }
   }
 
-  /** Serves one request on `channel`. */
-  async run(request: JsonRpcRequest, channel: Channel): Promise<void> {
+  /**
+   * Serves one request on `channel`, as part of the trace its `_meta` carries
+   * (or a new one): every log line of the call has its trace id. An id already
+   * in flight is refused, unless it came from an earlier connection of the same
+   * channel (`origin`): then the client started its ids afresh (a reconnecting
+   * client that does not resume), the older request could no longer be answered
+   * unambiguously, and it is stopped in favour of the newer one.
+   */
+  run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
+    return withTrace(traceFrom(request.params?._meta), () => this.#serve(request, channel, origin));
+  }
+
+  async #serve(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
     const key = JSON.stringify(request.id);
-    if (this.#inflight.has(key)) {
+    const existing = this.#inflight.get(key);
+    if (
+      existing &&
+      origin !== undefined &&
+      existing.origin !== undefined &&
+      existing.origin < origin
+    ) {
+      existing.controller.abort(new Error("a newer connection reused this request id"));
+      this.#inflight.delete(key);
+    } else if (existing) {
       channel.send(
         errorEnvelope(
           request.id,
@@ -145,7 +171,8 @@ export class Dispatcher {
       return;
     }
     const controller = new AbortController();
-    this.#inflight.set(key, { controller, channel });
+    const entry: InFlight = { controller, channel, origin };
+    this.#inflight.set(key, entry);
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
     const deadline = new Deadline(this.#deadlineMs, () => {
       const timeout = new RequestTimeout(this.#deadlineMs);
@@ -208,15 +235,17 @@ export class Dispatcher {
       channel.send(errorEnvelope(request.id, error));
     } finally {
       deadline.stop();
-      this.#inflight.delete(key);
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
     }
   }
 
-  /** Aborts the requests that arrived on `channel` (its connection is gone or superseded). */
-  abortOn(channel: Channel, reason: string): void {
-    for (const entry of this.#inflight.values()) {
-      if (entry.channel === channel) entry.controller.abort(new Error(reason));
-    }
+  /**
+   * The ids of the requests still being worked on: running in this object, or
+   * waiting in SQLite for the client's input (the input bridge).
+   */
+  inFlightIds(): RequestId[] {
+    const keys = new Set([...this.#inflight.keys(), ...(this.#bridge?.waitingKeys() ?? [])]);
+    return [...keys].map((key) => JSON.parse(key) as RequestId);
   }
 
   /**
@@ -233,8 +262,8 @@ export class Dispatcher {
       entry.channel.send(errorEnvelope(JSON.parse(key), error));
       entry.controller.abort(new Error(reason));
     }
-    this.#bridge?.abandonAll();
-    this.#tasks?.abandonAll();
+    this.#bridge?.endAll(error);
+    this.#tasks?.endAll(error);
   }
 
   /** Whether a request started in this object lifetime still waits (client input, or its task). */

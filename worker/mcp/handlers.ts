@@ -18,14 +18,17 @@ import {
   JsonObjectSchema,
   LATEST_SESSION_ERA_VERSION,
   LogLevelSchema,
+  META_AUTHORIZATION_REQUIRED,
   META_SESSION_ID,
   META_UNAVAILABLE_UPSTREAMS,
   MODERN_VERSIONS,
 } from "../../shared/protocol";
+import type { AccessKind } from "../config/access-policy";
 import type { ListKind, MergedList } from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
+import { allowed, visible } from "./access";
 import type { CallContext } from "./context";
 import { parseParams } from "./params";
 import { relayCall } from "./relay-call";
@@ -41,8 +44,7 @@ import {
   TASK_METHODS_MODERN_ONLY,
   TASK_METHODS_REMOVED_IN_MODERN,
 } from "./task-handlers";
-import { callTool } from "./tool-call";
-import { toolContext } from "./tool-context";
+import { callTool, toolContext } from "./tool-call";
 
 type Handler = (params: Record<string, unknown>, call: CallContext) => Promise<object> | object;
 
@@ -99,24 +101,41 @@ const ping: Handler = () => ({});
 
 const PaginatedSchema = v.looseObject({ cursor: v.optional(v.string()) });
 
+/** The ACCESS_POLICY kind and the field holding the served name, per list. */
+const POLICY_OF: Record<ListKind, { kind: AccessKind; field: string }> = {
+  tools: { kind: "tools", field: "name" },
+  prompts: { kind: "prompts", field: "name" },
+  resources: { kind: "resources", field: "uri" },
+  resourceTemplates: { kind: "resources", field: "uriTemplate" },
+};
+
 /**
  * Built-in items followed by every upstream's (namespaced, passed through
- * unchanged otherwise); upstreams that could not answer are named in `_meta`.
+ * unchanged otherwise), less what ACCESS_POLICY hides from the caller;
+ * upstreams that could not answer are named in `_meta`.
  */
 async function withUpstreams(
   key: string,
   kind: ListKind,
-  builtin: object[],
+  builtin: Record<string, unknown>[],
   call: CallContext,
 ): Promise<Record<string, unknown>> {
+  const { kind: policyKind, field } = POLICY_OF[kind];
   const federation = call.session.federation;
-  if (!federation) return { [key]: builtin };
+  if (!federation) return { [key]: visible(call, policyKind, field, builtin) };
   const merged: MergedList = await federation.list(kind, relayCall(call));
+  const meta: Record<string, unknown> = {};
+  if (merged.unavailable.length > 0) meta[META_UNAVAILABLE_UPSTREAMS] = merged.unavailable;
+  // Upstreams the principal must authorize (their URL elicitations), shown when the policy lets it
+  // use the upstream's stand-in tool `<prefix>__authorize` (denying `<prefix>__*` hides them).
+  const prefixOf = new Map(federation.upstreams.map((u) => [u.name, u.prefix]));
+  const authorization = merged.authorization.filter((entry) =>
+    allowed(call, "tools", `${prefixOf.get(entry.upstream) ?? ""}__authorize`),
+  );
+  if (authorization.length > 0) meta[META_AUTHORIZATION_REQUIRED] = authorization;
   return {
-    [key]: [...builtin, ...merged.items],
-    ...(merged.unavailable.length > 0
-      ? { _meta: { [META_UNAVAILABLE_UPSTREAMS]: merged.unavailable } }
-      : {}),
+    [key]: visible(call, policyKind, field, [...builtin, ...merged.items]),
+    ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
   };
 }
 
@@ -146,14 +165,26 @@ const toolsCall: Handler = (params, call) => {
   return callTool(input.name, input.arguments ?? {}, call, params);
 };
 
+/** The caller's authorized OAuth upstreams, served when an upstream uses OAuth. */
+const AUTHORIZATIONS_RESOURCE = {
+  uri: "dormouse://authorizations",
+  name: "authorizations",
+  description:
+    "Upstream servers you have authorized (OAuth), without any token; revoke with DELETE /oauth/authorizations/<upstream>.",
+  mimeType: "application/json",
+};
+
 const listResources: Handler = (params, call) => {
   rejectCursor(parseParams(PaginatedSchema, params, "resources/list").cursor);
-  const resources = [...call.session.registry.resources.values()].map(({ item }) => ({
-    uri: item.uri,
-    name: item.name,
-    description: item.description,
-    mimeType: item.mimeType,
-  }));
+  const resources: Record<string, unknown>[] = [...call.session.registry.resources.values()].map(
+    ({ item }) => ({
+      uri: item.uri,
+      name: item.name,
+      description: item.description,
+      mimeType: item.mimeType,
+    }),
+  );
+  if (call.session.federation?.oauth) resources.push(AUTHORIZATIONS_RESOURCE);
   return withUpstreams("resources", "resources", resources, call);
 };
 
@@ -172,8 +203,14 @@ const listResourceTemplates: Handler = (params, call) => {
 
 const ReadResourceSchema = v.looseObject({ uri: v.string() });
 
-const readResource: Handler = (params, call) => {
+const readResource: Handler = async (params, call) => {
   const { uri } = parseParams(ReadResourceSchema, params, "resources/read");
+  if (!allowed(call, "resources", uri)) throw resourceNotFound(call, uri);
+  if (uri === AUTHORIZATIONS_RESOURCE.uri && call.session.federation?.oauth) {
+    const authorizations = await call.session.federation.authorizations();
+    const text = JSON.stringify({ authorizations });
+    return { contents: [{ uri, mimeType: AUTHORIZATIONS_RESOURCE.mimeType, text }] };
+  }
   const owned = call.session.registry.resources.get(uri);
   if (owned) {
     const body = owned.item.read(toolContext(owned.toolset, call));
@@ -187,16 +224,23 @@ const readResource: Handler = (params, call) => {
   }
   const target = call.session.federation?.resolve(uri, "resource");
   if (target) return call.session.federation?.readResource(target, relayCall(call)) ?? {};
-  // Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164).
-  const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
-  throw new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
+  throw resourceNotFound(call, uri);
 };
+
+/** Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164). */
+function resourceNotFound(call: CallContext, uri: string): JsonRpcError {
+  const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
+  return new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
+}
 
 const SubscribeSchema = v.looseObject({ uri: v.pipe(v.string(), v.maxLength(2048)) });
 
 const subscribe: Handler = (params, call) => {
   const { uri } = parseParams(SubscribeSchema, params, "resources/subscribe");
-  const upstream = call.session.federation?.resolve(uri, "resource");
+  // A hidden upstream resource is subscribed to like any unknown URI (nothing reveals it).
+  const upstream = allowed(call, "resources", uri)
+    ? call.session.federation?.resolve(uri, "resource")
+    : null;
   if (upstream) {
     // Updates would arrive on a standing upstream stream, which the gateway never holds
     // (it would keep the session awake): say so instead of accepting a silent subscription.
@@ -237,6 +281,9 @@ const GetPromptSchema = v.looseObject({
 
 const getPrompt: Handler = (params, call) => {
   const input = parseParams(GetPromptSchema, params, "prompts/get");
+  if (!allowed(call, "prompts", input.name)) {
+    throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${input.name}`);
+  }
   const owned = call.session.registry.prompts.get(input.name);
   const federation = call.session.federation;
   const target = owned ? null : federation?.resolve(input.name, "prompt");
@@ -278,10 +325,15 @@ const complete: Handler = (params, call) => {
   const { ref, argument } = parseParams(CompleteSchema, params, "completion/complete");
   const federation = call.session.federation;
   const namespaced = ref.type === "ref/prompt" ? ref.name : ref.uri;
+  const permitted = allowed(call, ref.type === "ref/prompt" ? "prompts" : "resources", namespaced);
+  if (!permitted && ref.type === "ref/prompt") {
+    throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${ref.name}`);
+  }
   const builtin = ref.type === "ref/prompt" ? call.session.registry.prompts.has(ref.name) : false;
-  const target = builtin
-    ? null
-    : federation?.resolve(namespaced, ref.type === "ref/prompt" ? "prompt" : "resource");
+  const target =
+    builtin || !permitted
+      ? null
+      : federation?.resolve(namespaced, ref.type === "ref/prompt" ? "prompt" : "resource");
   if (target && federation) {
     const upstreamRef =
       ref.type === "ref/prompt" ? { ...ref, name: target.name } : { ...ref, uri: target.name };

@@ -11,9 +11,12 @@
  * 2026-07-28 client would: the bridge hands the dispatcher that retry (a
  * Resumption) rather than running it, so it needs no handle on the dispatcher.
  *
- * Nothing waits in memory and no timer runs: over WebSocket the object may
- * hibernate while a person answers an elicitation, and the answer wakes it and
- * finds the call in SQLite. Over HTTP the call's SSE stream keeps it awake.
+ * Nothing waits in memory and no timer runs: the object may hibernate while a
+ * person answers an elicitation, and the answer wakes it and finds the call in
+ * SQLite. Over WebSocket the answer goes to the session's socket. Over HTTP the
+ * call's SSE reply is ended after the input requests (SSE polling: an event id
+ * and a `retry`), and the client resumes it with Last-Event-ID; the call's
+ * stream id is kept with it, so its answer reaches that stream after a wake.
  */
 import {
   errorEnvelope,
@@ -26,6 +29,7 @@ import {
   CAPABILITY_FOR_CLIENT_REQUEST,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type RequestId,
   responseError,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
@@ -53,8 +57,10 @@ export class InputBridge {
     private readonly pending: PendingCallTable,
     /** Key material for the sealed requestState (REQUEST_STATE_SECRET). */
     private readonly secret: string | undefined,
-    /** Where answers to calls started in an earlier object lifetime go: the session's socket. */
+    /** Where answers to socket calls started in an earlier object lifetime go: the session's socket. */
     private readonly fallback: Channel,
+    /** The channel of an HTTP call's reply stream whose response is gone (an earlier object lifetime). */
+    private readonly streamChannel: (stream: string, requestId: RequestId) => Channel,
   ) {}
 
   async start(
@@ -94,19 +100,29 @@ export class InputBridge {
       inputKey,
       serverId: mintServerRequestId("input"),
     }));
+    // Sent first, then kept, in one synchronous turn: the output gate holds the
+    // requests until the rows are durable, and sending opens an HTTP reply's
+    // resumable stream, whose id is kept with the call.
+    for (const { inputKey, serverId } of inputs) {
+      const input = required.inputRequests[inputKey];
+      if (input) channel.send(requestEnvelope(serverId, input.method, input.params));
+    }
     const call: PendingCall = {
       callKey,
-      request: { id: request.id, method: request.method, params },
+      request: {
+        id: request.id,
+        method: request.method,
+        params,
+        ...(channel.streamId ? { stream: channel.streamId } : {}),
+      },
       expected: inputs.map((input) => input.inputKey),
       responses: {},
       createdAt: Date.now(),
     };
     this.pending.savePendingCall(call, inputs);
     this.#channels.set(callKey, channel);
-    for (const { inputKey, serverId } of inputs) {
-      const input = required.inputRequests[inputKey];
-      if (input) channel.send(requestEnvelope(serverId, input.method, input.params));
-    }
+    // A person may take minutes: end the HTTP reply so nothing holds the object awake.
+    channel.closeReplyStream?.();
   }
 
   /**
@@ -121,7 +137,11 @@ export class InputBridge {
     const answer = error ? { error } : (response as { result?: unknown }).result;
     const call = this.pending.recordInput(response.id, answer);
     if (!call) return null;
-    const channel = this.#channels.get(call.callKey) ?? this.fallback;
+    const channel =
+      this.#channels.get(call.callKey) ??
+      (call.request.stream
+        ? this.streamChannel(call.request.stream, call.request.id)
+        : this.fallback);
     if (error) {
       this.#finish(call.callKey);
       const wire = new JsonRpcError(
@@ -147,10 +167,18 @@ export class InputBridge {
     return this.#finish(callKey);
   }
 
-  /** Ends every waiting call's channel (the session is ending; its rows go with its storage). */
-  abandonAll(): void {
-    for (const channel of this.#channels.values()) channel.abandon?.();
+  /** The session is ending: every waiting call is answered with `error` (its rows go with the storage). */
+  endAll(error: JsonRpcError): void {
+    for (const [callKey, channel] of this.#channels) {
+      channel.send(errorEnvelope(JSON.parse(callKey) as RequestId, error));
+      channel.abandon?.();
+    }
     this.#channels.clear();
+  }
+
+  /** The JSON request ids of every call waiting for client input (all lifetimes). */
+  waitingKeys(): string[] {
+    return this.pending.callKeys();
   }
 
   /** Whether a call started in this object lifetime is waiting for client input. */

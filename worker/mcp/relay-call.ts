@@ -17,6 +17,7 @@ export function relayCall(call: CallContext): RelayCall {
     log: clientLog(call),
     clientCapabilities: () => call.clientCapabilities(),
     askClient: call.askClient,
+    deadline: call.deadline,
     inputResponses: call.inputResponses,
     requestState: call.requestState,
   };

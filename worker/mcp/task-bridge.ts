@@ -141,9 +141,16 @@ export class TaskBridge {
     this.options.table.removeWaiter(requestKey);
   }
 
-  /** The session is ending: every waiting stream ends (the rows go with the session's storage). */
-  abandonAll(): void {
-    for (const { channel } of this.#http.values()) channel.abandon?.();
+  /**
+   * The session is ending: every `tasks/result` waiting on a stream is answered
+   * with `error` (SESSION_ENDED) and its stream ends; the tasks go on, and the
+   * socket waiters' rows go with the session's storage.
+   */
+  endAll(error: JsonRpcError): void {
+    for (const { waiter, channel } of this.#http.values()) {
+      channel.send(errorEnvelope(waiter.requestId, error));
+      channel.abandon?.();
+    }
     this.#http.clear();
   }
 

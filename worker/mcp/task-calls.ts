@@ -24,10 +24,14 @@ import {
 import { formatIssues } from "../../shared/issues";
 import { DEFAULT_TASK_TTL_MS, MAX_TASK_TTL_MS } from "../../shared/limits";
 import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
-import { InputRequired, type TaskProgram, type ToolDefinition } from "../tools/types";
+import {
+  InputRequired,
+  type TaskProgram,
+  type ToolContext,
+  type ToolDefinition,
+} from "../tools/types";
 import type { CallContext } from "./context";
 import { createTaskResult } from "./task-wire";
-import { toolContext } from "./tool-context";
 
 const LegacyTaskParamSchema = v.looseObject({
   ttl: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)))),
@@ -73,16 +77,14 @@ export function taskModeOf(
 
 /** Runs the program's start (maybe asking for input first), then creates the task. */
 export async function startTask(
-  owned: { toolset: string; item: ToolDefinition },
+  tool: ToolDefinition,
   program: TaskProgram,
   args: unknown,
   params: Record<string, unknown>,
   call: CallContext,
+  toolContext: () => ToolContext,
 ): Promise<Record<string, unknown> | InputRequired> {
-  const tool = owned.item;
-  const started = program.start
-    ? await program.start(args, toolContext(owned.toolset, call))
-    : { state: null };
+  const started = program.start ? await program.start(args, toolContext()) : { state: null };
   if (started instanceof InputRequired) return started;
   const view = await call.session.tasks().create({
     tool: tool.name,

@@ -1,8 +1,11 @@
 /**
  * Structured logs: one JSON line per event, with the session id and method
- * when known. Never pass tokens or message bodies; errors are reduced to
- * name and message (stacks stay in the runtime's own exception reporting).
+ * when known, and the trace id of the call it belongs to (trace.ts). Never
+ * pass tokens or message bodies; errors are reduced to name and message
+ * (stacks stay in the runtime's own exception reporting).
  */
+import { currentTrace } from "./trace";
+
 export type LogSeverity = "debug" | "info" | "warn" | "error";
 
 export function logEvent(
@@ -10,7 +13,13 @@ export function logEvent(
   event: string,
   fields: Record<string, unknown> = {},
 ): void {
-  const line: Record<string, unknown> = { level: severity, event, ...fields };
+  const traceId = currentTrace()?.traceId;
+  const line: Record<string, unknown> = {
+    level: severity,
+    event,
+    ...(traceId ? { traceId } : {}),
+    ...fields,
+  };
   if (fields.error !== undefined) line.error = describeError(fields.error);
   const text = JSON.stringify(line);
   if (severity === "error") console.error(text);

@@ -1,17 +1,20 @@
 /**
  * How a session ends: the idle TTL (activity recorded at most once per
- * TOUCH_EVERY_MS, an alarm at the expiry time), ending on DELETE or expiry
+ * TOUCH_EVERY_MS, an alarm at the expiry time; the keepalive text frame counts
+ * as activity, read from the runtime's auto-response timestamps when the alarm
+ * fires), ending on DELETE or expiry
  * (running requests answered, sockets closed with 4004, upstream sessions
  * ended, the principal's slot released) and the purge of its storage in
  * bounded steps, continued by the alarm until nothing is left.
  *
- * No timer: the alarm is the only clock, so an idle session sleeps.
+ * No timer: the alarm (alarm-clock.ts) is the only clock, so an idle session sleeps.
  */
 import { CLOSE_SESSION_ENDED } from "../../shared/limits";
 import { ANONYMOUS } from "../auth/authenticate";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import { closeQuietly } from "../transports/websocket";
+import type { AlarmClock } from "./alarm-clock";
 import type { SessionState } from "./state";
 
 /** Activity is written at most this often (and at most every TTL/10). */
@@ -21,10 +24,16 @@ const PURGE_ROWS_PER_STEP = 1_000;
 
 export interface ExpiryOptions {
   state: SessionState;
+  /** The object's alarm, shared with the replay ring's flush. */
+  clock: AlarmClock;
   dispatcher: Dispatcher;
   idleTtlMs: number;
   /** The session's sockets, to close when it ends. */
   sockets(): WebSocket[];
+  /** When the runtime last answered a socket's keepalive (`ping` -> `pong`), ms; null if never. */
+  lastKeepaliveAt(): number | null;
+  /** Closes the internal sockets of resumed HTTP reply streams. */
+  endStreams(): void;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
 }
@@ -39,7 +48,8 @@ export class Expiry {
     const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
     if (now - state.lastTouch < every) return;
     state.lastTouch = now;
-    state.storage.touch(now, now + idleTtlMs);
+    state.storage.touch(now);
+    this.options.clock.set("expiry", now + idleTtlMs);
   }
 
   /** Forgets when activity was last written, so the next touch writes (a new socket). */
@@ -56,9 +66,14 @@ export class Expiry {
       return;
     }
     if (record.phase !== "ended") {
-      const expiresAt = record.lastActiveAt + this.options.idleTtlMs;
+      // A client that only sends the keepalive is alive: the runtime answers it without
+      // waking the object, but records when it last did.
+      const keepaliveAt = this.options.lastKeepaliveAt() ?? 0;
+      const activeAt = Math.max(record.lastActiveAt, keepaliveAt);
+      const expiresAt = activeAt + this.options.idleTtlMs;
       if (expiresAt > Date.now()) {
-        storage.scheduleAlarm(expiresAt);
+        if (activeAt > record.lastActiveAt) storage.touch(activeAt);
+        this.options.clock.set("expiry", expiresAt);
         return;
       }
       await this.end("session expired after idling");
@@ -81,6 +96,7 @@ export class Expiry {
     state.end();
     if (state.storage.exists()) state.storage.savePhase("ended");
     for (const ws of this.options.sockets()) closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
+    this.options.endStreams();
     logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
     await this.#purge();
   }
@@ -102,7 +118,7 @@ export class Expiry {
     if (storage.purgeStep(PURGE_ROWS_PER_STEP)) {
       await storage.destroy();
     } else {
-      storage.scheduleAlarm(Date.now());
+      this.options.clock.set("expiry", Date.now());
     }
   }
 }

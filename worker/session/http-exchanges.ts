@@ -16,6 +16,7 @@ import { logEvent } from "../observability/log";
 import { HttpExchange } from "../transports/streamable-http";
 import type { Expiry } from "./expiry";
 import { admitFrame } from "./rate-limit";
+import type { ReplyStreams } from "./reply-streams";
 import { unknownSession } from "./session-ids";
 import type { SocketChannel } from "./socket-channel";
 import type { SessionState } from "./state";
@@ -24,12 +25,20 @@ export type HttpOp = "create" | "post" | "probe" | "delete";
 
 export const HTTP_OPS: readonly HttpOp[] = ["create", "post", "probe", "delete"];
 
+/** Where a resumed reply stream picks up: `<stream>.<n>` of an SSE event id. */
+export interface ResumePoint {
+  stream: string;
+  after: number;
+}
+
 export interface HttpExchangesOptions {
   state: SessionState;
   dispatcher: Dispatcher;
   expiry: Expiry;
   /** Where answers to the server's requests may resume a call started on a socket. */
   socketChannel: SocketChannel;
+  /** Resumable reply streams (event ids, the replay store, resumers). */
+  replies: ReplyStreams;
   /** Interval of keepalive comments on an SSE reply. */
   keepaliveMs: number;
   /** Longest an SSE reply may stay open (REPLY_STREAM_MAX_MS). */
@@ -57,6 +66,18 @@ export class HttpExchanges {
     return this.#post(op, body, headers);
   }
 
+  /**
+   * GET with Last-Event-ID: an internal socket for the Worker that carries the
+   * stream's kept events after `point.after`, then its new ones. A stream this
+   * session does not know answers exactly like an unknown session.
+   */
+  resume(point: ResumePoint, principal: string): Response {
+    const { state, expiry, replies } = this.options;
+    if (!state.reachableBy(principal)) return unknownSession();
+    expiry.touch();
+    return replies.resume(point.stream, point.after) ?? unknownSession();
+  }
+
   async #post(op: "create" | "post", body: string, headers: Headers): Promise<Response> {
     const { state, dispatcher, expiry } = this.options;
     const frame = decodeFrame(body);
@@ -79,6 +100,7 @@ export class HttpExchanges {
     const exchange = new HttpExchange(request.id, headers, {
       keepaliveMs: this.options.keepaliveMs,
       maxOpenMs: this.options.replyStreamMaxMs,
+      replies: this.options.replies,
       // A call still waiting for client input when its stream expires is forgotten.
       onExpired: () => dispatcher.forgetWaiting(request),
     });

@@ -54,3 +54,50 @@ export class MessageRate {
 export function admitFrame(rate: MessageRate, frame: DecodedFrame): JsonRpcError | null {
   return frame.kind === "response" ? null : rate.admit(Date.now());
 }
+
+export interface OutboundLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * What the session may still send toward its current socket (OUTBOUND_* in
+ * shared/limits.ts), kept in the socket's attachment like the message rate so a
+ * woken object continues it, and full again for a newly attached socket (the
+ * old one, and whatever it held, is closed). A null limit admits everything.
+ */
+export class OutboundBudget {
+  #bucket: Bucket | null = null;
+
+  constructor(readonly limit: OutboundLimit | null) {}
+
+  /** Spends `chars`; false when the socket is over its budget. */
+  spend(chars: number, now: number): boolean {
+    const limit = this.limit;
+    if (!limit) return true;
+    const bucket = this.#bucket ?? fullBucket(limit.burst, now);
+    const elapsedMs = Math.max(0, now - bucket.at);
+    const tokens = Math.min(limit.burst, bucket.tokens + (elapsedMs * limit.perSecond) / 1000);
+    if (tokens < chars) {
+      this.#bucket = { tokens, at: now };
+      return false;
+    }
+    this.#bucket = { tokens: tokens - chars, at: now };
+    return true;
+  }
+
+  /** A new socket starts with a full budget: the bound is on what one socket may hold. */
+  reset(): void {
+    this.#bucket = null;
+  }
+
+  restore(saved: readonly [number, number] | undefined, now: number): void {
+    if (!saved) return;
+    const burst = this.limit?.burst ?? 0;
+    this.#bucket = { tokens: Math.min(saved[0], burst), at: Math.min(saved[1], now) };
+  }
+
+  get saved(): [number, number] | undefined {
+    return this.#bucket ? [this.#bucket.tokens, this.#bucket.at] : undefined;
+  }
+}

@@ -10,6 +10,7 @@
  * Every state change is written to SQLite before the reply that depends on it
  * is sent; the runtime's output gate holds the reply until the write is durable.
  */
+import type { AccessPolicy } from "../config/access-policy";
 import type { RateLimit } from "../config/vars";
 import type { Federation } from "../federation/federation";
 import { ClientRequests } from "../mcp/client-requests";
@@ -19,9 +20,12 @@ import { TaskBridge } from "../mcp/task-bridge";
 import type { SessionStorage } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
+import { AlarmClock } from "./alarm-clock";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
-import { MessageRate } from "./rate-limit";
+import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
+import { SocketReplay } from "./replay";
+import { ReplyStreams } from "./reply-streams";
 import { SocketChannel } from "./socket-channel";
 import { SOCKET_TAG, Sockets } from "./sockets";
 import { SessionState } from "./state";
@@ -32,9 +36,14 @@ export interface RuntimeOptions {
   registry: ToolRegistry;
   /** Upstream servers this session relays to (null without UPSTREAMS). */
   federation: Federation | null;
+  /** ACCESS_POLICY (null: everything allowed). */
+  policy: AccessPolicy | null;
   requestStateSecret: string | undefined;
   keepaliveMs: number;
   rateLimit: RateLimit | null;
+  outboundLimit: OutboundLimit | null;
+  /** Keep the WebSocket replay store (the REPLAY var; off only to measure its cost). */
+  replay: boolean;
   idleTtlMs: number;
   requestDeadlineMs: number;
   replyStreamMaxMs: number;
@@ -51,6 +60,8 @@ export class SessionRuntime {
   readonly expiry: Expiry;
   readonly tasks: TaskBridge;
   readonly #storage: SessionStorage;
+  readonly #replay: SocketReplay;
+  readonly #clock: AlarmClock;
 
   constructor(ctx: DurableObjectState, options: RuntimeOptions) {
     this.sessionId = options.sessionId;
@@ -61,12 +72,23 @@ export class SessionRuntime {
       storage: options.storage,
       registry: options.registry,
       federation: options.federation,
+      policy: options.policy,
       requestStateSecret: options.requestStateSecret,
       rate: new MessageRate(options.rateLimit),
+      outbound: new OutboundBudget(options.outboundLimit),
       sockets,
       taskService: options.taskService,
     });
-    const channel = new SocketChannel(state);
+    const clock = new AlarmClock((at) => options.storage.scheduleAlarm(at));
+    this.#clock = clock;
+    const replay = new SocketReplay({
+      outbox: options.storage.outbox,
+      enabled: options.replay,
+      flushBy: (at) => clock.set("flush", at),
+    });
+    this.#replay = replay;
+    const channel = new SocketChannel(state, replay);
+    const replies = new ReplyStreams(ctx, options.storage.outbox);
     this.tasks = new TaskBridge({
       table: options.storage.taskWaiters,
       socket: channel,
@@ -76,23 +98,32 @@ export class SessionRuntime {
     });
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
-      bridge: new InputBridge(options.storage.pending, options.requestStateSecret, channel),
+      bridge: new InputBridge(
+        options.storage.pending,
+        options.requestStateSecret,
+        channel,
+        (stream, requestId) => replies.channel(stream, requestId),
+      ),
       clientRequests: new ClientRequests(),
       taskBridge: this.tasks,
     });
     this.expiry = new Expiry({
       state,
+      clock,
       dispatcher,
       idleTtlMs: options.idleTtlMs,
       sockets,
+      lastKeepaliveAt: () => latestKeepalive(ctx, sockets()),
+      endStreams: () => replies.endAll(),
       releaseSlot: options.releaseSlot,
     });
-    this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel });
+    this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel, replay });
     this.http = new HttpExchanges({
       state,
       dispatcher,
       expiry: this.expiry,
       socketChannel: channel,
+      replies,
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
@@ -103,4 +134,25 @@ export class SessionRuntime {
     const record = this.#storage.read();
     return record !== null && record.phase !== "ended";
   }
+
+  /**
+   * The object's one alarm, multiplexed: the replay ring's flush when due, then
+   * the idle TTL (which re-arms the alarm for the next expiry) or the purge.
+   */
+  async onAlarm(): Promise<void> {
+    this.#clock.fired();
+    this.#replay.flush();
+    this.#clock.clear("flush");
+    await this.expiry.onAlarm();
+  }
+}
+
+/** The last time the runtime answered a keepalive on any of `sockets` (ms), or null. */
+function latestKeepalive(ctx: DurableObjectState, sockets: WebSocket[]): number | null {
+  let latest: number | null = null;
+  for (const ws of sockets) {
+    const at = ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null;
+    if (at !== null && (latest === null || at > latest)) latest = at;
+  }
+  return latest;
 }

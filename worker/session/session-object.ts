@@ -9,10 +9,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
 import type { TaskView } from "../../shared/tasks";
-import { configuredUpstreams } from "../config/configuration";
+import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
   maxTasksPerPrincipal,
+  outboundLimit,
   rateLimit,
+  replayEnabled,
   replyStreamMaxMs,
   requestDeadlineMs,
   sessionIdleTtlMs,
@@ -25,7 +27,9 @@ import { SessionStorage } from "../storage/session-storage";
 import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
+import { principalCredentials } from "../upstream-auth/credentials";
 import { HTTP_OPS, type HttpOp } from "./http-exchanges";
+import { RESUME_TAG } from "./reply-streams";
 import { SessionRuntime } from "./runtime";
 import type { AttachMode } from "./sockets";
 
@@ -33,8 +37,12 @@ import type { AttachMode } from "./sockets";
 export const INTERNAL_WS_CREATE = "https://session.internal/ws/create";
 export const INTERNAL_WS_ATTACH = "https://session.internal/ws/attach";
 export const INTERNAL_HTTP = "https://session.internal/http/";
+/** A GET with Last-Event-ID: `?stream=<id>&after=<n>`, as an internal WebSocket upgrade. */
+export const INTERNAL_RESUME = "https://session.internal/resume";
 /** Set by the router on every internal request (overwriting anything a client sent). */
 export const PRINCIPAL_HEADER = "Dormouse-Principal";
+/** Set by the router on a re-attach: the client's `received` count, already checked as an integer. */
+export const RECEIVED_HEADER = "Dormouse-Received";
 
 export class SessionObject extends DurableObject<Env> {
   readonly #runtime: SessionRuntime;
@@ -45,6 +53,7 @@ export class SessionObject extends DurableObject<Env> {
     storage.countWake();
     // Memoised per isolate; the router refuses every request while the configuration is invalid.
     const upstreams = configuredUpstreams(env);
+    const oauth = upstreams.some((upstream) => upstream.auth?.type === "oauth");
     const federation =
       upstreams.length > 0
         ? new Federation({
@@ -53,6 +62,9 @@ export class SessionObject extends DurableObject<Env> {
             store: storage.upstreams,
             cacheLists: true,
             publishListChange: announceListChange,
+            credentials: oauth
+              ? principalCredentials(env, () => storage.read()?.principal ?? "")
+              : null,
           })
         : null;
     this.#runtime = new SessionRuntime(ctx, {
@@ -60,9 +72,12 @@ export class SessionObject extends DurableObject<Env> {
       storage,
       registry: registryFor(env.TOOLSETS),
       federation,
+      policy: configuredPolicy(env),
       requestStateSecret: env.REQUEST_STATE_SECRET,
       keepaliveMs: sseKeepaliveMs(env),
       rateLimit: rateLimit(env),
+      outboundLimit: outboundLimit(env),
+      replay: replayEnabled(env),
       idleTtlMs: sessionIdleTtlMs(env),
       requestDeadlineMs: requestDeadlineMs(env),
       replyStreamMaxMs: replyStreamMaxMs(env),
@@ -77,12 +92,13 @@ export class SessionObject extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     if (request.url.startsWith(INTERNAL_HTTP)) return this.#http(request);
+    if (request.url.startsWith(INTERNAL_RESUME)) return this.#resume(request);
     const mode = attachModeOf(request.url);
     if (!mode || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Not found\n", { status: 404 });
     }
     try {
-      return this.#runtime.sockets.accept(request, mode, principalOf(request));
+      return this.#runtime.sockets.accept(request, mode, principalOf(request), receivedOf(request));
     } catch (error) {
       logEvent("error", "accept_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
@@ -100,6 +116,24 @@ export class SessionObject extends DurableObject<Env> {
       );
     } catch (error) {
       logEvent("error", "http_failed", { sessionId: this.#runtime.sessionId, op, error });
+      return new Response("Internal error\n", { status: 500 });
+    }
+  }
+
+  #resume(request: Request): Response {
+    const url = new URL(request.url);
+    const stream = url.searchParams.get("stream") ?? "";
+    const after = Number(url.searchParams.get("after"));
+    if (
+      request.headers.get("Upgrade")?.toLowerCase() !== "websocket" ||
+      !Number.isSafeInteger(after)
+    ) {
+      return new Response("Not found\n", { status: 404 });
+    }
+    try {
+      return this.#runtime.http.resume({ stream, after }, principalOf(request));
+    } catch (error) {
+      logEvent("error", "resume_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
     }
   }
@@ -124,7 +158,7 @@ export class SessionObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     try {
-      await this.#runtime.expiry.onAlarm();
+      await this.#runtime.onAlarm();
     } catch (error) {
       // Rethrow: alarms are retried with backoff, and deletion is resumable.
       logEvent("error", "alarm_failed", { sessionId: this.#runtime.sessionId, error });
@@ -133,6 +167,8 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The Worker sends nothing on a resumed reply stream's internal socket.
+    if (this.#isResumer(ws)) return;
     try {
       await this.#runtime.sockets.onMessage(ws, message);
     } catch (error) {
@@ -142,6 +178,10 @@ export class SessionObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    if (this.#isResumer(ws)) {
+      closeQuietly(ws, code, reason);
+      return;
+    }
     try {
       this.#runtime.sockets.onClose(ws, code, reason);
     } catch (error) {
@@ -149,7 +189,12 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
+  #isResumer(ws: WebSocket): boolean {
+    return this.ctx.getTags(ws).includes(RESUME_TAG);
+  }
+
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    if (this.#isResumer(ws)) return;
     logEvent("warn", "socket_error", { sessionId: this.#runtime.sessionId, error });
     try {
       this.#runtime.sockets.onClose(ws, CLOSE_INTERNAL_ERROR, "socket error");
@@ -161,6 +206,11 @@ export class SessionObject extends DurableObject<Env> {
 
 function principalOf(request: Request): string {
   return request.headers.get(PRINCIPAL_HEADER) ?? "";
+}
+
+function receivedOf(request: Request): number | null {
+  const value = request.headers.get(RECEIVED_HEADER);
+  return value === null ? null : Number(value);
 }
 
 function attachModeOf(url: string): AttachMode | null {

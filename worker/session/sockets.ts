@@ -4,9 +4,12 @@
  *
  * Invariants:
  * - At most one attached socket per session: a re-attach closes the older
- *   socket with CLOSE_SUPERSEDED before the new one is accepted, and stops the
- *   requests that arrived on the socket channel (the new connection may reuse
- *   their ids). Streamable HTTP requests of the same session are not touched.
+ *   socket with CLOSE_SUPERSEDED before the new one is accepted.
+ * - A socket's end stops nothing: requests in flight keep running and what they
+ *   send is numbered and kept (replay.ts), for this socket or the next.
+ * - A re-attach gets, before anything new, what it missed: everything after the
+ *   `received`-th message, or without `received` what was produced while no
+ *   socket was attached; then a notice listing the requests still running.
  * - Nothing here sets a timer: between messages the object can hibernate.
  */
 import { decodeFrame } from "../../shared/codec";
@@ -19,9 +22,10 @@ import {
 } from "../../shared/limits";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
-import { checkFrame, closeQuietly, offersMcpSubprotocol } from "../transports/websocket";
+import { checkFrame, closeQuietly, offersMcpSubprotocol, sendText } from "../transports/websocket";
 import type { Expiry } from "./expiry";
 import { admitFrame } from "./rate-limit";
+import type { SocketReplay } from "./replay";
 import { unknownSession } from "./session-ids";
 import type { SocketChannel } from "./socket-channel";
 import type { SessionState } from "./state";
@@ -37,15 +41,22 @@ export interface SocketsOptions {
   dispatcher: Dispatcher;
   expiry: Expiry;
   channel: SocketChannel;
+  replay: SocketReplay;
 }
 
 export class Sockets {
   constructor(private readonly options: SocketsOptions) {}
 
-  /** Accepts a WebSocket upgrade for a new session or an existing one. */
-  accept(request: Request, mode: AttachMode, principal: string): Response {
-    const { ctx, state, dispatcher, expiry, channel } = this.options;
+  /**
+   * Accepts a WebSocket upgrade for a new session or an existing one;
+   * `received` (attach only) is how many numbered messages the client has.
+   */
+  accept(request: Request, mode: AttachMode, principal: string, received: number | null): Response {
+    const { ctx, state, dispatcher, expiry, replay } = this.options;
     if (mode === "attach" && !state.reachableBy(principal)) return unknownSession();
+    // Refused before anything changes: the older socket stays attached.
+    const refusal = mode === "attach" ? replay.refusal(received) : null;
+    if (refusal) return new Response(`Bad Request: ${refusal}\n`, { status: 400 });
     const now = Date.now();
     if (mode === "create") state.storage.create(state.sessionId, now, principal);
     const record = state.storage.read();
@@ -54,9 +65,6 @@ export class Sockets {
     // Arm the idle TTL now: a client that never sends a message must still expire.
     expiry.resetTouch();
     expiry.touch();
-    // Requests of the superseded connection have nobody to answer to, and the new
-    // connection may reuse their ids: stop them before it starts.
-    dispatcher.abortOn(channel, "superseded by a newer connection");
     for (const old of ctx.getWebSockets(SOCKET_TAG)) {
       closeQuietly(
         old,
@@ -69,9 +77,15 @@ export class Sockets {
     const server = pair[1];
     ctx.acceptWebSocket(server, [SOCKET_TAG]);
     state.attach(server, gen, record);
+    if (mode === "attach") {
+      // Queued on the new socket before the 101 goes out: the client reads them first.
+      for (const frame of replay.frames(received, dispatcher.inFlightIds()))
+        sendText(server, frame);
+    }
     logEvent("info", mode === "create" ? "session_created" : "session_attached", {
       sessionId: state.sessionId,
       gen,
+      ...(received !== null ? { received } : {}),
     });
     const headers = new Headers({ [SESSION_ID_HEADER]: state.sessionId });
     if (offersMcpSubprotocol(request.headers.get("Sec-WebSocket-Protocol"))) {
@@ -104,15 +118,17 @@ export class Sockets {
       if (frame.kind === "request") channel.send(errorEnvelope(frame.message.id, refusal));
       return;
     }
-    await dispatcher.handle(frame, channel);
+    await dispatcher.handle(frame, channel, state.generation);
   }
 
+  /**
+   * A socket ended: its requests keep running, their replies kept for the next
+   * socket; what it was sent is written to the replay store now, since its
+   * client may not have read it and the object may sleep before it comes back.
+   */
   onClose(ws: WebSocket, code: number, reason: string): void {
-    const { ctx, state, dispatcher, channel } = this.options;
-    // Nobody is left to receive the socket's replies: stop the work started on it.
-    if (state.detach(ws) && ctx.getWebSockets(SOCKET_TAG).every((other) => other === ws)) {
-      dispatcher.abortOn(channel, "client disconnected");
-    }
+    this.options.state.detach(ws);
+    this.options.replay.flush();
     closeQuietly(ws, code, reason);
   }
 }

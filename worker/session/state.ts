@@ -9,21 +9,25 @@
  * written to SQLite first (by the caller), then mirrored here and into the
  * attachment.
  */
+import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { HotState, SessionContext } from "../mcp/context";
 import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
 import type { SessionRecord, SessionStorage } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
-import type { MessageRate } from "./rate-limit";
+import type { MessageRate, OutboundBudget } from "./rate-limit";
 
 export interface SessionStateOptions {
   sessionId: string;
   storage: SessionStorage;
   registry: ToolRegistry;
   federation: Federation | null;
+  policy: AccessPolicy | null;
   requestStateSecret: string | undefined;
   rate: MessageRate;
+  /** What may still be sent toward the socket. */
+  outbound: OutboundBudget;
   /** The session's sockets as the runtime knows them (hibernated ones included). */
   sockets(): WebSocket[];
   /** Durable tasks on behalf of `principal` (the session's creator). */
@@ -38,11 +42,14 @@ export class SessionState implements SessionContext {
   readonly storage: SessionStorage;
   readonly registry: ToolRegistry;
   readonly federation: Federation | null;
+  readonly policy: AccessPolicy | null;
   readonly requestStateSecret: string | undefined;
   readonly rate: MessageRate;
+  readonly outbound: OutboundBudget;
   /** When this object lifetime last recorded activity for the idle TTL (0: not yet). */
   lastTouch = 0;
   #hot: HotState | null = null;
+  #principal = "";
   #current: WebSocket | null = null;
   /** Attach generation of the current socket (mirrors its attachment). */
   #gen = 0;
@@ -55,15 +62,17 @@ export class SessionState implements SessionContext {
     this.storage = options.storage;
     this.registry = options.registry;
     this.federation = options.federation;
+    this.policy = options.policy;
     this.requestStateSecret = options.requestStateSecret;
     this.rate = options.rate;
+    this.outbound = options.outbound;
     this.#sockets = options.sockets;
     this.#taskService = options.taskService;
   }
 
   /** Tasks on behalf of the session's creator (every request of a session is theirs). */
   tasks(): TaskService {
-    this.#tasks ??= this.#taskService(this.storage.read()?.principal ?? "");
+    this.#tasks ??= this.#taskService(this.principal());
     return this.#tasks;
   }
 
@@ -75,6 +84,12 @@ export class SessionState implements SessionContext {
   updateHot(change: Partial<HotState>): void {
     this.#hot = { ...this.hot(), ...change };
     this.saveAttachment();
+  }
+
+  /** The creator's principal; fixed at creation, so read once per object lifetime. */
+  principal(): string {
+    this.#principal ||= this.storage.read()?.principal ?? "";
+    return this.#principal;
   }
 
   record(): SessionRecord {
@@ -93,6 +108,11 @@ export class SessionState implements SessionContext {
     return record !== null && record.phase !== "ended" && record.principal === principal;
   }
 
+  /** Attach generation of the current socket: which connection a message came on. */
+  get generation(): number {
+    return this.#gen;
+  }
+
   /** The socket replies go to: the current one, or after a wake the newest attached. */
   currentSocket(): WebSocket | null {
     return this.#current ?? this.#latestSocket();
@@ -107,6 +127,7 @@ export class SessionState implements SessionContext {
     };
     this.#current = ws;
     this.#gen = gen;
+    this.outbound.reset();
     this.saveAttachment();
   }
 
@@ -137,6 +158,7 @@ export class SessionState implements SessionContext {
       // A wake soon after the last recorded activity writes nothing for the TTL.
       this.lastTouch = Math.min(attachment.ta ?? 0, now);
       this.rate.restore(attachment.tb, now);
+      this.outbound.restore(attachment.ob, now);
     } else {
       const record = this.storage.read();
       if (!record) return "gone";
@@ -164,6 +186,7 @@ export class SessionState implements SessionContext {
   #attachment() {
     const hot = this.hot();
     const bucket = this.rate.saved;
+    const outbound = this.outbound.saved;
     return encodeAttachment({
       v: ATTACHMENT_VERSION,
       sid: this.sessionId,
@@ -172,6 +195,7 @@ export class SessionState implements SessionContext {
       pv: hot.protocolVersion,
       ll: hot.logLevel,
       ...(bucket ? { tb: bucket } : {}),
+      ...(outbound ? { ob: outbound } : {}),
       ...(this.lastTouch > 0 ? { ta: this.lastTouch } : {}),
     });
   }

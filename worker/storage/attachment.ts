@@ -32,6 +32,8 @@ const AttachmentSchema = v.object({
   tb: v.optional(v.tuple([v.pipe(v.number(), v.minValue(0)), v.number()])),
   /** When activity was last written for the idle TTL (ms); spares a write on most wakes. */
   ta: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Outbound budget of this socket [characters left, at ms]. */
+  ob: v.optional(v.tuple([v.pipe(v.number(), v.minValue(0)), v.number()])),
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 

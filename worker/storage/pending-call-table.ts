@@ -16,7 +16,13 @@ export const MAX_PENDING_CALLS = 32;
 export interface PendingCall {
   /** JSON of the original request id: the key `notifications/cancelled` names. */
   callKey: string;
-  request: { id: string | number; method: string; params: Record<string, unknown> };
+  request: {
+    id: string | number;
+    method: string;
+    params: Record<string, unknown>;
+    /** The resumable HTTP reply stream the call answers on, when it came over HTTP. */
+    stream?: string;
+  };
   expected: string[];
   responses: Record<string, unknown>;
   createdAt: number;
@@ -49,6 +55,15 @@ export class PendingCallTable {
     private readonly schemaExists: () => boolean,
   ) {
     this.#sql = storage.sql;
+  }
+
+  /** The JSON request ids of the calls waiting for client input. */
+  callKeys(): string[] {
+    if (!this.schemaExists()) return [];
+    return this.#sql
+      .exec<{ call_key: string }>("SELECT call_key FROM pending_call ORDER BY created_at")
+      .toArray()
+      .map((row) => row.call_key);
   }
 
   countPendingCalls(): number {

@@ -12,6 +12,13 @@
  *   pending_input     server-issued request id -> (call_key, input key).
  *   upstream_session  upstream name -> the federated upstream session held;
  *                     lazy, so sessions stored before federation need no migration.
+ *   outbox            the session's recent outgoing messages, numbered per stream
+ *                     (the WebSocket sequence "ws", and each SSE reply stream), for
+ *                     replay after a dropped connection; at most OUTBOX_MAX_ROWS
+ *                     rows and OUTBOX_MAX_BYTES characters (outbox-table.ts). Lazy.
+ *   outbox_stream     stream -> its last sequence number, whether its final reply
+ *                     was sent, and the call it answers; at most
+ *                     OUTBOX_MAX_STREAMS reply streams besides "ws". Lazy.
  *   task_waiter       a session-era `tasks/result` waiting for its task to end
  *                     (lazy; at most MAX_TASK_WAITERS_PER_SESSION rows).
  *   task_input        server-issued request id -> (task id, input key): routes a
@@ -100,6 +107,30 @@ export const TABLES: readonly TableSpec[] = [
     )`,
   },
   {
+    name: "outbox",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS outbox (
+      n INTEGER PRIMARY KEY,
+      stream TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      body TEXT,
+      size INTEGER NOT NULL,
+      delivered INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS outbox_by_stream ON outbox (stream, seq)`,
+  },
+  {
+    name: "outbox_stream",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS outbox_stream (
+      stream TEXT PRIMARY KEY,
+      last_seq INTEGER NOT NULL,
+      final INTEGER NOT NULL DEFAULT 0,
+      call_key TEXT,
+      created_at INTEGER NOT NULL
+    )`,
+  },
+  {
     name: "task_waiter",
     lazy: true,
     ddl: `CREATE TABLE IF NOT EXISTS task_waiter (
@@ -180,18 +211,4 @@ export const TASK_SCHEMA_DDL = `CREATE TABLE IF NOT EXISTS task (
   expires_at INTEGER NOT NULL,
   poll_interval_ms INTEGER NOT NULL,
   wakes INTEGER NOT NULL
-)`;
-
-/**
- * The task slots of a principal object (worker/auth/principal-object.ts): one
- * row per live task of the principal, so MAX_TASKS_PER_PRINCIPAL holds across
- * every task object and session-era `tasks/list` can find them. A row whose
- * `expires_at` has passed is purged at the next reservation (its task deleted
- * itself, or its release was lost).
- */
-export const TASK_SLOT_DDL = `CREATE TABLE IF NOT EXISTS task_slot (
-  task_id TEXT PRIMARY KEY,
-  session_id TEXT,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
 )`;

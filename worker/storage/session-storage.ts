@@ -25,6 +25,7 @@ import { cappedJson, parseJsonObject } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
 
+import { OutboxTable } from "./outbox-table";
 import { PendingCallTable } from "./pending-call-table";
 import { TaskWaiterTable } from "./task-waiter-table";
 import { UpstreamSessionTable } from "./upstream-session-table";
@@ -95,6 +96,8 @@ export class SessionStorage implements SessionStore {
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
   readonly upstreams: UpstreamSessionTable;
+  /** The replay store: recent outgoing messages per stream (outbox, outbox_stream). */
+  readonly outbox: OutboxTable;
   /** Session-era links to tasks: waiting tasks/result, sent input requests (task_waiter, task_input). */
   readonly taskWaiters: TaskWaiterTable;
 
@@ -103,6 +106,7 @@ export class SessionStorage implements SessionStore {
     this.#sql = storage.sql;
     this.pending = new PendingCallTable(storage, () => this.#tableExists());
     this.upstreams = new UpstreamSessionTable(storage.sql);
+    this.outbox = new OutboxTable(storage.sql);
     this.taskWaiters = new TaskWaiterTable(storage.sql);
   }
 
@@ -224,11 +228,10 @@ export class SessionStorage implements SessionStore {
       .map((row) => row.uri);
   }
 
-  /** Records activity and (re)arms the expiry alarm at `expiresAt`. */
-  touch(now: number, expiresAt: number): void {
+  /** Records activity (the idle TTL counts from it). */
+  touch(now: number): void {
     if (!this.#tableExists()) return;
     this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", now);
-    void this.#storage.setAlarm(expiresAt);
   }
 
   scheduleAlarm(at: number): void {
@@ -264,6 +267,7 @@ export class SessionStorage implements SessionStore {
     await this.#storage.deleteAll();
     this.#hasSchema = false;
     this.upstreams.forget();
+    this.outbox.forget();
   }
 
   #tableExists(): boolean {

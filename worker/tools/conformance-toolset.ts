@@ -114,7 +114,21 @@ const contentTools = [
   }),
 ];
 
+/** How long test_reconnection keeps working after ending its reply stream. */
+const RECONNECTION_WORK_MS = 500;
+
 const notificationTools = [
+  defineTool({
+    name: "test_reconnection",
+    description:
+      "Ends its own SSE reply stream mid-call (SSE polling) and answers after the client reconnects with Last-Event-ID.",
+    input: v.object({}),
+    run: async (_args, ctx) => {
+      ctx.closeReplyStream();
+      await delay(RECONNECTION_WORK_MS, ctx.signal);
+      return text("Reconnection test completed: the result arrived on the resumed stream.");
+    },
+  }),
   defineTool({
     name: "test_tool_with_progress",
     description: "Reports progress 0, 50 and 100 of 100 when the call carries a progress token.",

@@ -60,6 +60,12 @@ export interface ToolContext {
   requestState: unknown;
   /** A snapshot of the session for introspection tools. */
   session(): SessionSnapshot;
+  /**
+   * Ends this call's Streamable HTTP reply stream now while the call goes on
+   * (SSE polling): the client reconnects with Last-Event-ID and gets the rest.
+   * Does nothing over WebSocket or for a stateless request.
+   */
+  closeReplyStream(): void;
 }
 
 export interface ToolState {

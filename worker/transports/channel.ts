@@ -8,6 +8,13 @@ export interface Channel {
   send(message: object): void;
   /** Ends the exchange without a reply (a cancelled call); a socket channel ignores it. */
   abandon?(): void;
+  /** A resumable HTTP reply's stream id, once it has one (kept with a call waiting for input). */
+  readonly streamId?: string | undefined;
+  /**
+   * Ends the live HTTP reply stream while the call goes on (SSE polling); the
+   * client resumes it with Last-Event-ID. Socket channels have nothing to end.
+   */
+  closeReplyStream?(): void;
   /** The reply will come much later: start streaming now (keepalives), so the caller is not left without headers. */
   hold?(): void;
 }

@@ -101,6 +101,19 @@ export function plainError(failure: EdgeFailure, headers?: HeadersInit): Respons
   return new Response(`${failure.message}\n`, { status: failure.status, headers });
 }
 
+/**
+ * Where a resumable reply stream's events are numbered and kept (the session's
+ * replay store), so a client that lost the stream resumes it with GET and
+ * Last-Event-ID. Stateless 2026-07-28 exchanges have none (2026-07-28 removed
+ * resumability).
+ */
+export interface ReplyStore {
+  /** A new stream answering the request `callKey`; returns its id. */
+  open(callKey: string): string;
+  /** Numbers, keeps and hands to any resumer one event of `stream`; returns its number. */
+  publish(stream: string, text: string, final: boolean): number;
+}
+
 export interface ExchangeOptions {
   /** Interval of keepalive comments on an SSE reply (at most 25 s). */
   keepaliveMs: number;
@@ -114,20 +127,43 @@ export interface ExchangeOptions {
   statusFor?: (error: ErrorEnvelope["error"]) => number;
   /** Called when the reply stream expires (maxOpenMs): lets the owner forget the call. */
   onExpired?: () => void;
+  /** Makes an SSE reply resumable (session era); without it events carry no ids. */
+  replies?: ReplyStore;
 }
+
+/** The `retry` a resumable stream advertises: how soon a client reconnects after the server ends it. */
+export const SSE_RETRY_MS = 1_000;
+/**
+ * A session-era call still unanswered after this long switches to a resumable
+ * SSE reply (a priming event with an id), so a connection cut later can be
+ * resumed; a quicker answer stays plain JSON.
+ */
+export const SSE_OPEN_AFTER_MS = 1_000;
+
+type ExchangeState = "pending" | "live" | "detached" | "done";
 
 /**
  * The channel of one POSTed request. `response` resolves with the HTTP response
- * to return: JSON when the reply comes first, SSE otherwise. Its only timer is
- * the keepalive of an open SSE reply, cleared when the reply ends, the client
- * goes away, the exchange is abandoned, or `maxOpenMs` passes.
+ * to return: JSON when the reply comes first, SSE otherwise.
+ *
+ * With a ReplyStore the SSE reply is resumable (spec, basic/transports
+ * "Resumability and Redelivery"): it opens with a priming event (an id, empty
+ * data, `retry`), every event carries `<stream>.<n>`, and every event is kept.
+ * The live response may end (the client went away, or the server ended it to
+ * let the object sleep: `closeReplyStream`, SSE polling) while the call goes
+ * on: its events are still kept and handed to a client that resumes.
+ *
+ * Timers: the keepalive of a live SSE reply, cleared when it ends; and, with a
+ * ReplyStore, one SSE_OPEN_AFTER_MS timer cleared at the first message.
  */
 export class HttpExchange implements Channel {
   readonly response: Promise<Response>;
   #resolve!: (response: Response) => void;
+  #state: ExchangeState = "pending";
   #sse: SseWriter | null = null;
+  #stream: string | null = null;
   #keepalive: ReturnType<typeof setInterval> | null = null;
-  #done = false;
+  #opener: ReturnType<typeof setTimeout> | null = null;
   #openedAt = 0;
   /** Whether the exchange ended with a JSON-RPC error reply. */
   failed = false;
@@ -140,15 +176,26 @@ export class HttpExchange implements Channel {
     this.response = new Promise((resolve) => {
       this.#resolve = resolve;
     });
+    if (options.replies) {
+      this.#opener = setTimeout(() => {
+        if (this.#state === "pending") this.#openStream();
+      }, SSE_OPEN_AFTER_MS);
+    }
+  }
+
+  /** The id of this exchange's resumable stream, once it has one. */
+  get streamId(): string | undefined {
+    return this.#stream ?? undefined;
   }
 
   send(message: object): void {
-    if (this.#done) return;
+    if (this.#state === "done") return;
+    this.#clearOpener();
     const final = this.#isFinal(message);
     if (final && "error" in (message as Record<string, unknown>)) this.failed = true;
-    if (!this.#sse) {
+    if (this.#state === "pending") {
       if (final) {
-        this.#done = true;
+        this.#state = "done";
         const error = (message as Partial<ErrorEnvelope>).error;
         this.#resolve(
           Response.json(message, {
@@ -160,15 +207,34 @@ export class HttpExchange implements Channel {
       }
       this.#openStream();
     }
-    this.#sse?.event(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    const id =
+      this.#stream !== null && this.options.replies
+        ? `${this.#stream}.${this.options.replies.publish(this.#stream, text, final)}`
+        : undefined;
+    this.#sse?.event(text, id);
     if (final) this.#finish();
   }
 
-  /** Ends the exchange without a reply (a cancelled request): empty JSON-less 202 or stream close. */
+  /**
+   * Ends the live SSE reply now, after telling the client when to come back
+   * (`retry`), while the call goes on (SSE polling, spec 2025-11-25): the client
+   * resumes with GET and Last-Event-ID. Only resumable exchanges; a no-op otherwise.
+   */
+  closeReplyStream(): void {
+    if (!this.options.replies || this.#state === "done" || this.#state === "detached") return;
+    this.#clearOpener();
+    if (this.#state === "pending") this.#openStream();
+    this.#sse?.retry(SSE_RETRY_MS);
+    this.#detach();
+  }
+
+  /** Ends the exchange without a reply (a cancelled request): empty 202, or the stream closed. */
   abandon(): void {
-    if (this.#done) return;
-    if (!this.#sse) {
-      this.#done = true;
+    if (this.#state === "done") return;
+    this.#clearOpener();
+    if (this.#state === "pending") {
+      this.#state = "done";
       this.#resolve(new Response(null, { status: 202, headers: this.headers }));
       return;
     }
@@ -177,17 +243,25 @@ export class HttpExchange implements Channel {
 
   /** Opens the SSE reply now (a reply that waits for a task); no-op once answered or streaming. */
   hold(): void {
-    if (this.#done || this.#sse) return;
+    if (this.#state !== "pending") return;
+    this.#clearOpener();
     this.#openStream().comment("waiting");
   }
 
   #openStream(): SseWriter {
     const sse = new SseWriter();
     this.#sse = sse;
+    this.#state = "live";
     const headers = new Headers(this.headers);
     headers.set("Content-Type", "text/event-stream");
     headers.set("Cache-Control", "no-cache, no-transform");
     this.#resolve(new Response(sse.response, { status: 200, headers }));
+    const replies = this.options.replies;
+    if (replies) {
+      this.#stream = replies.open(JSON.stringify(this.requestId));
+      // The priming event: an id to resume from before anything else is sent.
+      sse.prime(`${this.#stream}.0`, SSE_RETRY_MS);
+    }
     this.#openedAt = Date.now();
     this.#keepalive = setInterval(() => this.#tick(sse), this.options.keepaliveMs);
     return sse;
@@ -195,7 +269,9 @@ export class HttpExchange implements Channel {
 
   #tick(sse: SseWriter): void {
     if (sse.closed) {
-      this.#finish();
+      // The client went away: a resumable call goes on, its events kept.
+      if (this.options.replies) this.#detach();
+      else this.#finish();
       return;
     }
     if (Date.now() - this.#openedAt < this.options.maxOpenMs) {
@@ -206,17 +282,32 @@ export class HttpExchange implements Channel {
       REQUEST_TIMEOUT,
       `Request timed out: its reply stream was open for ${this.options.maxOpenMs} ms (was an input request left unanswered?)`,
     );
-    sse.event(JSON.stringify(errorEnvelope(this.requestId, error)));
-    this.failed = true;
-    this.#finish();
+    this.send(errorEnvelope(this.requestId, error));
     this.options.onExpired?.();
   }
 
+  /** No live response any more; a resumable stream keeps taking events. */
+  #detach(): void {
+    this.#state = "detached";
+    this.#stopKeepalive();
+    this.#sse?.close();
+    this.#sse = null;
+  }
+
   #finish(): void {
-    this.#done = true;
+    this.#state = "done";
+    this.#stopKeepalive();
+    this.#sse?.close();
+  }
+
+  #stopKeepalive(): void {
     if (this.#keepalive !== null) clearInterval(this.#keepalive);
     this.#keepalive = null;
-    this.#sse?.close();
+  }
+
+  #clearOpener(): void {
+    if (this.#opener !== null) clearTimeout(this.#opener);
+    this.#opener = null;
   }
 
   #isFinal(message: object): boolean {

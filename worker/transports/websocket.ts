@@ -42,10 +42,10 @@ export function offersMcpSubprotocol(header: string | null): boolean {
   return header.split(",").some((entry) => entry.trim() === MCP_SUBPROTOCOL);
 }
 
-/** Sends one message as a text frame; false when the socket is gone. */
-export function sendMessage(ws: WebSocket, message: object): boolean {
+/** Sends one serialized message as a text frame; false when the socket is gone. */
+export function sendText(ws: WebSocket, text: string): boolean {
   try {
-    ws.send(JSON.stringify(message));
+    ws.send(text);
     return true;
   } catch {
     return false;

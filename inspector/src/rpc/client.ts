@@ -5,7 +5,7 @@
  * connection hands it the new one and calls still in flight keep waiting, since
  * Dormouse sends their replies on the session's current socket.
  */
-import { INTERNAL_ERROR } from "../../../shared/errors";
+import { INTERNAL_ERROR, REQUEST_LOST } from "../../../shared/errors";
 import { isRecord } from "../dom";
 import {
   classify,
@@ -68,6 +68,8 @@ interface Pending {
   resolve(result: Record<string, unknown>): void;
   reject(error: Error): void;
   onProgress?: ((progress: Progress) => void) | undefined;
+  /** The transport it was sent on (a re-attach brings a new one). */
+  via: Transport | null;
 }
 
 /** A short per-page tag keeps ids unique across reloads of the same session. */
@@ -112,6 +114,7 @@ export class McpClient {
         resolve,
         reject,
         onProgress: options.onProgress,
+        via: this.#transport,
       });
     });
     this.#send({ jsonrpc: "2.0", id, method, params: withToken }).catch((error: unknown) =>
@@ -140,6 +143,29 @@ export class McpClient {
     for (const id of [...this.#pending.keys()]) {
       this.#settle(id, (pending) => pending.reject(new Error(reason)));
     }
+  }
+
+  /**
+   * After a re-attach (the session's resumed notice): rejects the calls sent on
+   * an earlier transport that the session neither answered (its answers were
+   * replayed before the notice) nor still runs; they would otherwise wait forever.
+   */
+  failLost(inFlight: readonly unknown[], current: Transport): number {
+    const running = new Set(inFlight.map((id) => JSON.stringify(id)));
+    let failed = 0;
+    for (const [id, pending] of [...this.#pending]) {
+      if (pending.via === current || running.has(JSON.stringify(id))) continue;
+      failed++;
+      this.#settle(id, (p) =>
+        p.reject(
+          new RpcError(
+            REQUEST_LOST,
+            "Lost when the connection dropped: the session has no answer for it and is not running it",
+          ),
+        ),
+      );
+    }
+    return failed;
   }
 
   /** Records a transport event (open, close, re-attach) in the traffic log. */

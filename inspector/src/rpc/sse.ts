@@ -2,8 +2,9 @@
  * A streaming `text/event-stream` parser (WHATWG HTML, "server-sent events"):
  * feed it decoded text in any chunking, get one callback per dispatched event.
  * Lines and fields are parsed by `eventsource-parser`, the parser the MCP
- * TypeScript SDK uses. Comments (keepalives) and `id`/`retry` fields are
- * ignored: the inspector does not resume streams.
+ * TypeScript SDK uses. Comments (keepalives), `id`/`retry` fields and
+ * events without data (the priming event of a resumable stream) are ignored:
+ * the inspector does not resume HTTP reply streams.
  */
 import { createParser, type EventSourceParser } from "eventsource-parser";
 
@@ -12,7 +13,9 @@ export class SseParser {
 
   constructor(onEvent: (event: string, data: string) => void) {
     this.#parser = createParser({
-      onEvent: ({ event, data }) => onEvent(event ?? "message", data),
+      onEvent: ({ event, data }) => {
+        if (data !== "") onEvent(event ?? "message", data);
+      },
     });
   }
 

@@ -2,16 +2,22 @@
  * MCP over WebSocket as Dormouse serves it: subprotocol `mcp` (plus
  * `mcp.auth.<token>` when a token is given: browsers cannot set headers on a
  * WebSocket), one JSON-RPC message per text frame, `/ws?session=<id>` to
- * re-attach. A bare `ping` text frame every KEEPALIVE_EVERY_MS keeps proxies
- * from cutting an idle socket; the runtime answers `pong` without waking the
- * session object, so the keepalive does not defeat hibernation.
+ * re-attach, with `&received=<n>` to have the session replay what this page
+ * missed (README "Resuming a WebSocket session"; the count is client/'s
+ * ReceivedCount, shared by the page's successive sockets). A bare `ping` text
+ * frame every KEEPALIVE_EVERY_MS keeps proxies from cutting an idle socket;
+ * the runtime answers `pong` without waking the session object, so the
+ * keepalive does not defeat hibernation.
  */
+import type { ReceivedCount } from "../../../client/received-count";
 import {
+  AUTH_SUBPROTOCOL_PREFIX,
   CLOSE_NORMAL,
   KEEPALIVE_REQUEST,
   KEEPALIVE_RESPONSE,
   MCP_SUBPROTOCOL,
 } from "../../../shared/limits";
+import { RECEIVED_PARAM } from "../../../shared/protocol-constants";
 import type { RpcMessage } from "./messages";
 import type { Transport, TransportEnd } from "./transport";
 
@@ -24,18 +30,28 @@ export interface WebSocketOptions {
   /** `ws://host:port` or `wss://host`. */
   origin: string;
   sessionId?: string | undefined;
+  /** With sessionId: how many numbered messages this page has received on the session. */
+  received?: number | undefined;
   token?: string | undefined;
 }
 
 export function webSocketUrl(options: WebSocketOptions): string {
-  const query = options.sessionId ? `?session=${encodeURIComponent(options.sessionId)}` : "";
-  return `${options.origin}/ws${query}`;
+  if (!options.sessionId) return `${options.origin}/ws`;
+  const query = new URLSearchParams({ session: options.sessionId });
+  if (options.received !== undefined) query.set(RECEIVED_PARAM, String(options.received));
+  return `${options.origin}/ws?${query}`;
 }
 
-/** Opens the socket; rejects when it does not open (a 404 for an unknown session looks the same). */
-export function openWebSocket(options: WebSocketOptions): Promise<WebSocketTransport> {
+/**
+ * Opens the socket; rejects when it does not open (a 404 for an unknown
+ * session looks the same). Every frame it receives moves `count`.
+ */
+export function openWebSocket(
+  options: WebSocketOptions,
+  count: ReceivedCount,
+): Promise<WebSocketTransport> {
   const protocols = [MCP_SUBPROTOCOL];
-  if (options.token) protocols.push(`mcp.auth.${options.token}`);
+  if (options.token) protocols.push(`${AUTH_SUBPROTOCOL_PREFIX}${options.token}`);
   const ws = new WebSocket(webSocketUrl(options), protocols);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -44,7 +60,7 @@ export function openWebSocket(options: WebSocketOptions): Promise<WebSocketTrans
     }, OPEN_TIMEOUT_MS);
     ws.addEventListener("open", () => {
       clearTimeout(timer);
-      resolve(new WebSocketTransport(ws));
+      resolve(new WebSocketTransport(ws, count));
     });
     ws.addEventListener("close", (event) => {
       clearTimeout(timer);
@@ -64,9 +80,15 @@ export class WebSocketTransport implements Transport {
   #byUser = false;
   readonly #keepalive: ReturnType<typeof setInterval>;
 
-  constructor(private readonly ws: WebSocket) {
+  constructor(
+    private readonly ws: WebSocket,
+    count: ReceivedCount,
+  ) {
     ws.addEventListener("message", (event) => {
-      if (typeof event.data !== "string" || event.data === KEEPALIVE_RESPONSE) return;
+      if (typeof event.data !== "string") return;
+      // The two unnumbered notices still reach the page (the traffic log shows them).
+      count.observe(event.data);
+      if (event.data === KEEPALIVE_RESPONSE) return;
       let parsed: unknown;
       try {
         parsed = JSON.parse(event.data);

@@ -20,7 +20,12 @@ export interface ServerRequests {
   handle(request: RpcRequest): Promise<Result>;
 }
 
-export function serverRequests(): ServerRequests {
+export function serverRequests(
+  options: {
+    /** A URL elicitation the person agreed to open (the page is opened, the answer is accept). */
+    onUrlOpened?(params: Record<string, unknown>): void;
+  } = {},
+): ServerRequests {
   const dialog = h("dialog", { id: "server-request", "aria-labelledby": "server-request-title" });
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -54,7 +59,7 @@ export function serverRequests(): ServerRequests {
       case "elicitation/create":
         return params.mode === "url"
           ? show(
-              (done) => urlElicitation(params, done),
+              (done) => urlElicitation(params, done, options.onUrlOpened ?? (() => {})),
               () => ({ action: "cancel" }),
             )
           : show(
@@ -137,37 +142,69 @@ function formElicitation(
   return form;
 }
 
+/**
+ * MCP 2025-11-25 (client/elicitation, Safe URL Handling): the full URL is shown
+ * with its host set apart, nothing is fetched before consent, and the page
+ * opens in its own browsing context (noopener) where the inspector cannot read it.
+ */
 function urlElicitation(
   params: Record<string, unknown>,
   done: (outcome: () => Result) => void,
+  onOpened: (params: Record<string, unknown>) => void,
 ): HTMLElement {
   const url = typeof params.url === "string" ? params.url : "";
-  const safe = /^https?:\/\//i.test(url);
+  let host = "";
+  try {
+    const parsed = new URL(url);
+    host = parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.host : "";
+  } catch {
+    host = "";
+  }
   return h(
     "div",
     { class: "elicitation" },
     header("The server asks you to open a page", "elicitation/create (url)", params.message),
-    h(
-      "p",
-      {},
-      safe
-        ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url)
-        : h("code", {}, url),
-    ),
+    host
+      ? h("p", {}, "It opens ", h("strong", { id: "elicitation-host" }, host), ":")
+      : h("p", { class: "error" }, "The URL is not a web address and cannot be opened."),
+    h("p", {}, h("code", { id: "elicitation-url", class: "url" }, url)),
     h(
       "div",
       { class: "buttons" },
+      host
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "primary",
+              id: "elicitation-open",
+              onclick: () => {
+                window.open(url, "_blank", "noopener,noreferrer");
+                onOpened(params);
+                done(() => ({ action: "accept" }));
+              },
+            },
+            "Open page",
+          )
+        : null,
       h(
         "button",
-        { type: "button", class: "primary", onclick: () => done(() => ({ action: "accept" })) },
-        "Done",
-      ),
-      h(
-        "button",
-        { type: "button", onclick: () => done(() => ({ action: "decline" })) },
+        {
+          type: "button",
+          id: "elicitation-decline",
+          onclick: () => done(() => ({ action: "decline" })),
+        },
         "Decline",
       ),
-      h("button", { type: "button", onclick: () => done(() => ({ action: "cancel" })) }, "Cancel"),
+      h(
+        "button",
+        {
+          type: "button",
+          id: "elicitation-cancel",
+          onclick: () => done(() => ({ action: "cancel" })),
+        },
+        "Cancel",
+      ),
     ),
   );
 }

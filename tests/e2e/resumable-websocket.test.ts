@@ -1,0 +1,246 @@
+/**
+ * The resumable WebSocket binding end to end: the v1 SDK `Client` over
+ * client/'s transport, against a real `wrangler dev`, through a TCP proxy the
+ * test controls (tests/helpers/tcp-proxy.ts): connections reset without a
+ * close frame, traffic black-holed, a gateway SIGKILLed and restarted on its
+ * state. A `sleep {ms: 3000}` call spans each fault; `counter` calls before
+ * and after show that no increment was lost or doubled. The v2 client
+ * (`@modelcontextprotocol/client`) runs over the same transport.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client as V2Client } from "@modelcontextprotocol/client";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeTransport } from "../../client/node";
+import type { TransportEvent } from "../../client/resumable-websocket";
+import { REQUEST_LOST } from "../../shared/errors";
+import { WsSession } from "../../tools/load/ws-session";
+import { type Gateway, startGateway } from "../helpers/process";
+import { CLIENT_INFO, FAST, openResumableClient } from "../helpers/resumable-client";
+import { firstText } from "../helpers/rpc-socket";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
+import { sleep, withTimeout } from "../helpers/wait";
+
+const CALL_TIMEOUT_MS = 30_000;
+
+let gateway: Gateway;
+const proxies: TcpProxy[] = [];
+
+beforeAll(async () => {
+  gateway = await startGateway();
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  await gateway?.stop();
+});
+
+async function proxyTo(port: number): Promise<TcpProxy> {
+  const proxy = await startTcpProxy(port);
+  proxies.push(proxy);
+  return proxy;
+}
+
+function resumedEvents(events: TransportEvent[]) {
+  return events.filter(
+    (e): e is Extract<TransportEvent, { type: "resumed" }> => e.type === "resumed",
+  );
+}
+
+describe("a call spanning a network fault", () => {
+  it("resolves exactly once when the connection is reset at 100 ms and the network returns at 2 s", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const resumable = await openResumableClient(proxy.wsUrl);
+    try {
+      expect(await resumable.callText("counter", {})).toBe("1");
+      const call = resumable.callText("sleep", { ms: 3_000 }, CALL_TIMEOUT_MS);
+      await sleep(100);
+      proxy.down();
+      await sleep(1_900);
+      proxy.up();
+      expect(await withTimeout(call, CALL_TIMEOUT_MS, "the sleep call")).toBe("slept 3000 ms");
+      expect(await resumable.callText("counter", {})).toBe("2");
+      expect([...resumable.answers.values()].every((n) => n === 1)).toBe(true);
+      expect(resumable.answers.size).toBe(3); // counter, sleep, counter
+      const types = resumable.events.map((e) => e.type);
+      expect(types).toContain("drop");
+      expect(types).toContain("retry");
+      // The sleep was still running at the re-attach: named in flight, not failed.
+      const [resumed] = resumedEvents(resumable.events);
+      expect(resumed?.notice.inFlight).toHaveLength(1);
+      expect(resumed?.failed).toEqual([]);
+      expect(resumable.gone()).toBeUndefined();
+    } finally {
+      await resumable.close();
+    }
+  });
+
+  it("resolves exactly once when traffic is black-holed at 100 ms and let through at 2 s (the keepalive notices)", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const resumable = await openResumableClient(proxy.wsUrl);
+    try {
+      expect(await resumable.callText("counter", {})).toBe("1");
+      const call = resumable.callText("sleep", { ms: 3_000 }, CALL_TIMEOUT_MS);
+      await sleep(100);
+      proxy.blackhole();
+      await sleep(1_900);
+      proxy.up();
+      expect(await withTimeout(call, CALL_TIMEOUT_MS, "the sleep call")).toBe("slept 3000 ms");
+      expect(await resumable.callText("counter", {})).toBe("2");
+      expect([...resumable.answers.values()].every((n) => n === 1)).toBe(true);
+      expect(resumable.events.map((e) => e.type)).toContain("keepalive_timeout");
+      expect(resumable.gone()).toBeUndefined();
+    } finally {
+      await resumable.close();
+    }
+  });
+
+  it("replays what arrived while the client was away: a reply produced during the outage comes once, after it", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const resumable = await openResumableClient(proxy.wsUrl);
+    try {
+      const call = resumable.callText("sleep", { ms: 500 }, CALL_TIMEOUT_MS);
+      await sleep(100);
+      proxy.down();
+      await sleep(1_500); // The reply is produced (and kept) while nobody is attached.
+      proxy.up();
+      expect(await withTimeout(call, CALL_TIMEOUT_MS, "the sleep call")).toBe("slept 500 ms");
+      const [resumed] = resumedEvents(resumable.events);
+      expect(resumed?.notice.replayed).toBeGreaterThanOrEqual(1);
+      expect(resumed?.notice.inFlight).toEqual([]);
+      expect([...resumable.answers.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await resumable.close();
+    }
+  });
+
+  it("reports the session gone (onclose) when another client re-attaches to it, not on its own re-attach", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const resumable = await openResumableClient(proxy.wsUrl);
+    const sessionId = resumable.transport.sessionId;
+    expect(sessionId).toMatch(/^[0-9a-f]{64}$/);
+    try {
+      proxy.cut();
+      expect(await resumable.callText("counter", {})).toBe("1");
+      expect(resumable.gone()).toBeUndefined();
+      const other = await openResumableClient(gateway.wsUrl, { sessionId });
+      try {
+        await withTimeout(
+          (async () => {
+            while (!resumable.gone()) await sleep(20);
+          })(),
+          5_000,
+          "the first client to see close 4001",
+        );
+        expect(resumable.gone()).toMatch(/another client/);
+        expect(await other.callText("counter", {})).toBe("2");
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await resumable.close();
+    }
+  });
+});
+
+describe("the v2 client (@modelcontextprotocol/client)", () => {
+  it("connects over the same transport and keeps calling across a reset", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const client = new V2Client(CLIENT_INFO, { capabilities: {} });
+    await withTimeout(
+      client.connect(nodeTransport({ url: `${proxy.wsUrl}/ws`, ...FAST })),
+      15_000,
+      "the v2 client to connect",
+    );
+    try {
+      const call = async () =>
+        firstText(
+          (await client.callTool({ name: "counter", arguments: {} })) as Record<string, unknown>,
+        );
+      expect(await call()).toBe("1");
+      proxy.cut();
+      expect(await withTimeout(call(), CALL_TIMEOUT_MS, "a call after the reset")).toBe("2");
+    } finally {
+      await withTimeout(client.close(), 5_000, "the v2 client to close").catch(() => {});
+    }
+  });
+});
+
+describe("the load tool's WebSocket session", () => {
+  it("re-attaches with received=<n> after a reset, and the call in flight still gets its answer", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const lost: string[] = [];
+    const session = new WsSession(
+      {
+        endpoint: `${proxy.wsUrl}/ws`,
+        transport: "ws",
+        protocol: "mcp",
+        token: undefined,
+        timeoutMs: 10_000,
+      },
+      (error) => lost.push(error.kind),
+    );
+    await session.open();
+    try {
+      expect((await session.call("counter", {})).text).toBe("1");
+      const call = session.call("sleep", { ms: 1_000 });
+      await sleep(100);
+      proxy.cut();
+      expect((await call).text).toBe("slept 1000 ms");
+      expect((await session.call("counter", {})).text).toBe("2");
+      expect(session.reattached).toBe(1);
+      expect(lost).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe("a gateway SIGKILLed and restarted on its state", () => {
+  const gateways: Gateway[] = [];
+  let persistDir: string | undefined;
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    if (persistDir) await rm(persistDir, { recursive: true, force: true, maxRetries: 3 });
+  });
+
+  it("fails the call that died with it (REQUEST_LOST for its id) and the session goes on", async () => {
+    persistDir = await mkdtemp(join(tmpdir(), "dormouse-resume-crash-"));
+    const first = await startGateway({ persistTo: persistDir, keepState: true });
+    gateways.push(first);
+    const proxy = await proxyTo(first.port);
+    const resumable = await openResumableClient(proxy.wsUrl, {
+      backoff: { initialDelayMs: 50, maxDelayMs: 1_000 },
+    });
+    try {
+      expect(await resumable.callText("counter", {})).toBe("1");
+      const call = resumable.callText("sleep", { ms: 3_000 }, 120_000);
+      call.catch(() => {});
+      await sleep(100);
+      await first.crash();
+      const second = await startGateway({ persistTo: persistDir, keepState: true });
+      gateways.push(second);
+      proxy.retarget(second.port);
+      const error = await withTimeout(
+        call.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        60_000,
+        "the lost call to be answered",
+      );
+      expect(error).toBeInstanceOf(McpError);
+      expect((error as McpError).code).toBe(REQUEST_LOST);
+      expect(await resumable.callText("counter", {})).toBe("2");
+      expect([...resumable.answers.values()].every((n) => n === 1)).toBe(true);
+      const resumed = resumedEvents(resumable.events).at(-1);
+      expect(resumed?.failed).toHaveLength(1);
+      expect(resumable.gone()).toBeUndefined();
+    } finally {
+      await resumable.close();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,173 @@
+/**
+ * The resumable WebSocket binding, inside workerd: a request keeps running when
+ * its socket goes, what the session sends is numbered and kept, and a
+ * re-attach with `received=<n>` gets exactly what it missed, in order, before
+ * anything new; what is no longer held is named, never skipped silently.
+ * Through a real TCP connection cut (no close frame) and a gateway restart:
+ * tests/e2e/resumable-websocket.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { OUTBOX_MAX_ROWS } from "../../shared/limits";
+import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
+import {
+  connect,
+  delay,
+  type Frame,
+  isObject,
+  type JsonObject,
+  toolText,
+  upgrade,
+} from "../helpers/workerd";
+
+function isNotice(method: string) {
+  return (frame: Frame) => isObject(frame) && frame.method === method;
+}
+
+/** The frames of a socket after its upgrade up to and including the resumed notice. */
+async function replayOf(client: Awaited<ReturnType<typeof connect>>): Promise<JsonObject[]> {
+  await client.nextMessage(isNotice(NOTICE_RESUMED), "the resumed notice");
+  const frames = client.received.filter(isObject);
+  const end = frames.findIndex(isNotice(NOTICE_RESUMED));
+  return frames.slice(0, end + 1);
+}
+
+describe("a request whose socket goes away", () => {
+  it("keeps running, and its reply reaches the next socket with received=<n>", async () => {
+    const first = await connect();
+    await first.initialize();
+    await first.callTool("counter", { by: 1 });
+    const received = first.numbered();
+    first.sendJson({
+      jsonrpc: "2.0",
+      id: "slow",
+      method: "tools/call",
+      params: { name: "sleep", arguments: { ms: 300 } },
+    });
+    await delay(50);
+    first.socket.close(1000, "laptop lid closed");
+    await delay(600);
+    const second = await connect(first.sessionId, received);
+    const replay = await replayOf(second);
+    expect(replay[0]).toMatchObject({ id: "slow", result: {} });
+    expect(toolText((replay[0] as { result: JsonObject }).result)).toBe("slept 300 ms");
+    expect(replay[1]).toMatchObject({
+      method: NOTICE_RESUMED,
+      params: { received, replayed: 1, lost: 0, sent: received + 1, inFlight: [] },
+    });
+    // Then the session goes on: the counter saw exactly one increment.
+    expect(toolText(await second.callTool("counter", { by: 1 }))).toBe("2");
+  });
+
+  it("lists a request still running at the re-attach as in flight, then delivers its reply", async () => {
+    const first = await connect();
+    await first.initialize();
+    const received = first.numbered();
+    first.sendJson({
+      jsonrpc: "2.0",
+      id: 41,
+      method: "tools/call",
+      params: { name: "sleep", arguments: { ms: 600 } },
+    });
+    await delay(50);
+    first.socket.close(1000, "gone");
+    const second = await connect(first.sessionId, received);
+    const replay = await replayOf(second);
+    expect(replay.at(-1)).toMatchObject({ method: NOTICE_RESUMED, params: { inFlight: [41] } });
+    const reply = await second.nextResponse(41, 5_000);
+    expect(toolText(reply.result ?? {})).toBe("slept 600 ms");
+  });
+
+  it("without received, replays only what was produced while no socket was attached", async () => {
+    const first = await connect();
+    await first.initialize();
+    first.sendJson({
+      jsonrpc: "2.0",
+      id: "while-away",
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "queued" } },
+    });
+    await first.nextResponse("while-away");
+    first.sendJson({
+      jsonrpc: "2.0",
+      id: "after-close",
+      method: "tools/call",
+      params: { name: "sleep", arguments: { ms: 200 } },
+    });
+    await delay(20);
+    first.socket.close(1000, "gone");
+    await delay(400);
+    const second = await connect(first.sessionId);
+    const replay = await replayOf(second);
+    expect(replay.map((f) => f.id ?? f.method)).toEqual(["after-close", NOTICE_RESUMED]);
+  });
+});
+
+describe("what a re-attach cannot have", () => {
+  it(`names the messages no longer held (beyond the newest ${OUTBOX_MAX_ROWS}) in a messages_lost notice`, async () => {
+    const first = await connect();
+    await first.initialize();
+    for (let i = 0; i < OUTBOX_MAX_ROWS + 60; i++) {
+      first.sendJson({
+        jsonrpc: "2.0",
+        id: i + 100,
+        method: "tools/call",
+        params: { name: "echo", arguments: { text: String(i) } },
+      });
+      // Stay under the per-session message rate.
+      if (i % 40 === 39) await first.nextResponse(i + 100);
+      if (i % 40 === 39) await delay(900);
+    }
+    await first.nextResponse(OUTBOX_MAX_ROWS + 159);
+    const sent = first.numbered();
+    first.socket.close(1000, "gone");
+    const second = await connect(first.sessionId, 0);
+    const replay = await replayOf(second);
+    const held = replay.length - 2;
+    // The store keeps the newest 256 messages at least, trimming in batches of 32.
+    expect(held).toBeGreaterThanOrEqual(OUTBOX_MAX_ROWS);
+    expect(held).toBeLessThanOrEqual(OUTBOX_MAX_ROWS + 32);
+    expect(replay[0]).toMatchObject({
+      method: NOTICE_MESSAGES_LOST,
+      params: { first: 1, last: sent - held, count: sent - held },
+    });
+    expect(replay.at(-1)).toMatchObject({
+      method: NOTICE_RESUMED,
+      params: { received: 0, replayed: held, lost: sent - held, sent },
+    });
+    expect(second.numbered()).toBe(sent);
+  });
+
+  it("refuses received larger than what was sent with 400, and the attached socket stays", async () => {
+    const first = await connect();
+    await first.initialize();
+    const sent = first.numbered();
+    const response = await upgrade(`/ws?session=${first.sessionId}&received=${sent + 5}`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(
+      new RegExp(`received=${sent + 5} is more than the ${sent}`),
+    );
+    await delay(50);
+    expect(first.closed).toBeNull();
+    expect(toolText(await first.callTool("echo", { text: "still here" }))).toBe("still here");
+  });
+
+  it.each([
+    ["a negative number", "-1"],
+    ["a fraction", "1.5"],
+    ["a word", "many"],
+    ["a number past 2^53", "90071992547409930"],
+    ["an empty value", ""],
+  ])("refuses received that is %s with 400 before any upgrade", async (_label, value) => {
+    const first = await connect();
+    await first.initialize();
+    const response = await upgrade(`/ws?session=${first.sessionId}&received=${value}`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/received must be a non-negative integer/);
+    expect(first.closed).toBeNull();
+  });
+
+  it("refuses received on a new session (it only applies to a re-attach)", async () => {
+    const response = await upgrade("/ws?received=3");
+    expect(response.status).toBe(400);
+  });
+});

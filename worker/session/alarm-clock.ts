@@ -1,0 +1,43 @@
+/**
+ * The session object's one alarm (Durable Objects have one per object),
+ * multiplexed over named deadlines: the idle TTL or the next purge step
+ * (expiry.ts), and the replay ring's flush (replay.ts). The storage alarm is
+ * armed at the earliest deadline, and set again only when that changes, so a
+ * deadline that moves later costs no write. Deadlines live in memory: after an
+ * eviction there is no ring to flush, and the alarm handler recomputes the
+ * TTL from SQLite.
+ */
+export type Deadline = "expiry" | "flush";
+
+export class AlarmClock {
+  readonly #deadlines = new Map<Deadline, number>();
+  #armedAt: number | null = null;
+
+  constructor(private readonly setAlarm: (at: number) => void) {}
+
+  /** Due at `at` (replacing this deadline's earlier value). */
+  set(deadline: Deadline, at: number): void {
+    this.#deadlines.set(deadline, at);
+    this.#arm();
+  }
+
+  /** Met: no longer due. The armed alarm may fire early; the handler then re-arms. */
+  clear(deadline: Deadline): void {
+    this.#deadlines.delete(deadline);
+  }
+
+  /** The alarm fired: nothing is armed until a deadline is set again. */
+  fired(): void {
+    this.#armedAt = null;
+  }
+
+  #arm(): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const at of this.#deadlines.values()) next = Math.min(next, at);
+    if (!Number.isFinite(next) || this.#armedAt === next) return;
+    // Armed earlier than needed already: that alarm fires first and re-arms.
+    if (this.#armedAt !== null && this.#armedAt < next && this.#armedAt > Date.now()) return;
+    this.#armedAt = next;
+    this.setAlarm(next);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The session's WebSocket sequence and its replay (the resumable WebSocket
+ * binding, shared/protocol-constants.ts): every message the session sends
+ * toward its sockets is numbered (1, 2, 3 ... across all of its sockets) and
+ * kept, whether a socket is attached or not. A re-attaching client says how
+ * many it received; the socket then gets, in order and before anything new,
+ * what it missed.
+ *
+ * Where a message is kept: a message sent to an attached socket goes into an
+ * in-memory ring first and reaches the replay store (storage/outbox-table.ts)
+ * in one batch, by a flush due within REPLAY_FLUSH_MS (an alarm: the object
+ * cannot have been evicted by then, which takes ~10 s idle), when its socket
+ * closes, or when a re-attach reads it. Writing every message as it is sent
+ * would make the output gate hold each reply for a storage commit (measured
+ * here: warm echo p50 0.95 ms against 0.46 ms). A message produced with no
+ * socket attached is written at once: it is the only copy. A crash loses the
+ * ring (at most REPLAY_FLUSH_MS of messages to attached sockets, like the
+ * requests in flight then); a client whose count is then ahead of the
+ * session's gets 400 and re-attaches without `received`.
+ */
+import { notificationEnvelope } from "../../shared/errors";
+import { OUTBOX_MAX_CHARS, OUTBOX_MAX_ROWS } from "../../shared/limits";
+import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
+import { type OutboxTable, WS_STREAM } from "../storage/outbox-table";
+
+/** Longest a message sent to an attached socket stays in memory only. */
+export const REPLAY_FLUSH_MS = 2_000;
+
+interface RingEntry {
+  seq: number;
+  text: string;
+  delivered: boolean;
+}
+
+export interface SocketReplayOptions {
+  outbox: OutboxTable;
+  /** False (REPLAY=off, to measure the store's cost): nothing is numbered, kept or replayed. */
+  enabled: boolean;
+  /** The ring holds unflushed messages: flush it no later than `at` (the object's alarm). */
+  flushBy(at: number): void;
+}
+
+export class SocketReplay {
+  #ring: RingEntry[] = [];
+  #ringChars = 0;
+  /** The last number given, once known in this object lifetime. */
+  #sent: number | null = null;
+
+  constructor(private readonly options: SocketReplayOptions) {}
+
+  /** Numbers and keeps one outgoing message; `delivered` when a socket was there to send it to. */
+  record(text: string, delivered: boolean): number {
+    if (!this.options.enabled) return 0;
+    const seq = this.sent() + 1;
+    this.#sent = seq;
+    const dirty = this.#ring.length > 0;
+    this.#ring.push({ seq, text, delivered });
+    this.#ringChars += text.length;
+    if (!delivered || this.#ring.length > OUTBOX_MAX_ROWS || this.#ringChars > OUTBOX_MAX_CHARS) {
+      this.flush();
+    } else if (!dirty) {
+      this.options.flushBy(Date.now() + REPLAY_FLUSH_MS);
+    }
+    return seq;
+  }
+
+  /** Writes the ring to the replay store (one turn, one commit). */
+  flush(): void {
+    if (this.#ring.length === 0) return;
+    this.options.outbox.keep(WS_STREAM, this.#ring);
+    this.#ring = [];
+    this.#ringChars = 0;
+  }
+
+  /** How many numbered messages the session has sent on its sockets. */
+  sent(): number {
+    this.#sent ??= this.options.outbox.head(WS_STREAM)?.lastSeq ?? 0;
+    return this.#sent;
+  }
+
+  /** Why `received` cannot be served (more than was ever sent), or null. */
+  refusal(received: number | null): string | null {
+    if (received === null || !this.options.enabled) return null;
+    const sent = this.sent();
+    if (received <= sent) return null;
+    return `received=${received} is more than the ${sent} messages this session has sent on its WebSockets`;
+  }
+
+  /**
+   * The frames a newly attached socket gets before anything new: with
+   * `received`, every held message after the received-th; without it, what was
+   * produced while no socket was attached. Messages no longer held (or too
+   * large to keep) are named by MESSAGES_LOST notices in their place. Ends
+   * with the RESUMED notice, which lists the requests still running.
+   */
+  frames(received: number | null, inFlight: readonly unknown[]): string[] {
+    if (!this.options.enabled) return [];
+    this.flush();
+    const { outbox } = this.options;
+    const sent = this.sent();
+    const held =
+      received === null ? outbox.undelivered(WS_STREAM) : outbox.after(WS_STREAM, received);
+    const frames: string[] = [];
+    let position = received ?? (held[0] ? held[0].seq - 1 : sent);
+    let lost = 0;
+    for (const message of held) {
+      if (message.seq > position + 1 || message.body === null) {
+        const last = message.body === null ? message.seq : message.seq - 1;
+        frames.push(lostNotice(position + 1, last));
+        lost += last - position;
+        position = last;
+      }
+      if (message.body !== null) {
+        frames.push(message.body);
+        position = message.seq;
+      }
+    }
+    if (received !== null && position < sent) {
+      frames.push(lostNotice(position + 1, sent));
+      lost += sent - position;
+    }
+    const replayed = held.filter((m) => m.body !== null).length;
+    frames.push(
+      JSON.stringify(
+        notificationEnvelope(NOTICE_RESUMED, {
+          received,
+          replayed,
+          lost,
+          sent,
+          inFlight: [...inFlight],
+        }),
+      ),
+    );
+    // Only when something was replayed: a write here delays the 101 by a commit.
+    if (held.length > 0) outbox.markDelivered(WS_STREAM, sent);
+    return frames;
+  }
+}
+
+function lostNotice(first: number, last: number): string {
+  return JSON.stringify(
+    notificationEnvelope(NOTICE_MESSAGES_LOST, { first, last, count: last - first + 1 }),
+  );
+}

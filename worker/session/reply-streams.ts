@@ -1,0 +1,101 @@
+/**
+ * Resumable Streamable HTTP reply streams of a session (session era; spec,
+ * basic/transports "Resumability and Redelivery"): the ReplyStore of its
+ * HttpExchanges. Every event of a reply stream is numbered and kept in the
+ * replay store (storage/outbox-table.ts) under the stream's random id, and
+ * handed to whoever resumes the stream.
+ *
+ * A resuming client (GET /mcp with Last-Event-ID `<stream>.<n>`) is served by
+ * the Worker, which holds the client's SSE response and opens an internal
+ * WebSocket to this object; the object accepts it through the Hibernation API
+ * (tags RESUME_TAG and `stream:<id>`), sends it the kept events after n, then
+ * each new one, and closes it after the stream's final event. So a call waiting
+ * for a person's answer holds no open response in the object, and the object
+ * sleeps until the answer arrives.
+ */
+import type { RequestId } from "../../shared/protocol";
+import type { OutboxTable } from "../storage/outbox-table";
+import type { Channel } from "../transports/channel";
+import type { ReplyStore } from "../transports/streamable-http";
+import { closeQuietly, sendText } from "../transports/websocket";
+
+/** Tag of the internal sockets that carry a resumed reply stream to the Worker. */
+export const RESUME_TAG = "resume";
+/** Stream ids: 16 lower-case hex characters (64 random bits). */
+export const STREAM_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/** One event on an internal resume socket. */
+export interface ResumedEvent {
+  id: string;
+  data: string;
+}
+
+export class ReplyStreams implements ReplyStore {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly outbox: OutboxTable,
+  ) {}
+
+  open(callKey: string): string {
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    const stream = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    this.outbox.openStream(stream, callKey, Date.now());
+    return stream;
+  }
+
+  publish(stream: string, text: string, final: boolean): number {
+    const seq = this.outbox.append(stream, text, false, final);
+    for (const ws of this.ctx.getWebSockets(streamTag(stream))) {
+      sendText(ws, JSON.stringify({ id: `${stream}.${seq}`, data: text } satisfies ResumedEvent));
+      if (final) closeQuietly(ws, 1000, "reply complete");
+    }
+    return seq;
+  }
+
+  /**
+   * A channel for a call whose original response is gone (it waited for input
+   * across a sleep): its events go into its stream, and to a resumer if any.
+   */
+  channel(stream: string, requestId: RequestId): Channel {
+    return {
+      streamId: stream,
+      send: (message) => {
+        const record = message as Record<string, unknown>;
+        const final =
+          !("method" in record) &&
+          ("result" in record || "error" in record) &&
+          record.id === requestId;
+        this.publish(stream, JSON.stringify(message), final);
+      },
+    };
+  }
+
+  /**
+   * Accepts a resumer for `stream` after event `after`: an internal socket that
+   * gets the kept events first. Null when the stream is unknown, or `after` is
+   * past its last event (the caller answers like an unknown session).
+   */
+  resume(stream: string, after: number): Response | null {
+    if (!STREAM_ID_PATTERN.test(stream)) return null;
+    const head = this.outbox.head(stream);
+    if (!head || head.callKey === null || after > head.lastSeq) return null;
+    const pair = new WebSocketPair();
+    const server = pair[1];
+    this.ctx.acceptWebSocket(server, [RESUME_TAG, streamTag(stream)]);
+    for (const event of this.outbox.after(stream, after)) {
+      if (event.body === null) continue;
+      sendText(server, JSON.stringify({ id: `${stream}.${event.seq}`, data: event.body }));
+    }
+    if (head.final) closeQuietly(server, 1000, "reply complete");
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** The session ended: every resumer is closed (running calls were answered first). */
+  endAll(): void {
+    for (const ws of this.ctx.getWebSockets(RESUME_TAG)) closeQuietly(ws, 1000, "session ended");
+  }
+}
+
+function streamTag(stream: string): string {
+  return `stream:${stream}`;
+}

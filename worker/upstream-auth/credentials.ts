@@ -1,0 +1,41 @@
+/**
+ * Federation's UpstreamCredentials for one principal, backed by that
+ * principal's object (PrincipalObject over RPC): the binding to the principal
+ * happens here, once, so a session can only ever reach its own principal's
+ * tokens. Tokens are looked up per upstream request (not cached in the
+ * session), so a refresh or a revocation is seen by every session at once.
+ */
+import { DEFAULT_REPLY_STREAM_MAX_MS } from "../../shared/limits";
+import type { Upstream } from "../config/upstreams";
+import type { UpstreamCredentials } from "../federation/credentials";
+import { currentTrace } from "../observability/trace";
+
+/** Longest a call waits for the user to finish authorizing in the browser (as for an SSE reply). */
+export const AUTHORIZATION_WAIT_MS = DEFAULT_REPLY_STREAM_MAX_MS;
+
+export function principalCredentials(
+  env: Env,
+  /** The principal, read when first needed (a woken session reads it from storage). */
+  principal: () => string,
+): UpstreamCredentials {
+  const stub = () => env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal()));
+  return {
+    accessToken: (upstream: Upstream, refused?: string) =>
+      stub().accessToken(principal(), upstream.name, refused, currentTrace()?.traceId),
+    authorize: (upstream: Upstream, challenge: string | null) =>
+      stub().authorize(principal(), upstream.name, challenge, currentTrace()?.traceId),
+    authorizations: async () =>
+      (await stub().authorizations(principal())) as unknown as Record<string, unknown>[],
+    awaitGrant: (upstream: Upstream, signal: AbortSignal) => {
+      if (signal.aborted) return Promise.resolve("timeout" as const);
+      return new Promise((resolve) => {
+        const onAbort = () => resolve("timeout");
+        signal.addEventListener("abort", onAbort, { once: true });
+        stub()
+          .awaitGrant(upstream.name, AUTHORIZATION_WAIT_MS)
+          .then(resolve, () => resolve("timeout"))
+          .finally(() => signal.removeEventListener("abort", onAbort));
+      });
+    },
+  };
+}
