@@ -53,6 +53,11 @@ export function renderTasksSection(
   if (result.interrupted) out.push("", "**This run was interrupted (Ctrl-C).**");
   out.push(
     "",
+    "> Measured on a shared 2-core machine where other builds and tests may run: expect tens of",
+    "> percent between runs; compare rows of the same run (they are interleaved), not runs.",
+  );
+  out.push(
+    "",
     `A zero-length task (\`sleep {ms: 0}\`) against the same call made plainly, one Dormouse under \`wrangler dev\`, ` +
       `one operation in flight at a time, ${result.blocks} measured blocks of ${BLOCK_CALLS} per row after one unmeasured block, ` +
       "the rows taking turns block by block. A task operation is the whole exchange until the result is in hand. " +
