@@ -20,6 +20,15 @@ export const PROGRESS_INTERVAL_MS = 250;
 export const KEEPALIVE_REQUEST = "ping";
 export const KEEPALIVE_RESPONSE = "pong";
 
+/**
+ * The least idleness after which the runtime takes a Durable Object out of
+ * memory (hibernation): "currently, it is after 10 seconds of inactivity"
+ * (developers.cloudflare.com/durable-objects/concepts/durable-object-lifecycle/;
+ * local workerd measured the same). What a session can rebuild by waiting that
+ * long (a rate bucket that refills in under 10 s) is not written anywhere.
+ */
+export const MIN_IDLE_BEFORE_EVICTION_MS = 10_000;
+
 /** WebSocket close codes used by sessions (RFC 6455 section 7.4 plus the 4000-4999 private range). */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_UNSUPPORTED_DATA = 1003;

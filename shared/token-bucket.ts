@@ -30,3 +30,20 @@ export function take(bucket: Bucket, now: number, ratePerSecond: number, burst: 
   const retryAfterMs = Math.ceil(((1 - tokens) * 1000) / ratePerSecond);
   return { bucket: { tokens, at: now }, allowed: false, retryAfterMs };
 }
+
+/**
+ * Whether a bucket that sees nothing for `idleMs` is full again by then: if
+ * so, losing it to an eviction that needs that much idleness first (the
+ * object's memory goes only after ~10 s without events) loses nothing, and it
+ * need not be kept anywhere durable.
+ */
+export function refillsWithin(
+  bucket: Bucket,
+  now: number,
+  idleMs: number,
+  ratePerSecond: number,
+  burst: number,
+): boolean {
+  const elapsedMs = Math.max(0, now - bucket.at);
+  return bucket.tokens + ((elapsedMs + idleMs) * ratePerSecond) / 1000 >= burst;
+}

@@ -6,31 +6,63 @@
  *   with Last-Event-ID on a stream the Worker holds, so the session object
  *   sleeps while the person takes 15 s (its wake counter proves it), and the
  *   answer still completes the call.
+ * - A cut network: the TCP connection carrying a call's reply stream is reset
+ *   mid-call (a test-controlled proxy); the SDK reconnects by itself with
+ *   Last-Event-ID, and the call completes with every progress notification
+ *   exactly once, none lost to the cut and none replayed twice. A client that
+ *   restarts (a new SDK Client holding only the session id and the last event
+ *   id) resumes the same reply stream with resumeStream and gets the result.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type CallToolResult, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  ElicitRequestSchema,
+  type Progress,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
-import { sleep } from "../helpers/wait";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
+import { sleep, waitFor, withTimeout } from "../helpers/wait";
 
 /** Local workerd evicts an object after about 10 s without events or timers. */
 const PERSON_THINKS_MS = 15_000;
 const CALL_TIMEOUT_MS = 60_000;
 
+/** The sleep tool reports progress every 250 ms (PROGRESS_INTERVAL_MS). */
+const SLEEP_MS = 4_000;
+const PROGRESS_STEP_MS = 250;
+
 let gateway: Gateway;
+let proxy: TcpProxy;
 
 beforeAll(async () => {
   gateway = await startGateway({ vars: { TOOLSETS: "default,conformance" } });
+  proxy = await startTcpProxy(gateway.port);
 });
 
 afterAll(async () => {
+  await proxy?.close();
   await gateway?.stop();
 });
 
-async function sdkClient(capabilities: Record<string, unknown> = {}) {
+async function sdkClient(
+  capabilities: Record<string, unknown> = {},
+  options: { viaProxy?: boolean; sessionId?: string } = {},
+) {
   const client = new Client({ name: "resumable-http-e2e", version: "1.0.0" }, { capabilities });
-  const transport = new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`));
+  const base = options.viaProxy ? `http://127.0.0.1:${proxy.port}` : gateway.url;
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+    sessionId: options.sessionId,
+    // Retry soon and a few times: the proxy lets the reconnection through at once.
+    reconnectionOptions: {
+      initialReconnectionDelay: 200,
+      maxReconnectionDelay: 2_000,
+      reconnectionDelayGrowFactor: 2,
+      maxRetries: 5,
+    },
+  });
   await client.connect(transport);
   return { client, transport };
 }
@@ -67,6 +99,138 @@ describe("a call waiting for a person over Streamable HTTP", () => {
         expect(await wakes(client)).toBeGreaterThan(before);
       } finally {
         await client.close();
+      }
+    },
+    CALL_TIMEOUT_MS + 10_000,
+  );
+});
+
+/** Every progress value the sleep tool reports for SLEEP_MS, in order. */
+const ALL_STEPS = Array.from(
+  { length: SLEEP_MS / PROGRESS_STEP_MS },
+  (_, i) => (i + 1) * PROGRESS_STEP_MS,
+);
+
+describe("a reply stream cut mid-call", () => {
+  it(
+    "is resumed by the SDK with Last-Event-ID: the result and every progress notification arrive once",
+    async () => {
+      const { client } = await sdkClient({}, { viaProxy: true });
+      try {
+        const seen: number[] = [];
+        const tokens: string[] = [];
+        const acceptedBefore = proxy.accepted;
+        const call = client.request(
+          { method: "tools/call", params: { name: "sleep", arguments: { ms: SLEEP_MS } } },
+          CallToolResultSchema,
+          {
+            timeout: CALL_TIMEOUT_MS,
+            onprogress: (progress: Progress) => seen.push(progress.progress),
+            onresumptiontoken: (token: string) => tokens.push(token),
+          },
+        );
+        // Cut once a few notifications arrived, well before the tool ends.
+        await waitFor(() => seen.length >= 3, {
+          timeoutMs: 10_000,
+          what: "three progress notifications",
+        });
+        // The network is gone for a second (the SDK's first retries fail), so
+        // about four notifications are produced while no stream is open: they
+        // reach the client only if the reconnection replays them.
+        proxy.down();
+        const seenAtCut = seen.length;
+        await sleep(1_000);
+        proxy.up();
+        const result = await withTimeout(call, CALL_TIMEOUT_MS, "the call after the cut");
+        expect(result.content[0]).toEqual({ type: "text", text: `slept ${SLEEP_MS} ms` });
+        // The reconnection was a new TCP connection, and it resumed from an event id.
+        expect(proxy.accepted).toBeGreaterThan(acceptedBefore);
+        expect(new Set(tokens).size).toBe(tokens.length);
+        expect(seen).toEqual(ALL_STEPS);
+        expect(seenAtCut).toBeLessThan(ALL_STEPS.length - 3);
+        // The session is still usable on the same transport.
+        const echo = (await client.callTool({
+          name: "echo",
+          arguments: { text: "after" },
+        })) as CallToolResult;
+        expect(echo.content[0]).toEqual({ type: "text", text: "after" });
+      } finally {
+        await client.close();
+      }
+    },
+    CALL_TIMEOUT_MS + 10_000,
+  );
+
+  it(
+    "is resumed by a restarted client holding only the session id and the last event id",
+    async () => {
+      const first = await sdkClient({}, { viaProxy: true });
+      const sessionId = first.transport.sessionId;
+      if (!sessionId) throw new Error("no session id after initialize");
+      let lastToken: string | undefined;
+      const seen: number[] = [];
+      const abandoned = first.client
+        .request(
+          { method: "tools/call", params: { name: "sleep", arguments: { ms: SLEEP_MS } } },
+          CallToolResultSchema,
+          {
+            timeout: CALL_TIMEOUT_MS,
+            onprogress: (progress: Progress) => seen.push(progress.progress),
+            onresumptiontoken: (token: string) => {
+              lastToken = token;
+            },
+          },
+        )
+        .catch(() => "abandoned");
+      await waitFor(() => seen.length >= 2 && lastToken, {
+        timeoutMs: 10_000,
+        what: "two progress notifications and an event id",
+      });
+      // The process dies: the network is gone before it can reconnect, and its
+      // transport is dropped without a DELETE (close() would end the session).
+      proxy.down();
+      const heldToken = lastToken as string;
+      const seenBefore = seen.length;
+      await first.transport.close();
+      await abandoned;
+      proxy.up();
+      // The restart takes a second: about four notifications are produced with
+      // no stream open, and reach the new client only by replay.
+      await sleep(1_000);
+
+      const second = new Client({ name: "resumable-http-e2e-restarted", version: "1.0.0" });
+      const transport = new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), {
+        sessionId,
+      });
+      // The restarted client skips initialize: it adopts the session it had.
+      await second.connect(transport);
+      try {
+        const later: number[] = [];
+        let resumedResult: CallToolResult | undefined;
+        transport.onmessage = (message) => {
+          const m = message as {
+            method?: string;
+            params?: { progress?: number };
+            result?: unknown;
+          };
+          if (m.method === "notifications/progress" && typeof m.params?.progress === "number") {
+            later.push(m.params.progress);
+          } else if (m.result !== undefined) {
+            resumedResult = m.result as CallToolResult;
+          }
+        };
+        await transport.resumeStream(heldToken);
+        await waitFor(() => resumedResult, {
+          timeoutMs: CALL_TIMEOUT_MS,
+          what: "the resumed result",
+        });
+        expect(resumedResult?.content[0]).toEqual({ type: "text", text: `slept ${SLEEP_MS} ms` });
+        // Everything after the held event id, once: together with what the first
+        // client saw up to that id, every step exactly once.
+        expect([...seen.slice(0, seenBefore), ...later]).toEqual(ALL_STEPS);
+      } finally {
+        await transport.terminateSession().catch(() => undefined);
+        await second.close();
       }
     },
     CALL_TIMEOUT_MS + 10_000,

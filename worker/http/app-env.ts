@@ -9,6 +9,8 @@ export type AppEnv = {
   Variables: {
     /** The request's allowed Origin, echoed in CORS headers; null without one. */
     corsOrigin: string | null;
+    /** Whether the Host is a loopback name (set by the origin gate). */
+    loopback: boolean;
     /** Who is calling: a token's principal, `oauth:<sub>`, or `anonymous` with auth off. */
     principal: string;
     /** Whether the principal was authenticated (false only with auth off, on loopback). */

@@ -10,12 +10,13 @@ import { authenticate } from "../auth/authenticate";
 import { PROTECTED_RESOURCE_PATH } from "../auth/oauth";
 import { checkConfiguration } from "../config/configuration";
 import type { AppEnv } from "./app-env";
-import { checkOrigin, corsHeaders, isLoopbackRequest, originPolicyFrom } from "./origin-policy";
+import { checkOrigin, corsHeaders, originPolicyFrom } from "./origin-policy";
 
 export const originGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const verdict = checkOrigin(c.req.raw, originPolicyFrom(c.env));
   if (!verdict.ok) return c.text(`Forbidden: ${verdict.reason}\n`, 403);
   c.set("corsOrigin", verdict.corsOrigin);
+  c.set("loopback", verdict.loopback);
   if (c.req.method === "OPTIONS") {
     return new Response(null, {
       status: 204,
@@ -35,7 +36,7 @@ export const originGate: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export const authGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.path === "/healthz" || c.req.path.startsWith(PROTECTED_RESOURCE_PATH)) return next();
-  const outcome = await authenticate(c.req.raw, c.env, isLoopbackRequest(c.req.raw));
+  const outcome = await authenticate(c.req.raw, c.env, c.get("loopback"));
   if (!outcome.ok) return outcome.response;
   c.set("principal", outcome.principal);
   c.set("authenticated", outcome.authenticated);

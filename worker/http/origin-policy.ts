@@ -15,26 +15,43 @@ export interface OriginPolicy {
   allowedOrigins: Set<string>;
 }
 
-export type OriginVerdict = { ok: true; corsOrigin: string | null } | { ok: false; reason: string };
+export type OriginVerdict =
+  | {
+      ok: true;
+      corsOrigin: string | null;
+      /** Whether the request came in under a loopback host name (auth-off mode serves only those). */
+      loopback: boolean;
+    }
+  | { ok: false; reason: string };
 
+let memo: { hosts: string | undefined; origins: string | undefined; policy: OriginPolicy } | null =
+  null;
+
+/** The policy for these vars, built once per isolate (the vars are compared, not re-split). */
 export function originPolicyFrom(env: {
   ALLOWED_HOSTS?: string;
   ALLOWED_ORIGINS?: string;
 }): OriginPolicy {
-  return {
+  if (memo && memo.hosts === env.ALLOWED_HOSTS && memo.origins === env.ALLOWED_ORIGINS) {
+    return memo.policy;
+  }
+  const policy = {
     allowedHosts: new Set(splitList(env.ALLOWED_HOSTS).map((host) => host.toLowerCase())),
     allowedOrigins: new Set(splitList(env.ALLOWED_ORIGINS).map((origin) => origin.toLowerCase())),
   };
+  memo = { hosts: env.ALLOWED_HOSTS, origins: env.ALLOWED_ORIGINS, policy };
+  return policy;
 }
 
 export function checkOrigin(request: Request, policy: OriginPolicy): OriginVerdict {
   const host = request.headers.get("Host") ?? new URL(request.url).host;
   const hostname = hostnameOf(host);
-  if (hostname === null || (!isLoopback(hostname) && !policy.allowedHosts.has(hostname))) {
+  const loopback = hostname !== null && isLoopback(hostname);
+  if (hostname === null || (!loopback && !policy.allowedHosts.has(hostname))) {
     return { ok: false, reason: `Host "${host}" is not allowed (set ALLOWED_HOSTS to serve it)` };
   }
   const origin = request.headers.get("Origin");
-  if (origin === null) return { ok: true, corsOrigin: null };
+  if (origin === null) return { ok: true, corsOrigin: null, loopback };
   const normalised = origin.toLowerCase();
   let originUrl: URL;
   try {
@@ -44,7 +61,7 @@ export function checkOrigin(request: Request, policy: OriginPolicy): OriginVerdi
   }
   const sameOrigin = originUrl.host === host.toLowerCase();
   if (sameOrigin || isLoopback(originUrl.hostname) || policy.allowedOrigins.has(originUrl.origin)) {
-    return { ok: true, corsOrigin: origin };
+    return { ok: true, corsOrigin: origin, loopback };
   }
   return {
     ok: false,
@@ -74,18 +91,17 @@ export function corsHeaders(origin: string): Record<string, string> {
   };
 }
 
+/** A plain `name[:port]` Host, read without a URL parse (the common case). */
+const SIMPLE_HOST = /^([a-z0-9.-]+)(?::[0-9]{1,5})?$/i;
+
 function hostnameOf(host: string): string | null {
+  const simple = SIMPLE_HOST.exec(host);
+  if (simple?.[1]) return simple[1].toLowerCase();
   try {
     return new URL(`http://${host}`).hostname.toLowerCase();
   } catch {
     return null;
   }
-}
-
-/** Whether the request came in under a loopback host name (localhost, 127.0.0.0/8, [::1]). */
-export function isLoopbackRequest(request: Request): boolean {
-  const hostname = hostnameOf(request.headers.get("Host") ?? new URL(request.url).host);
-  return hostname !== null && isLoopback(hostname);
 }
 
 function isLoopback(hostname: string): boolean {

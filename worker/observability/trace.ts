@@ -40,20 +40,46 @@ export function withTrace<R>(trace: Trace, fn: () => R): R {
   return storage.run(trace, fn);
 }
 
-/** A call's trace from the carriers in its `_meta` (or a new trace when none is valid). */
+/**
+ * A call's trace from the carriers in its `_meta` (or a new trace when none is
+ * valid). The random ids are drawn when first read (a log line, an upstream
+ * request), not per call: most warm calls log nothing and call no upstream,
+ * and drawing them was 8% of a warm WebSocket call in the profile.
+ */
 export function traceFrom(meta: unknown): Trace {
   const carrier =
     typeof meta === "object" && meta !== null ? (meta as Record<string, unknown>) : {};
   const parent = parseTraceparent(carrier.traceparent);
-  const spanId = randomHex(8);
-  if (!parent) return { traceId: randomHex(16), spanId, flags: "01" };
-  return {
-    traceId: parent.traceId,
-    spanId,
-    flags: parent.flags,
+  if (!parent) return new CallTrace(null, "01");
+  return new CallTrace(parent.traceId, parent.flags, {
     ...carried("tracestate", carrier.tracestate),
     ...carried("baggage", carrier.baggage),
-  };
+  });
+}
+
+class CallTrace implements Trace {
+  #traceId: string | null;
+  #spanId: string | null = null;
+  readonly flags: string;
+  readonly tracestate?: string;
+  readonly baggage?: string;
+
+  constructor(traceId: string | null, flags: string, carriedOn: Partial<Trace> = {}) {
+    this.#traceId = traceId;
+    this.flags = flags;
+    if (carriedOn.tracestate) this.tracestate = carriedOn.tracestate;
+    if (carriedOn.baggage) this.baggage = carriedOn.baggage;
+  }
+
+  get traceId(): string {
+    this.#traceId ??= randomHex(16);
+    return this.#traceId;
+  }
+
+  get spanId(): string {
+    this.#spanId ??= randomHex(8);
+    return this.#spanId;
+  }
 }
 
 /** The `traceparent` this call sends upstream: same trace, this call's span as parent. */

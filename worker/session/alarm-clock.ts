@@ -1,13 +1,14 @@
 /**
- * The session object's one alarm (Durable Objects have one per object),
- * multiplexed over named deadlines: the idle TTL or the next purge step
- * (expiry.ts), and the replay ring's flush (replay.ts). The storage alarm is
- * armed at the earliest deadline, and set again only when that changes, so a
- * deadline that moves later costs no write. Deadlines live in memory: after an
- * eviction there is no ring to flush, and the alarm handler recomputes the
- * TTL from SQLite.
+ * The session object's one alarm (Durable Objects have one per object) over
+ * named deadlines, today only the idle TTL or the next purge step (expiry.ts).
+ * The storage alarm is armed at the earliest deadline and set again only when
+ * that changes, so a deadline that moves later costs no write. Deadlines live
+ * in memory: after an eviction the alarm handler recomputes the TTL from
+ * SQLite. (What the session holds in memory for a while, the replay ring and
+ * the wake count, is written by a timer in runtime.ts, not by the alarm:
+ * arming one is itself a storage write.)
  */
-export type Deadline = "expiry" | "flush";
+export type Deadline = "expiry";
 
 export class AlarmClock {
   readonly #deadlines = new Map<Deadline, number>();

@@ -24,7 +24,7 @@ const PURGE_ROWS_PER_STEP = 1_000;
 
 export interface ExpiryOptions {
   state: SessionState;
-  /** The object's alarm, shared with the replay ring's flush. */
+  /** The object's alarm (the idle TTL and the purge steps). */
   clock: AlarmClock;
   dispatcher: Dispatcher;
   idleTtlMs: number;
@@ -41,20 +41,28 @@ export interface ExpiryOptions {
 export class Expiry {
   constructor(private readonly options: ExpiryOptions) {}
 
-  /** Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most. */
-  touch(): void {
+  /**
+   * Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most.
+   * True when it wrote (the attachment's copy of the time is then stale).
+   */
+  touch(): boolean {
     const { state, idleTtlMs } = this.options;
     const now = Date.now();
     const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
-    if (now - state.lastTouch < every) return;
+    if (now - state.lastTouch < every) return false;
     state.lastTouch = now;
     state.storage.touch(now);
     this.options.clock.set("expiry", now + idleTtlMs);
+    return true;
   }
 
-  /** Forgets when activity was last written, so the next touch writes (a new socket). */
-  resetTouch(): void {
-    this.options.state.lastTouch = 0;
+  /**
+   * Activity just written with something else (the session's creation, a
+   * socket's attach): arms the idle TTL from `now` without another write.
+   */
+  activeAt(now: number): void {
+    this.options.state.lastTouch = now;
+    this.options.clock.set("expiry", now + this.options.idleTtlMs);
   }
 
   /** The alarm: expire an idle session, or continue deleting an ended one. */

@@ -52,12 +52,15 @@ export class HttpExchanges {
     const { state, expiry } = this.options;
     const headers = new Headers({ [SESSION_ID_HEADER]: state.sessionId });
     if (op === "create") {
-      state.storage.create(state.sessionId, Date.now(), principal);
+      const now = Date.now();
+      state.storage.create(state.sessionId, now, principal);
+      expiry.activeAt(now);
       logEvent("info", "session_created", { sessionId: state.sessionId, transport: "http" });
     } else if (!state.reachableBy(principal)) {
       return unknownSession();
+    } else {
+      expiry.touch();
     }
-    expiry.touch();
     if (op === "probe") return new Response(null, { status: 204, headers });
     if (op === "delete") {
       await expiry.end("deleted by the client");
@@ -115,6 +118,7 @@ export class HttpExchanges {
       // A failed initialize mints nothing: no stored session, no session id handed out.
       await expiry.releaseSlot();
       await state.storage.destroy();
+      state.forget();
       const cleaned = new Headers(response.headers);
       cleaned.delete(SESSION_ID_HEADER);
       return new Response(response.body, { status: response.status, headers: cleaned });

@@ -1,11 +1,16 @@
 /**
- * One session's message-rate gate over a pure token bucket (shared/token-bucket.ts).
- * The session keeps the bucket in its socket attachment (WebSocket) or in
- * memory (HTTP), so a woken object continues where it left off.
+ * One session's message-rate gate over a pure token bucket (shared/token-bucket.ts),
+ * and the outbound budget of its socket. Both live in memory; a bucket that
+ * would not be full again after the idleness an eviction needs
+ * (MIN_IDLE_BEFORE_EVICTION_MS) is also written to the socket attachment
+ * (`mustKeep`), so a woken object continues where it left off. With the
+ * default limits both refill in under 10 s and a warm message writes no
+ * attachment; a slow refill configured by an operator is kept.
  */
 import type { DecodedFrame } from "../../shared/codec";
 import { JsonRpcError, RATE_LIMITED } from "../../shared/errors";
-import { type Bucket, fullBucket, take } from "../../shared/token-bucket";
+import { MIN_IDLE_BEFORE_EVICTION_MS } from "../../shared/limits";
+import { type Bucket, fullBucket, refillsWithin, take } from "../../shared/token-bucket";
 import type { RateLimit } from "../config/vars";
 
 /**
@@ -35,6 +40,11 @@ export class MessageRate {
       `Rate limited: at most ${limit.perSecond} messages/s per session (burst ${limit.burst}); retry in ${result.retryAfterMs} ms`,
       { retryAfterMs: result.retryAfterMs },
     );
+  }
+
+  /** Whether an eviction now would lose something the bucket must remember (see the module doc). */
+  mustKeep(now: number): boolean {
+    return mustKeep(this.#bucket, this.limit, now);
   }
 
   /** Restores the bucket from an attachment, clamped: a corrupt one must not lock the session out (or grant it a flood). */
@@ -86,6 +96,11 @@ export class OutboundBudget {
     return true;
   }
 
+  /** Whether an eviction now would lose something the budget must remember. */
+  mustKeep(now: number): boolean {
+    return mustKeep(this.#bucket, this.limit, now);
+  }
+
   /** A new socket starts with a full budget: the bound is on what one socket may hold. */
   reset(): void {
     this.#bucket = null;
@@ -100,4 +115,13 @@ export class OutboundBudget {
   get saved(): [number, number] | undefined {
     return this.#bucket ? [this.#bucket.tokens, this.#bucket.at] : undefined;
   }
+}
+
+function mustKeep(
+  bucket: Bucket | null,
+  limit: { perSecond: number; burst: number } | null,
+  now: number,
+): boolean {
+  if (!bucket || !limit) return false;
+  return !refillsWithin(bucket, now, MIN_IDLE_BEFORE_EVICTION_MS, limit.perSecond, limit.burst);
 }

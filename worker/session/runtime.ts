@@ -17,6 +17,7 @@ import { ClientRequests } from "../mcp/client-requests";
 import { Dispatcher } from "../mcp/dispatcher";
 import { InputBridge } from "../mcp/input-bridge";
 import { TaskBridge } from "../mcp/task-bridge";
+import { logEvent } from "../observability/log";
 import type { SessionStorage } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
@@ -24,7 +25,7 @@ import { AlarmClock } from "./alarm-clock";
 import { Expiry } from "./expiry";
 import { HttpExchanges } from "./http-exchanges";
 import { MessageRate, OutboundBudget, type OutboundLimit } from "./rate-limit";
-import { SocketReplay } from "./replay";
+import { DEFERRED_WRITE_MS, SocketReplay } from "./replay";
 import { ReplyStreams } from "./reply-streams";
 import { SocketChannel } from "./socket-channel";
 import { SOCKET_TAG, Sockets } from "./sockets";
@@ -62,6 +63,7 @@ export class SessionRuntime {
   readonly #storage: SessionStorage;
   readonly #replay: SocketReplay;
   readonly #clock: AlarmClock;
+  #writeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, options: RuntimeOptions) {
     this.sessionId = options.sessionId;
@@ -84,7 +86,7 @@ export class SessionRuntime {
     const replay = new SocketReplay({
       outbox: options.storage.outbox,
       enabled: options.replay,
-      flushBy: (at) => clock.set("flush", at),
+      flushSoon: () => this.#writeSoon(),
     });
     this.#replay = replay;
     const channel = new SocketChannel(state, replay);
@@ -127,6 +129,9 @@ export class SessionRuntime {
       keepaliveMs: options.keepaliveMs,
       replyStreamMaxMs: options.replyStreamMaxMs,
     });
+    // A construction of an existing session is a wake: counted now, written soon.
+    options.storage.countWake();
+    this.#writeSoon();
   }
 
   /** Whether a live session is stored here (a task's news for an ended session is dropped). */
@@ -136,14 +141,38 @@ export class SessionRuntime {
   }
 
   /**
-   * The object's one alarm, multiplexed: the replay ring's flush when due, then
-   * the idle TTL (which re-arms the alarm for the next expiry) or the purge.
+   * The object's alarm: what is held in memory is written first, then the idle
+   * TTL (which re-arms the alarm for the next expiry) or the purge.
    */
   async onAlarm(): Promise<void> {
     this.#clock.fired();
-    this.#replay.flush();
-    this.#clock.clear("flush");
+    this.#writeDeferred();
     await this.expiry.onAlarm();
+  }
+
+  /**
+   * Writes what the session holds in memory for now (the replay ring, the wake
+   * count) within DEFERRED_WRITE_MS, in one commit off the path of any reply.
+   * A timer, not the alarm: arming an alarm is itself a storage write (it was
+   * 8% of a wake), and a pending timer keeps the object in memory until it
+   * fires (an eviction needs 10 s without events or timers), so nothing held
+   * is lost but to a crash.
+   */
+  #writeSoon(): void {
+    if (this.#writeTimer !== null) return;
+    this.#writeTimer = setTimeout(() => {
+      this.#writeTimer = null;
+      this.#writeDeferred();
+    }, DEFERRED_WRITE_MS);
+  }
+
+  #writeDeferred(): void {
+    try {
+      this.#replay.flush();
+      this.#storage.flushWakes();
+    } catch (error) {
+      logEvent("error", "deferred_write_failed", { sessionId: this.sessionId, error });
+    }
   }
 }
 

@@ -46,11 +46,12 @@ export const RECEIVED_HEADER = "Dormouse-Received";
 
 export class SessionObject extends DurableObject<Env> {
   readonly #runtime: SessionRuntime;
+  /** Which sockets are resumed reply streams (tags never change; read once per socket object). */
+  readonly #resumers = new WeakMap<WebSocket, boolean>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const storage = new SessionStorage(ctx.storage);
-    storage.countWake();
     // Memoised per isolate; the router refuses every request while the configuration is invalid.
     const upstreams = configuredUpstreams(env);
     const oauth = upstreams.some((upstream) => upstream.auth?.type === "oauth");
@@ -189,8 +190,14 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
+  /** Whether `ws` is a resumed reply stream's internal socket; its tags read once per socket. */
   #isResumer(ws: WebSocket): boolean {
-    return this.ctx.getTags(ws).includes(RESUME_TAG);
+    let resumer = this.#resumers.get(ws);
+    if (resumer === undefined) {
+      resumer = this.ctx.getTags(ws).includes(RESUME_TAG);
+      this.#resumers.set(ws, resumer);
+    }
+    return resumer;
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

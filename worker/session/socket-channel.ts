@@ -28,9 +28,12 @@ export class SocketChannel implements Channel {
   send(message: object): void {
     const ws = this.state.currentSocket();
     const text = JSON.stringify(message);
-    const sendable = ws !== null && this.state.outbound.spend(text.length, Date.now());
+    const now = Date.now();
+    const sendable = ws !== null && this.state.outbound.spend(text.length, now);
     this.replay.record(text, sendable);
     if (!ws) return;
+    // A budget spent faster than it refills before an eviction is remembered.
+    if (this.state.outbound.mustKeep(now)) this.state.saveAttachment();
     if (!sendable) {
       const limit = this.state.outbound.limit;
       logEvent("warn", "outbound_limit", { sessionId: this.state.sessionId, chars: text.length });

@@ -58,13 +58,16 @@ export class Sockets {
     const refusal = mode === "attach" ? replay.refusal(received) : null;
     if (refusal) return new Response(`Bad Request: ${refusal}\n`, { status: 400 });
     const now = Date.now();
-    if (mode === "create") state.storage.create(state.sessionId, now, principal);
-    const record = state.storage.read();
+    // Creation is one statement (its row says attach generation 1 and activity now);
+    // an attach is one read and one update.
+    const record =
+      mode === "create"
+        ? state.storage.create(state.sessionId, now, principal, 1)
+        : state.storage.read();
     if (!record || record.phase === "ended") return unknownSession();
-    const gen = state.storage.nextAttachGeneration(now);
+    const gen = mode === "create" ? record.attachGen : state.storage.nextAttachGeneration(now);
     // Arm the idle TTL now: a client that never sends a message must still expire.
-    expiry.resetTouch();
-    expiry.touch();
+    expiry.activeAt(now);
     for (const old of ctx.getWebSockets(SOCKET_TAG)) {
       closeQuietly(
         old,
@@ -109,11 +112,13 @@ export class Sockets {
     }
     if (adoption === "rebuilt")
       logEvent("warn", "attachment_rebuilt", { sessionId: state.sessionId });
-    expiry.touch();
+    const touched = expiry.touch();
     const frame = decodeFrame(checked.text);
     const refusal = admitFrame(state.rate, frame);
-    // The bucket rides in the attachment so a woken object continues it (no timers).
-    state.saveAttachment();
+    // The attachment is written only when it must change: activity was recorded
+    // (once a minute), or the bucket would not refill before an eviction could
+    // forget it (rate-limit.ts). A warm message otherwise writes nothing.
+    if (touched || state.rate.mustKeep(Date.now())) state.saveAttachment();
     if (refusal) {
       if (frame.kind === "request") channel.send(errorEnvelope(frame.message.id, refusal));
       return;

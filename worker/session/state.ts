@@ -103,9 +103,25 @@ export class SessionState implements SessionContext {
    * was created by them. Anything else looks exactly like an unknown session.
    */
   reachableBy(principal: string): boolean {
-    if (!this.storage.exists()) return false;
+    // Warm: the creator never changes and the phase is hot state: no SQLite read.
+    if (this.#hot && this.#principal) {
+      return this.#hot.phase !== "ended" && this.#principal === principal;
+    }
     const record = this.storage.read();
-    return record !== null && record.phase !== "ended" && record.principal === principal;
+    if (!record) return false;
+    this.#principal = record.principal;
+    this.#hot ??= {
+      phase: record.phase,
+      protocolVersion: record.protocolVersion,
+      logLevel: record.logLevel,
+    };
+    return record.phase !== "ended" && record.principal === principal;
+  }
+
+  /** The session's storage was deleted (a failed initialize): nothing cached about it holds. */
+  forget(): void {
+    this.#hot = null;
+    this.#principal = "";
   }
 
   /** Attach generation of the current socket: which connection a message came on. */

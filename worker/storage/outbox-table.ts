@@ -28,7 +28,7 @@ import {
   OUTBOX_MAX_ROWS,
   OUTBOX_MAX_STREAMS,
 } from "../../shared/limits";
-import { tableExists, tableSpec } from "./schema";
+import type { SchemaTables } from "./schema";
 
 /** The WebSocket sequence's stream name. */
 export const WS_STREAM = "ws";
@@ -59,13 +59,16 @@ interface HeadRow extends Record<string, SqlStorageValue> {
 }
 
 export class OutboxTable {
-  #ready = false;
   /** Rows and characters held, known once counted in this object lifetime (-1: not yet). */
   #rows = -1;
   #chars = -1;
   readonly #heads = new Map<string, StreamHead>();
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    /** Which tables exist: both of these are created at the first message kept. */
+    private readonly tables: SchemaTables,
+  ) {}
 
   /** The stream's position, or null for a reply stream this session does not know. */
   head(stream: string): StreamHead | null {
@@ -203,9 +206,8 @@ export class OutboxTable {
     );
   }
 
-  /** The storage was deleted: the tables are gone. */
+  /** The storage was deleted: what was counted and cached of it is gone. */
   forget(): void {
-    this.#ready = false;
     this.#rows = -1;
     this.#chars = -1;
     this.#heads.clear();
@@ -275,15 +277,11 @@ export class OutboxTable {
   }
 
   #exists(): boolean {
-    if (this.#ready) return true;
-    this.#ready = tableExists(this.sql, "outbox_stream");
-    return this.#ready;
+    return this.tables.has("outbox_stream");
   }
 
   #ensure(): void {
-    if (this.#exists()) return;
-    this.sql.exec(tableSpec("outbox").ddl);
-    this.sql.exec(tableSpec("outbox_stream").ddl);
-    this.#ready = true;
+    this.tables.ensure("outbox");
+    this.tables.ensure("outbox_stream");
   }
 }

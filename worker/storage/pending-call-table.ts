@@ -10,6 +10,8 @@
  *                  client's response to its waiting call.
  */
 
+import type { SchemaTables } from "./schema";
+
 /** Bound on session-era calls waiting for client input at once. */
 export const MAX_PENDING_CALLS = 32;
 
@@ -51,15 +53,15 @@ export class PendingCallTable {
 
   constructor(
     private readonly storage: DurableObjectStorage,
-    /** Whether the session schema (and so these tables) exists. */
-    private readonly schemaExists: () => boolean,
+    /** Which tables exist: both of these are created at the first call kept. */
+    private readonly tables: SchemaTables,
   ) {
     this.#sql = storage.sql;
   }
 
   /** The JSON request ids of the calls waiting for client input. */
   callKeys(): string[] {
-    if (!this.schemaExists()) return [];
+    if (!this.tables.has("pending_call")) return [];
     return this.#sql
       .exec<{ call_key: string }>("SELECT call_key FROM pending_call ORDER BY created_at")
       .toArray()
@@ -67,10 +69,13 @@ export class PendingCallTable {
   }
 
   countPendingCalls(): number {
+    if (!this.tables.has("pending_call")) return 0;
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_call").one().n;
   }
 
   savePendingCall(call: PendingCall, inputs: { serverId: string; inputKey: string }[]): void {
+    this.tables.ensure("pending_call");
+    this.tables.ensure("pending_input");
     this.storage.transactionSync(() => {
       this.#sql.exec(
         `INSERT OR REPLACE INTO pending_call (call_key, request, expected, responses, created_at)
@@ -94,7 +99,7 @@ export class PendingCallTable {
 
   /** Records one answer; returns the call with every answer so far, or null for an unknown id. */
   recordInput(serverId: string, response: unknown): PendingCall | null {
-    if (!this.schemaExists()) return null;
+    if (!this.tables.has("pending_call")) return null;
     const input = this.#sql
       .exec<{ call_key: string; input_key: string }>(
         "SELECT call_key, input_key FROM pending_input WHERE server_id = ?",
@@ -118,7 +123,7 @@ export class PendingCallTable {
   }
 
   deletePendingCall(callKey: string): boolean {
-    if (!this.schemaExists()) return false;
+    if (!this.tables.has("pending_call")) return false;
     const deleted = this.#sql.exec(
       "DELETE FROM pending_call WHERE call_key = ?",
       callKey,

@@ -1,7 +1,9 @@
 /**
- * Every SQLite table of a session object, in one place: its DDL, whether it is
- * created with the session or lazily at its first write, and the order in
- * which an ended session's rows are purged. No other module creates a table.
+ * Every SQLite table of a session object, in one place: its DDL, and the order
+ * in which an ended session's rows are purged. No other module creates a
+ * table. Creating a session writes the `session` table and its one row; every
+ * other table is created at its first write (SchemaTables.ensure), so a
+ * session that never uses a table never pays for it.
  *
  * Layout (schema version 1; see each table module for its rows and bounds):
  *   session           one row (id = 1): the session's durable state and the
@@ -61,7 +63,7 @@ export const TABLES: readonly TableSpec[] = [
   SESSION_TABLE,
   {
     name: "tool_state",
-    lazy: false,
+    lazy: true,
     ddl: `CREATE TABLE IF NOT EXISTS tool_state (
       toolset TEXT NOT NULL,
       key TEXT NOT NULL,
@@ -71,7 +73,7 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: "pending_call",
-    lazy: false,
+    lazy: true,
     ddl: `CREATE TABLE IF NOT EXISTS pending_call (
       call_key TEXT PRIMARY KEY,
       request TEXT NOT NULL,
@@ -82,12 +84,12 @@ export const TABLES: readonly TableSpec[] = [
   },
   {
     name: "subscription",
-    lazy: false,
+    lazy: true,
     ddl: "CREATE TABLE IF NOT EXISTS subscription (uri TEXT PRIMARY KEY)",
   },
   {
     name: "pending_input",
-    lazy: false,
+    lazy: true,
     ddl: `CREATE TABLE IF NOT EXISTS pending_input (
       server_id TEXT PRIMARY KEY,
       call_key TEXT NOT NULL,
@@ -157,11 +159,6 @@ export const PURGE_ORDER: readonly string[] = TABLES.filter((t) => t !== SESSION
   (t) => t.name,
 );
 
-/** The DDL that creates a session: every table that is not lazy, in one statement batch. */
-export const SESSION_SCHEMA_DDL = TABLES.filter((t) => !t.lazy)
-  .map((t) => `${t.ddl};`)
-  .join("\n");
-
 export function tableSpec(name: string): TableSpec {
   const spec = TABLES.find((t) => t.name === name);
   if (!spec) throw new Error(`no such table in the schema: ${name}`);
@@ -174,6 +171,41 @@ export function tableExists(sql: SqlStorage, name: string): boolean {
     sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray()
       .length > 0
   );
+}
+
+/**
+ * Which tables exist in one object's database: read in one query the first
+ * time it is asked (each statement is compiled anew in every object lifetime,
+ * so one query on a wake beats one per table), then kept up to date by
+ * ensure() and forget(). Every table is created through ensure() of the
+ * object's one SessionStorage, and dropped only with the whole storage.
+ */
+export class SchemaTables {
+  #present: Set<string> | null = null;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  has(name: string): boolean {
+    this.#present ??= new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((row) => row.name),
+    );
+    return this.#present.has(name);
+  }
+
+  /** Creates `name` (with its indexes) when it does not exist yet. */
+  ensure(name: string): void {
+    if (this.has(name)) return;
+    this.sql.exec(tableSpec(name).ddl);
+    this.#present?.add(name);
+  }
+
+  /** The storage was deleted: no table exists any more. */
+  forget(): void {
+    this.#present = new Set();
+  }
 }
 
 /**

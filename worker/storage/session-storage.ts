@@ -20,7 +20,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../../shared/protocol";
-import { PURGE_ORDER, SCHEMA_VERSION, SESSION_SCHEMA_DDL, tableExists } from "./schema";
+import { PURGE_ORDER, SCHEMA_VERSION, SchemaTables } from "./schema";
 import { cappedJson, parseJsonObject } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
@@ -90,8 +90,10 @@ export interface SessionStore {
 export class SessionStorage implements SessionStore {
   readonly #sql: SqlStorage;
   readonly #storage: DurableObjectStorage;
-  /** Memo of "the schema exists": once true it stays true until destroy(). */
-  #hasSchema = false;
+  /** Which tables exist (each but `session` is created at its first write). */
+  readonly #tables: SchemaTables;
+  /** Wakes counted in memory and not written yet (countWake). */
+  #pendingWakes = 0;
   /** Session-era calls waiting for client input (pending_call, pending_input). */
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
@@ -104,59 +106,82 @@ export class SessionStorage implements SessionStore {
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    this.pending = new PendingCallTable(storage, () => this.#tableExists());
-    this.upstreams = new UpstreamSessionTable(storage.sql);
-    this.outbox = new OutboxTable(storage.sql);
-    this.taskWaiters = new TaskWaiterTable(storage.sql);
+    this.#tables = new SchemaTables(storage.sql);
+    this.pending = new PendingCallTable(storage, this.#tables);
+    this.upstreams = new UpstreamSessionTable(storage.sql, this.#tables);
+    this.outbox = new OutboxTable(storage.sql, this.#tables);
+    this.taskWaiters = new TaskWaiterTable(storage.sql, this.#tables);
   }
 
   /** Whether this object holds a live session (never creates anything). */
   exists(): boolean {
     return (
-      this.#tableExists() &&
+      this.#tables.has("session") &&
       this.#sql.exec("SELECT 1 FROM session WHERE id = 1").toArray().length > 0
     );
   }
 
-  /** Creates the session row; idempotent for the same id. */
-  create(sessionId: string, now: number, principal: string): SessionRecord {
-    this.#migrate();
-    this.#sql.exec(
-      `INSERT OR IGNORE INTO session (id, session_id, schema_version, created_at, phase, log_level,
-         wakes, attach_gen, last_active_at, principal)
-       VALUES (1, ?, ?, ?, 'new', ?, 1, 0, ?, ?)`,
-      sessionId,
-      SCHEMA_VERSION,
-      now,
-      DEFAULT_LOG_LEVEL,
-      now,
-      principal,
-    );
-    return this.read() as SessionRecord;
+  /**
+   * Creates the session row in one statement (the `session` table first, for a
+   * new object): `attachGen` 1 for a session created by a socket upgrade, 0 by
+   * an HTTP initialize. Idempotent for the same id: an existing row is kept
+   * and returned.
+   */
+  create(sessionId: string, now: number, principal: string, attachGen = 0): SessionRecord {
+    this.#tables.ensure("session");
+    const row = this.#sql
+      .exec<SessionRow>(
+        `INSERT OR IGNORE INTO session (id, session_id, schema_version, created_at, phase, log_level,
+           wakes, attach_gen, last_active_at, principal)
+         VALUES (1, ?, ?, ?, 'new', ?, 1, ?, ?, ?)
+         RETURNING *`,
+        sessionId,
+        SCHEMA_VERSION,
+        now,
+        DEFAULT_LOG_LEVEL,
+        attachGen,
+        now,
+        principal,
+      )
+      .toArray()[0];
+    return row ? toRecord(row) : (this.read() as SessionRecord);
   }
 
   read(): SessionRecord | null {
-    if (!this.#tableExists()) return null;
+    if (!this.#tables.has("session")) return null;
     const row = this.#sql.exec<SessionRow>("SELECT * FROM session WHERE id = 1").toArray()[0];
-    return row ? toRecord(row) : null;
+    if (!row) return null;
+    const record = toRecord(row);
+    record.wakes += this.#pendingWakes;
+    return record;
   }
 
-  /** Counts one construction of the object (a wake). No-op when no session lives here. */
+  /**
+   * Counts one construction of the object (a wake), in memory: written by
+   * flushWakes() (the runtime's deferred write, within seconds) so the first
+   * reply after a wake does not wait for a commit; read() includes it. No-op
+   * when no session lives here yet (creation writes wakes = 1).
+   */
   countWake(): void {
-    if (!this.#tableExists()) return;
-    this.#sql.exec("UPDATE session SET wakes = wakes + 1 WHERE id = 1");
+    if (this.#tables.has("session")) this.#pendingWakes += 1;
+  }
+
+  /** Writes the wakes counted since the last write; true when there was one. */
+  flushWakes(): boolean {
+    if (this.#pendingWakes === 0 || !this.#tables.has("session")) return false;
+    this.#sql.exec("UPDATE session SET wakes = wakes + ? WHERE id = 1", this.#pendingWakes);
+    this.#pendingWakes = 0;
+    return true;
   }
 
   /** Bumps and returns the attach generation for a newly attached socket. */
   nextAttachGeneration(now: number): number {
-    this.#sql.exec(
-      "UPDATE session SET attach_gen = attach_gen + 1, last_active_at = ? WHERE id = 1",
-      now,
-    );
-    const row = this.#sql
-      .exec<{ attach_gen: number }>("SELECT attach_gen FROM session WHERE id = 1")
-      .one();
-    return row.attach_gen;
+    return this.#sql
+      .exec<{ attach_gen: number }>(
+        "UPDATE session SET attach_gen = attach_gen + 1, last_active_at = ? WHERE id = 1 RETURNING attach_gen",
+        now,
+      )
+      .one().attach_gen;
   }
 
   saveHandshake(input: {
@@ -184,7 +209,7 @@ export class SessionStorage implements SessionStore {
   }
 
   getToolState(toolset: string, key: string): unknown {
-    if (!this.#tableExists()) return undefined;
+    if (!this.#tables.has("tool_state")) return undefined;
     const row = this.#sql
       .exec<{ value: string }>(
         "SELECT value FROM tool_state WHERE toolset = ? AND key = ?",
@@ -196,6 +221,7 @@ export class SessionStorage implements SessionStore {
   }
 
   setToolState(toolset: string, key: string, value: unknown): void {
+    this.#tables.ensure("tool_state");
     this.#sql.exec(
       `INSERT INTO tool_state (toolset, key, value) VALUES (?, ?, ?)
        ON CONFLICT (toolset, key) DO UPDATE SET value = excluded.value`,
@@ -207,6 +233,7 @@ export class SessionStorage implements SessionStore {
 
   /** Adds a subscription; false when the session is at MAX_SUBSCRIPTIONS. */
   addSubscription(uri: string): boolean {
+    this.#tables.ensure("subscription");
     const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscription").one().n;
     const exists =
       this.#sql.exec("SELECT 1 FROM subscription WHERE uri = ?", uri).toArray().length > 0;
@@ -217,11 +244,12 @@ export class SessionStorage implements SessionStore {
   }
 
   removeSubscription(uri: string): void {
+    if (!this.#tables.has("subscription")) return;
     this.#sql.exec("DELETE FROM subscription WHERE uri = ?", uri);
   }
 
   listSubscriptions(): string[] {
-    if (!this.#tableExists()) return [];
+    if (!this.#tables.has("subscription")) return [];
     return this.#sql
       .exec<{ uri: string }>("SELECT uri FROM subscription ORDER BY uri")
       .toArray()
@@ -230,7 +258,7 @@ export class SessionStorage implements SessionStore {
 
   /** Records activity (the idle TTL counts from it). */
   touch(now: number): void {
-    if (!this.#tableExists()) return;
+    if (!this.#tables.has("session")) return;
     this.#sql.exec("UPDATE session SET last_active_at = ? WHERE id = 1", now);
   }
 
@@ -245,8 +273,8 @@ export class SessionStorage implements SessionStore {
    * call picks up where the last one stopped.
    */
   purgeStep(budget: number): boolean {
-    if (!this.#tableExists()) return true;
-    const tables = PURGE_ORDER.filter((table) => tableExists(this.#sql, table));
+    if (!this.#tables.has("session")) return true;
+    const tables = PURGE_ORDER.filter((table) => this.#tables.has(table));
     let left = budget;
     for (const table of tables) {
       if (left <= 0) break;
@@ -265,20 +293,9 @@ export class SessionStorage implements SessionStore {
   async destroy(): Promise<void> {
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
-    this.#hasSchema = false;
-    this.upstreams.forget();
+    this.#tables.forget();
+    this.#pendingWakes = 0;
     this.outbox.forget();
-  }
-
-  #tableExists(): boolean {
-    if (this.#hasSchema) return true;
-    this.#hasSchema = tableExists(this.#sql, "session");
-    return this.#hasSchema;
-  }
-
-  #migrate(): void {
-    this.#hasSchema = true;
-    this.#sql.exec(SESSION_SCHEMA_DDL);
   }
 }
 

@@ -9,7 +9,7 @@
  *                so the client's answer reaches the task. Deleted when the task ends.
  */
 import type { RequestId } from "../../shared/protocol";
-import { tableExists, tableSpec } from "./schema";
+import type { SchemaTables } from "./schema";
 
 export interface TaskWaiter {
   requestKey: string;
@@ -19,18 +19,20 @@ export interface TaskWaiter {
 
 export class TaskWaiterTable {
   readonly #sql: SqlStorage;
+  readonly #tables: SchemaTables;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, tables: SchemaTables) {
     this.#sql = sql;
+    this.#tables = tables;
   }
 
   countWaiters(): number {
-    if (!tableExists(this.#sql, "task_waiter")) return 0;
+    if (!this.#tables.has("task_waiter")) return 0;
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_waiter").one().n;
   }
 
   addWaiter(waiter: TaskWaiter): void {
-    this.#sql.exec(tableSpec("task_waiter").ddl);
+    this.#tables.ensure("task_waiter");
     this.#sql.exec(
       "INSERT OR REPLACE INTO task_waiter (request_key, request_id, task_id, created_at) VALUES (?, ?, ?, ?)",
       waiter.requestKey,
@@ -41,7 +43,7 @@ export class TaskWaiterTable {
   }
 
   waitersOf(taskId: string): TaskWaiter[] {
-    if (!tableExists(this.#sql, "task_waiter")) return [];
+    if (!this.#tables.has("task_waiter")) return [];
     return this.#sql
       .exec<{ request_key: string; request_id: string }>(
         "SELECT request_key, request_id FROM task_waiter WHERE task_id = ?",
@@ -57,14 +59,14 @@ export class TaskWaiterTable {
 
   /** Removes a waiter; true when it was there (so each waiter is answered once). */
   removeWaiter(requestKey: string): boolean {
-    if (!tableExists(this.#sql, "task_waiter")) return false;
+    if (!this.#tables.has("task_waiter")) return false;
     return (
       this.#sql.exec("DELETE FROM task_waiter WHERE request_key = ?", requestKey).rowsWritten > 0
     );
   }
 
   recordInput(serverId: string, taskId: string, inputKey: string): void {
-    this.#sql.exec(tableSpec("task_input").ddl);
+    this.#tables.ensure("task_input");
     this.#sql.exec(
       "INSERT OR REPLACE INTO task_input (server_id, task_id, input_key, created_at) VALUES (?, ?, ?, ?)",
       serverId,
@@ -75,7 +77,7 @@ export class TaskWaiterTable {
   }
 
   inputOf(serverId: string): { taskId: string; inputKey: string } | null {
-    if (!tableExists(this.#sql, "task_input")) return null;
+    if (!this.#tables.has("task_input")) return null;
     const row = this.#sql
       .exec<{ task_id: string; input_key: string }>(
         "SELECT task_id, input_key FROM task_input WHERE server_id = ?",
@@ -87,7 +89,7 @@ export class TaskWaiterTable {
 
   /** Whether an input request of the task was already sent under some server id. */
   sentInput(taskId: string, inputKey: string): boolean {
-    if (!tableExists(this.#sql, "task_input")) return false;
+    if (!this.#tables.has("task_input")) return false;
     return (
       this.#sql
         .exec(
@@ -100,7 +102,7 @@ export class TaskWaiterTable {
   }
 
   forgetInputs(taskId: string): void {
-    if (!tableExists(this.#sql, "task_input")) return;
+    if (!this.#tables.has("task_input")) return;
     this.#sql.exec("DELETE FROM task_input WHERE task_id = ?", taskId);
   }
 }

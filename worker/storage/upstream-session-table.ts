@@ -8,7 +8,7 @@
  * save (lazy in schema.ts), so sessions stored before federation existed need no
  * migration; purged with the rest of the session's storage.
  */
-import { tableExists, tableSpec } from "./schema";
+import type { SchemaTables } from "./schema";
 import { cappedJson, parseJsonObject } from "./stored-json";
 import type { UpstreamSessionState, UpstreamSessionStore } from "./upstream-session-state";
 
@@ -22,18 +22,14 @@ interface UpstreamRow extends Record<string, SqlStorageValue> {
 }
 
 export class UpstreamSessionTable implements UpstreamSessionStore {
-  /** Memo of "the table exists"; reset by forget() when the storage is deleted. */
-  #hasTable = false;
-
-  constructor(private readonly sql: SqlStorage) {}
-
-  /** The storage was deleted: the table is gone. */
-  forget(): void {
-    this.#hasTable = false;
-  }
+  constructor(
+    private readonly sql: SqlStorage,
+    /** Which tables exist: this one is created at the first save. */
+    private readonly tables: SchemaTables,
+  ) {}
 
   loadUpstream(name: string): UpstreamSessionState | null {
-    if (!this.#table(false)) return null;
+    if (!this.tables.has("upstream_session")) return null;
     const row = this.sql
       .exec<UpstreamRow>("SELECT * FROM upstream_session WHERE name = ?", name)
       .toArray()[0];
@@ -47,7 +43,7 @@ export class UpstreamSessionTable implements UpstreamSessionStore {
   }
 
   saveUpstream(name: string, state: UpstreamSessionState): void {
-    this.#table(true);
+    this.tables.ensure("upstream_session");
     this.sql.exec(
       `INSERT OR REPLACE INTO upstream_session
          (name, session_id, protocol_version, capabilities, declared, updated_at)
@@ -62,27 +58,15 @@ export class UpstreamSessionTable implements UpstreamSessionStore {
   }
 
   deleteUpstream(name: string): void {
-    if (!this.#table(false)) return;
+    if (!this.tables.has("upstream_session")) return;
     this.sql.exec("DELETE FROM upstream_session WHERE name = ?", name);
   }
 
   listUpstreams(): string[] {
-    if (!this.#table(false)) return [];
+    if (!this.tables.has("upstream_session")) return [];
     return this.sql
       .exec<{ name: string }>("SELECT name FROM upstream_session ORDER BY name")
       .toArray()
       .map((row) => row.name);
-  }
-
-  /** Whether the upstream_session table exists; creates it when `create`. */
-  #table(create: boolean): boolean {
-    if (this.#hasTable) return true;
-    if (create) {
-      this.sql.exec(tableSpec("upstream_session").ddl);
-      this.#hasTable = true;
-      return true;
-    }
-    this.#hasTable = tableExists(this.sql, "upstream_session");
-    return this.#hasTable;
   }
 }

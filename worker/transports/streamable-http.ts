@@ -62,9 +62,18 @@ function accepts(header: string, type: string): boolean {
     .some((entry) => entry === type || entry === "*/*" || entry === `${major}/*`);
 }
 
-/** Reads the body up to MAX_BODY_BYTES; null when it is larger (chunked bodies have no length). */
+/**
+ * Reads the body up to MAX_BODY_BYTES; null when it is larger. A body with a
+ * Content-Length (already checked against the bound by checkPostHeaders) is
+ * read natively in one piece; a chunked body has no length, so it is read
+ * chunk by chunk and refused as soon as it passes the bound.
+ */
 export async function readBoundedText(request: Request): Promise<string | null> {
   if (!request.body) return "";
+  const length = Number(request.headers.get("Content-Length") ?? Number.NaN);
+  if (Number.isSafeInteger(length) && length >= 0 && length <= MAX_BODY_BYTES) {
+    return request.text();
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
