@@ -31,6 +31,7 @@ import { runResumeOnly } from "./resume-only";
 import { createSections } from "./sections";
 import type { Section, SectionContext, SectionOutput } from "./sections/section";
 import { PATH_LABELS, PATHS, type ServerConfigs, type ServerKind, ServerPool } from "./servers";
+import { runTasksOnly } from "./tasks-only";
 
 /**
  * Dormouse is measured from a snapshot of worker/ and shared/ taken when the
@@ -61,6 +62,8 @@ const SKIP_WORDS = new Set<string>([...PATHS, "peer", "node"]);
 async function main(): Promise<void> {
   // The replay store's own measurement (bench/resume*.ts), with its own options and section.
   if (process.argv.includes("--resume-only")) return runResumeOnly(process.argv.slice(2));
+  // Durable tasks (bench/tasks.ts): its own options and section, the same way.
+  if (process.argv.includes("--tasks-only")) return runTasksOnly(process.argv.slice(2));
   const all = createSections();
   const argv = process.argv.slice(2);
   const config = parseBenchConfig(

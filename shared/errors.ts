@@ -34,6 +34,10 @@ export const SESSION_ENDED = -32007;
  * runs (it never arrived, or was lost with a gateway restart). Not retried.
  */
 export const REQUEST_LOST = -32008;
+/** Tasks: a task's result is larger than it may store (MAX_TASK_RESULT_BYTES). */
+export const RESULT_TOO_LARGE = -32010;
+/** Tasks: the principal already holds as many tasks as it may (MAX_TASKS_PER_PRINCIPAL). */
+export const TOO_MANY_TASKS = -32009;
 /** 2026-07-28: an HTTP header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) contradicts the body. */
 export const HEADER_MISMATCH = -32020;
 /** 2026-07-28: the request needs a client capability the client did not declare. */

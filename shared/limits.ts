@@ -126,3 +126,47 @@ export const OUTBOX_MAX_CHARS = 4 * 1024 * 1024;
 export const OUTBOX_MAX_MESSAGE_CHARS = 1024 * 1024;
 /** SSE reply streams whose position a session remembers for resumption, besides the WebSocket's. */
 export const OUTBOX_MAX_STREAMS = 64;
+/** Default bound on stored tasks (any status, until their TTL) per principal (MAX_TASKS_PER_PRINCIPAL). */
+export const DEFAULT_MAX_TASKS_PER_PRINCIPAL = 1_000;
+
+/** A task's lifetime when neither its tool nor the client asks for more (2025-11-25 `task.ttl`). */
+export const DEFAULT_TASK_TTL_MS = 60 * 60_000;
+
+/** The longest TTL a task may have, whatever its tool or client asks for. */
+export const MAX_TASK_TTL_MS = 7 * 24 * 60 * 60_000;
+
+/** How long a task that outlived its TTL unfinished stays readable as `failed` before deletion. */
+export const TASK_EXPIRED_GRACE_MS = 10 * 60_000;
+
+/** Largest tool result a task stores (SQLite rows are at most 2 MB); larger ends the task failed. */
+export const MAX_TASK_RESULT_BYTES = 1024 * 1024;
+
+/** Largest tool arguments a task stores; larger is -32602 at tools/call. */
+export const MAX_TASK_ARGUMENTS_BYTES = 64 * 1024;
+
+/** Largest `inputResponses` a tasks/update (or one elicitation answer) may carry. */
+export const MAX_TASK_ANSWER_BYTES = 64 * 1024;
+
+/** Longest status message a task reports; longer ones are cut. */
+export const MAX_TASK_STATUS_MESSAGE_CHARS = 1_000;
+
+/** Runs of one step that may start without finishing (a crash, a restart) before the task fails. */
+export const MAX_TASK_STEP_ATTEMPTS = 3;
+
+/** The `wait` tool's ceiling (issue #13: "up to 24 h"). */
+export const WAIT_MAX_MS = 24 * 60 * 60_000;
+
+/** The shortest step a waiting task takes between alarms. */
+export const MIN_TASK_STEP_MS = 1_000;
+
+/** Task ids one `subscriptions/listen` stream may watch. */
+export const MAX_LISTEN_TASK_IDS = 64;
+
+/** Listen streams watching one task at once. */
+export const MAX_LISTENERS_PER_TASK = 16;
+
+/** `tasks/result` requests of one session waiting for their tasks at once (session era). */
+export const MAX_TASK_WAITERS_PER_SESSION = 32;
+
+/** Tasks per `tasks/list` page (session era). */
+export const TASK_LIST_PAGE_SIZE = 50;

@@ -50,6 +50,16 @@ export const LOG_LEVELS = [
   "emergency",
 ] as const;
 
+/** The tasks extension's identifier (SEP-2663, "Extension Identifier"). */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+/** 2025-11-25 tasks: `_meta` key tying a message to its task (`tasks/result`, its requests). */
+export const META_RELATED_TASK = "io.modelcontextprotocol/related-task";
+/** 2025-11-25 tasks: the immediate text a host may hand its model when a task starts. */
+export const META_MODEL_IMMEDIATE_RESPONSE = "io.modelcontextprotocol/model-immediate-response";
+/** Dormouse's own `_meta` on a task: tool, step, progress and its object's wake count. */
+export const META_TASK_DETAIL = "dormouse/task";
+/** Dormouse's own `_meta` on a `tasks/update` or `tasks/cancel` ack: what was ignored and why. */
+export const META_TASK_IGNORED = "dormouse/ignored";
 /**
  * Dormouse's resumable WebSocket binding (README "Resuming a WebSocket session").
  * A client re-attaches with `/ws?session=<id>&received=<n>`, n being how many

@@ -23,6 +23,7 @@ export { PrincipalObject } from "./auth/principal-object";
 export { TicketObject } from "./auth/ticket-object";
 export { FeedObject } from "./feed/feed-object";
 export { SessionObject } from "./session/session-object";
+export { TaskObject } from "./tasks/task-object";
 export { RegistrationObject } from "./upstream-auth/registration-object";
 
 export default {

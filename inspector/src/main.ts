@@ -16,6 +16,7 @@ import { schemaForm } from "./ui/schema-form";
 import { serverRequests } from "./ui/server-requests";
 import { sessionView } from "./ui/session-panel";
 import { tabs } from "./ui/tabs";
+import { type Task, tasksPanel } from "./ui/tasks-panel";
 import { toolsPanel } from "./ui/tools-panel";
 import { trafficPanel } from "./ui/traffic-panel";
 import { urlElicitations } from "./ui/url-elicitations";
@@ -25,16 +26,20 @@ const opened = urlElicitations();
 const requests = serverRequests({ onUrlOpened: (params) => opened.opened(params) });
 const logs = logsPanel();
 let tools: ReturnType<typeof toolsPanel> | null = null;
+let tasks: ReturnType<typeof tasksPanel> | null = null;
 const connection = new Connection({
   traffic: (entry) => traffic.add(entry),
   notification: (notification) => {
     logs.onNotification(notification);
     tools?.onNotification(notification);
     opened.onNotification(notification);
+    tasks?.onNotification(notification);
   },
   serverRequest: (request) => requests.handle(request),
 });
-tools = toolsPanel(connection);
+tasks = tasksPanel(connection);
+const taskList = tasks;
+tools = toolsPanel(connection, (task) => taskList.started(task as unknown as Task));
 logs.bind(connection);
 const session = sessionView(connection, (info) => logs.showLevel(info.logLevel));
 // The principal's authorized upstreams sit with the session's details (a tab more would not
@@ -57,6 +62,7 @@ root.replaceChildren(
         { id: "tools", label: "Tools", panel: tools.element },
         { id: "resources", label: "Resources", panel: resourcesPanel(connection) },
         { id: "prompts", label: "Prompts", panel: promptsPanel(connection) },
+        { id: "tasks", label: "Tasks", panel: tasks.element },
         { id: "session", label: "Session", panel: session.panel },
       ]),
     ),

@@ -107,3 +107,13 @@ function run(
     });
   });
 }
+
+/** One line for the run's log: scenarios, and checks by status. */
+export function summary(label: string, run: SuiteRun): string {
+  const counts = new Map<string, number>();
+  for (const checks of run.scenarios.values()) {
+    for (const check of checks) counts.set(check.status, (counts.get(check.status) ?? 0) + 1);
+  }
+  const checks = [...counts].map(([status, n]) => `${n} ${status}`).join(", ");
+  return `${label}: ${run.scenarios.size} scenarios, checks ${checks}, exit ${run.exitCode}`;
+}

@@ -11,7 +11,7 @@ import { firstText } from "../helpers/rpc-socket";
 import { withTimeout } from "../helpers/wait";
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const DEFAULT_TOOLS = ["add", "counter", "echo", "log", "session_info", "sleep"];
+const DEFAULT_TOOLS = ["add", "approve", "counter", "echo", "log", "session_info", "sleep", "wait"];
 const EXTRAS_TOOLS = ["now", "reverse"];
 
 let both: Gateway | undefined;

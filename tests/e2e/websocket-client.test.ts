@@ -28,7 +28,7 @@ const MAX_IDLE_PERIODS = 3;
 const IDLE_FOR_EVICTION_MS = 12_500;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CLIENT_INFO = { name: "dormouse-e2e", version: "4.5.6" };
-const DEFAULT_TOOLS = ["add", "counter", "echo", "log", "session_info", "sleep"];
+const DEFAULT_TOOLS = ["add", "approve", "counter", "echo", "log", "session_info", "sleep", "wait"];
 
 interface SessionInfo {
   sessionId: string;

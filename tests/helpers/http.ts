@@ -199,14 +199,16 @@ export async function initializeHttp(
   return sessionId;
 }
 
-/** The Mcp-Name a 2026-07-28 request must carry, when its method names something. */
+/** The Mcp-Name a 2026-07-28 request must carry, when its method names something (SEP-2243, SEP-2663). */
 function nameOf(method: string, params: JsonObject): string | undefined {
   const value =
     method === "tools/call" || method === "prompts/get"
       ? params.name
       : method === "resources/read"
         ? params.uri
-        : undefined;
+        : method === "tasks/get" || method === "tasks/update" || method === "tasks/cancel"
+          ? params.taskId
+          : undefined;
   return typeof value === "string" ? value : undefined;
 }
 

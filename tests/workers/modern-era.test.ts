@@ -50,7 +50,7 @@ describe("requests with the modern envelope", () => {
     const client = await connect();
     const result = await client.call("tools/list", {}, modernMeta());
     expect(result).toMatchObject({ resultType: "complete", ttlMs: 0, cacheScope: "private" });
-    expect((result.tools as JsonObject[]).length).toBe(6);
+    expect((result.tools as JsonObject[]).length).toBe(8);
   });
 
   it("describe the request's own version and client info in session_info", async () => {

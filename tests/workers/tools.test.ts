@@ -23,11 +23,41 @@ async function ready(): Promise<Client> {
 }
 
 describe("tools/list", () => {
-  it("lists exactly echo, add, counter, sleep, session_info and log", async () => {
+  it("lists exactly echo, add, counter, sleep, session_info, log, wait and approve", async () => {
     const client = await ready();
     const { tools } = await client.call("tools/list");
     const names = (tools as JsonObject[]).map((t) => t.name);
-    expect(names.sort()).toEqual(["add", "counter", "echo", "log", "session_info", "sleep"]);
+    expect(names.sort()).toEqual([
+      "add",
+      "approve",
+      "counter",
+      "echo",
+      "log",
+      "session_info",
+      "sleep",
+      "wait",
+    ]);
+  });
+
+  it("advertises execution.taskSupport on sleep, approve (optional) and wait (required) only", async () => {
+    const client = await ready();
+    const { tools } = await client.call("tools/list");
+    const support = Object.fromEntries(
+      (tools as JsonObject[]).map((t) => [
+        t.name,
+        (t.execution as JsonObject | undefined)?.taskSupport,
+      ]),
+    );
+    expect(support).toEqual({
+      add: undefined,
+      approve: "optional",
+      counter: undefined,
+      echo: undefined,
+      log: undefined,
+      session_info: undefined,
+      sleep: "optional",
+      wait: "required",
+    });
   });
 
   it("gives every tool a description and an object input schema", async () => {

@@ -12,14 +12,19 @@
  * the count can therefore overstate, never understate, the live sessions
  * (fail closed).
  *
+ * Tasks: one slot per stored task of the principal (storage/task-slot-table.ts),
+ * so MAX_TASKS_PER_PRINCIPAL holds across every task object; also the index
+ * session-era `tasks/list` pages through.
+ *
  * Storage: storage/principal-storage.ts (live_session, upstream_grant,
- * oauth_flow). The alarm deletes expired flows. The principal is passed with
+ * oauth_flow) and storage/task-slot-table.ts (task_slot). The alarm deletes expired flows. The principal is passed with
  * every OAuth call (an object cannot read its own name); sealed rows open only
  * under the principal they were sealed for.
  */
 import { DurableObject } from "cloudflare:workers";
 import { withTrace } from "../observability/trace";
 import { PrincipalStorage } from "../storage/principal-storage";
+import { type TaskSlotPage, TaskSlotTable } from "../storage/task-slot-table";
 import { GrantKeeper } from "../upstream-auth/grant-keeper";
 import type {
   AccessTokenOutcome,
@@ -38,10 +43,12 @@ export const MAX_GRANT_WAIT_MS = 10 * 60_000;
 export class PrincipalObject extends DurableObject<Env> {
   readonly #storage: PrincipalStorage;
   readonly #keeper: GrantKeeper;
+  readonly #tasks: TaskSlotTable;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#storage = new PrincipalStorage(ctx.storage);
+    this.#tasks = new TaskSlotTable(ctx.storage.sql);
     this.#keeper = new GrantKeeper({
       storage: this.#storage,
       sealer: new Sealer(env.UPSTREAM_TOKEN_KEY ?? ""),
@@ -68,6 +75,32 @@ export class PrincipalObject extends DurableObject<Env> {
 
   async count(): Promise<number> {
     return this.#storage.countSessions();
+  }
+
+  // --- task slots (MAX_TASKS_PER_PRINCIPAL, the session-era tasks/list index)
+
+  /** Reserves a slot for a new task; false when the principal holds `limit` live tasks. */
+  async reserveTask(
+    taskId: string,
+    sessionId: string | null,
+    createdAt: number,
+    expiresAt: number,
+    limit: number,
+  ): Promise<boolean> {
+    return this.#tasks.reserve(taskId, sessionId, createdAt, expiresAt, limit);
+  }
+
+  async releaseTask(taskId: string): Promise<void> {
+    this.#tasks.release(taskId);
+  }
+
+  async countTasks(): Promise<number> {
+    return this.#tasks.count();
+  }
+
+  /** One page of the principal's live tasks, newest first; null for a foreign cursor. */
+  async listTasks(cursor: string | null, limit: number): Promise<TaskSlotPage | null> {
+    return this.#tasks.page(cursor, limit);
   }
 
   // --- upstream authorization (each call may name the trace it belongs to, for the log)

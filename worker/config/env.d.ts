@@ -19,6 +19,8 @@ interface Env {
   AUTH_TOKEN_HASHES?: string;
   /** Live sessions per authenticated principal (default 1000). */
   MAX_SESSIONS_PER_PRINCIPAL?: string;
+  /** Stored tasks (any status, until their TTL) per principal, anonymous included (default 1000). */
+  MAX_TASKS_PER_PRINCIPAL?: string;
   /** OAuth 2.1 resource server: the authorization server's issuer URL (turns OAuth on). */
   OAUTH_ISSUER?: string;
   /** Expected `aud` of access tokens (default: this gateway's /mcp URL). */

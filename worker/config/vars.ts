@@ -4,6 +4,7 @@
  */
 import {
   DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+  DEFAULT_MAX_TASKS_PER_PRINCIPAL,
   DEFAULT_REPLY_STREAM_MAX_MS,
   DEFAULT_SESSION_IDLE_TTL_MS,
   MAX_TOOL_CALL_MS,
@@ -119,4 +120,10 @@ export function outboundLimit(env: {
     perSecond,
     burst: Math.max(1_024, positiveOr(env.OUTBOUND_BURST_CHARS, OUTBOUND_BURST_CHARS)),
   };
+}
+
+/** MAX_TASKS_PER_PRINCIPAL: stored tasks one principal may hold (anonymous included). */
+export function maxTasksPerPrincipal(env: { MAX_TASKS_PER_PRINCIPAL?: string }): number {
+  const value = positiveOr(env.MAX_TASKS_PER_PRINCIPAL, DEFAULT_MAX_TASKS_PER_PRINCIPAL);
+  return value === 0 ? DEFAULT_MAX_TASKS_PER_PRINCIPAL : Math.floor(value);
 }

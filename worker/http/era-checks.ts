@@ -100,13 +100,19 @@ export function checkModernRequest(
   return null;
 }
 
+/** The body field `Mcp-Name` mirrors (SEP-2243; SEP-2663 "Routing Headers" adds the task id). */
+const NAME_FIELD: Readonly<Record<string, string>> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+  "tasks/get": "taskId",
+  "tasks/update": "taskId",
+  "tasks/cancel": "taskId",
+};
+
 function nameOf(method: string, params: Record<string, unknown>): string | undefined {
-  const value =
-    method === "tools/call" || method === "prompts/get"
-      ? params.name
-      : method === "resources/read"
-        ? params.uri
-        : undefined;
+  const field = Object.hasOwn(NAME_FIELD, method) ? NAME_FIELD[method] : undefined;
+  const value = field === undefined ? undefined : params[field];
   return typeof value === "string" ? value : undefined;
 }
 

@@ -7,12 +7,28 @@
  * object, so listening costs no object any awake time; changes arrive from the
  * deployment-wide feed (worker/change-feed.ts). The acknowledgement is sent
  * once the stream is subscribed, so a change made after it is delivered.
+ *
+ * Tasks (SEP-2663): `notifications.taskIds` asks for `notifications/tasks` on
+ * those tasks; the request must declare the tasks extension (-32021
+ * otherwise). Each id is watched through its task object
+ * (tasks/task-listeners.ts), which refuses ids of other principals, so the
+ * acknowledgement lists only the caller's own tasks and nothing of anyone
+ * else's can ever reach this stream. Each watched task's current state follows
+ * the acknowledgement, then every change.
  */
 import * as v from "valibot";
-import { INTERNAL_ERROR, JsonRpcError, notificationEnvelope } from "../../shared/errors";
-import type { JsonRpcRequest } from "../../shared/protocol";
+import {
+  INTERNAL_ERROR,
+  JsonRpcError,
+  MISSING_CLIENT_CAPABILITY,
+  notificationEnvelope,
+} from "../../shared/errors";
+import { MAX_LISTEN_TASK_IDS } from "../../shared/limits";
+import { isRecord, type JsonRpcRequest, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
+import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
 import { type ListKind, subscribe } from "../feed/change-feed";
-import { parseParams } from "../mcp/handlers";
+import { parseParams } from "../mcp/params";
+import { watchTask } from "../tasks/task-listeners";
 import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 
 export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
@@ -24,6 +40,9 @@ const FilterSchema = v.looseObject({
       promptsListChanged: v.optional(v.boolean()),
       resourcesListChanged: v.optional(v.boolean()),
       resourceSubscriptions: v.optional(v.array(v.string())),
+      taskIds: v.optional(
+        v.pipe(v.array(v.pipe(v.string(), v.maxLength(256))), v.maxLength(MAX_LISTEN_TASK_IDS)),
+      ),
     }),
     {},
   ),
@@ -38,24 +57,44 @@ const FLAG_FOR: Record<
   resources: "resourcesListChanged",
 };
 
+export interface ListenOptions {
+  keepaliveMs: number;
+  /** The authenticated principal: only its own tasks may be watched. */
+  principal: string;
+}
+
 export async function openListenStream(
   request: JsonRpcRequest,
-  keepaliveMs: number,
+  options: ListenOptions,
 ): Promise<Response> {
   const { notifications: filter } = parseParams(
     FilterSchema,
     request.params,
     "subscriptions/listen",
   );
+  if (filter.taskIds) requireTasksExtension(request);
   const meta = { [META_SUBSCRIPTION_ID]: request.id };
   const sse = new SseWriter();
+  const send = (frame: object) => {
+    sse.event(JSON.stringify(frame));
+    if (sse.closed) close();
+  };
+  // Task states that arrive before the acknowledgement wait for it.
+  const held: object[] = [];
+  let acknowledged = false;
+  const emitTask = (task: Record<string, unknown>) => {
+    const taskMeta = isRecord(task._meta) ? task._meta : {};
+    const frame = notificationEnvelope("notifications/tasks", {
+      ...task,
+      _meta: { ...taskMeta, ...meta },
+    });
+    if (acknowledged) send(frame);
+    else held.push(frame);
+  };
   const subscription = await subscribe(
     (kind) => {
       if (filter[FLAG_FOR[kind]] !== true) return;
-      sse.event(
-        JSON.stringify(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta })),
-      );
-      if (sse.closed) close();
+      send(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta }));
     },
     // The feed dropped us (a restart): end the stream so the client listens again.
     () => close(),
@@ -63,7 +102,62 @@ export async function openListenStream(
   if (!subscription) {
     throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
-  const accepted = {
+  const tasks = await watchOwnTasks(filter.taskIds ?? [], options.principal, emitTask);
+  send(
+    notificationEnvelope("notifications/subscriptions/acknowledged", {
+      notifications: acceptedFilter(filter, tasks.watched),
+      _meta: meta,
+    }),
+  );
+  acknowledged = true;
+  for (const frame of held.splice(0)) send(frame);
+  const stop = keepAlive(sse, options.keepaliveMs, () => close());
+  function close(): void {
+    stop();
+    subscription?.close();
+    tasks.close();
+    sse.close();
+  }
+  return sseResponse(sse);
+}
+
+function requireTasksExtension(request: JsonRpcRequest): void {
+  if (declaresTasksExtension(capabilitiesOf(request))) return;
+  throw new JsonRpcError(
+    MISSING_CLIENT_CAPABILITY,
+    `Missing required client capability: task notifications need the ${TASKS_EXTENSION} extension declared in _meta clientCapabilities`,
+    { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+  );
+}
+
+/**
+ * Watches, all at once, the tasks among `taskIds` that are the principal's own;
+ * the others are simply not watched. A task deleted at its TTL stops being
+ * watched; the stream goes on.
+ */
+async function watchOwnTasks(
+  taskIds: readonly string[],
+  principal: string,
+  emit: (task: Record<string, unknown>) => void,
+): Promise<{ watched: string[]; close(): void }> {
+  const unique = [...new Set(taskIds)];
+  const watches = await Promise.all(
+    unique.map((taskId) => watchTask(taskId, principal, emit, () => {}).catch(() => null)),
+  );
+  return {
+    watched: unique.filter((_, index) => watches[index] !== null),
+    close() {
+      for (const watch of watches) watch?.close();
+    },
+  };
+}
+
+/** The filter echoed in the acknowledgement: what was asked, with only the watched task ids. */
+function acceptedFilter(
+  filter: v.InferOutput<typeof FilterSchema>["notifications"],
+  watched: string[],
+): Record<string, unknown> {
+  return {
     ...(filter.toolsListChanged !== undefined ? { toolsListChanged: filter.toolsListChanged } : {}),
     ...(filter.promptsListChanged !== undefined
       ? { promptsListChanged: filter.promptsListChanged }
@@ -74,20 +168,12 @@ export async function openListenStream(
     ...(filter.resourceSubscriptions
       ? { resourceSubscriptions: filter.resourceSubscriptions }
       : {}),
+    ...(filter.taskIds ? { taskIds: watched } : {}),
   };
-  sse.event(
-    JSON.stringify(
-      notificationEnvelope("notifications/subscriptions/acknowledged", {
-        notifications: accepted,
-        _meta: meta,
-      }),
-    ),
-  );
-  const stop = keepAlive(sse, keepaliveMs, () => close());
-  function close(): void {
-    stop();
-    subscription?.close();
-    sse.close();
-  }
-  return sseResponse(sse);
+}
+
+function capabilitiesOf(request: JsonRpcRequest): Record<string, unknown> {
+  const meta = request.params?._meta;
+  const declared = isRecord(meta) ? meta[META_CLIENT_CAPABILITIES] : undefined;
+  return isRecord(declared) ? declared : {};
 }

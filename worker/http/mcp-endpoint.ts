@@ -12,12 +12,14 @@ import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits"
 import { isRecord, isSessionEraVersion, type RequestId } from "../../shared/protocol";
 import { configuredPolicy } from "../config/configuration";
 import {
+  maxTasksPerPrincipal,
   replyStreamMaxMs,
   requestDeadlineMs,
   sseKeepaliveMs,
   statelessBounds,
 } from "../config/vars";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
+import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
 import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import {
@@ -69,6 +71,7 @@ export async function postMcp(c: AppContext): Promise<Response> {
       deadlineMs: requestDeadlineMs(c.env),
       federation: statelessFederation(c.env, c.get("principal"), body),
       policy: configuredPolicy(c.env),
+      tasks: new DurableTaskService(c.env, c.get("principal"), maxTasksPerPrincipal(c.env)),
       principal: c.get("principal"),
     });
   }

@@ -15,6 +15,7 @@ import { announceListChange } from "../feed/change-feed";
 import type { HotState, SessionContext } from "../mcp/context";
 import { Dispatcher } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import { HttpExchange } from "../transports/streamable-http";
 import { principalCredentials } from "../upstream-auth/credentials";
@@ -39,7 +40,9 @@ export interface StatelessOptions {
   onSettled(): void;
   /** ACCESS_POLICY (null: everything allowed). */
   policy: AccessPolicy | null;
-  /** Who is calling. */
+  /** Durable tasks on behalf of the request's principal (SEP-2663). */
+  tasks: TaskService;
+  /** Who is calling (a listen stream may only watch this principal's tasks). */
   principal: string;
 }
 
@@ -52,6 +55,7 @@ export async function serveStateless(
     deadlineMs: options.deadlineMs,
     bridge: null,
     clientRequests: null,
+    taskBridge: null,
   });
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} }).finally(options.onSettled);
@@ -61,7 +65,10 @@ export async function serveStateless(
     // A listen stream is a subscription, not work in flight.
     options.onSettled();
     try {
-      return await openListenStream(frame.message, options.keepaliveMs);
+      return await openListenStream(frame.message, {
+        keepaliveMs: options.keepaliveMs,
+        principal: options.principal,
+      });
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {
@@ -130,6 +137,7 @@ function statelessContext(options: StatelessOptions): SessionContext {
     storage: new EphemeralStore(),
     registry: options.registry,
     federation: options.federation,
+    tasks: () => options.tasks,
     policy: options.policy,
     principal: () => options.principal,
     hot: () => hot,

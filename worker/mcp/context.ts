@@ -14,6 +14,7 @@ import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { RelayCall } from "../federation/relay-call";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import type { Channel } from "../transports/channel";
 
@@ -36,6 +37,8 @@ export interface SessionContext {
   policy: AccessPolicy | null;
   /** Who this session (or stateless request) belongs to: the policy's and the tokens' subject. */
   principal(): string;
+  /** Durable tasks, bound to the principal this session (or stateless request) serves. */
+  tasks(): TaskService;
   hot(): HotState;
   /** Commits a hot-state change: SQLite first, then the attachment mirror. */
   updateHot(change: Partial<HotState>): void;

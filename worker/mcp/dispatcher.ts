@@ -17,7 +17,10 @@
  * SESSION_ENDED on it rather than left without a reply.
  *
  * Answers from the client to the server's own requests are routed by their id
- * (server-request-ids.ts) to the input bridge or to a live upstream relay.
+ * (server-request-ids.ts) to the input bridge, to a live upstream relay, or to
+ * the task bridge (a task's input round). A session-era `tasks/result` for a
+ * task still running is handed to the task bridge, which answers it when the
+ * task ends (no deadline: the task's own TTL bounds it).
  */
 import * as v from "valibot";
 import type { DecodedFrame } from "../../shared/codec";
@@ -64,6 +67,8 @@ import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
 import { inputRequiredResult, readRoundTrip } from "./round-trip";
 import { routeOfServerRequestId } from "./server-request-ids";
+import type { TaskBridge } from "./task-bridge";
+import { AwaitTask } from "./task-handlers";
 
 const CancelledSchema = v.looseObject({
   requestId: RequestIdSchema,
@@ -77,6 +82,8 @@ export interface DispatcherOptions {
   bridge: InputBridge | null;
   /** Live relays of upstream requests to the client; null where nothing can answer them. */
   clientRequests: ClientRequests | null;
+  /** Session-era glue to the session's tasks; null where there is no session (stateless HTTP). */
+  taskBridge: TaskBridge | null;
 }
 
 interface InFlight {
@@ -92,6 +99,7 @@ export class Dispatcher {
   readonly #deadlines: DeadlineSweep;
   readonly #bridge: InputBridge | null;
   readonly #clientRequests: ClientRequests | null;
+  readonly #tasks: TaskBridge | null;
 
   constructor(
     private readonly session: SessionContext,
@@ -101,6 +109,7 @@ export class Dispatcher {
     this.#deadlines = new DeadlineSweep(options.deadlineMs);
     this.#bridge = options.bridge;
     this.#clientRequests = options.clientRequests;
+    this.#tasks = options.taskBridge;
   }
 
   /** Handles one frame; never throws (errors become replies or log lines). */
@@ -204,6 +213,11 @@ export class Dispatcher {
         await this.#inputRequired(call, result);
         return;
       }
+      if (result instanceof AwaitTask) {
+        if (!this.#tasks) throw new Error("task bridge unavailable for a session-era tasks/result");
+        await this.#tasks.park(request, channel, result.view);
+        return;
+      }
       channel.send(
         resultEnvelope(
           request.id,
@@ -251,16 +265,20 @@ export class Dispatcher {
       entry.controller.abort(new Error(reason));
     }
     this.#bridge?.endAll(error);
+    this.#tasks?.endAll(error);
   }
 
-  /** Whether a call started in this object lifetime is waiting for client input. */
+  /** Whether a request started in this object lifetime still waits (client input, or its task). */
   isWaitingForInput(request: JsonRpcRequest): boolean {
-    return this.#bridge?.isWaiting(JSON.stringify(request.id)) ?? false;
+    const key = JSON.stringify(request.id);
+    return (this.#bridge?.isWaiting(key) ?? false) || (this.#tasks?.isParked(key) ?? false);
   }
 
-  /** Forgets a call waiting for client input whose reply stream expired. */
+  /** Forgets a waiting request whose reply stream expired. */
   forgetWaiting(request: JsonRpcRequest): void {
-    this.#bridge?.cancel(JSON.stringify(request.id));
+    const key = JSON.stringify(request.id);
+    this.#bridge?.cancel(key);
+    this.#tasks?.forget(key);
   }
 
   async #inputRequired(call: CallContext, required: InputRequired): Promise<void> {
@@ -292,6 +310,7 @@ export class Dispatcher {
           .get(key)
           ?.controller.abort(new Error(parsed.output.reason ?? "cancelled by client"));
         this.#bridge?.cancel(key);
+        this.#tasks?.forget(key);
         return;
       }
       default:
@@ -325,6 +344,9 @@ export class Dispatcher {
         if (resumption) await this.run(resumption.request, resumption.channel);
         return;
       }
+      case "task":
+        if (await this.#tasks?.onResponse(response)) return;
+        break;
       case null:
         break;
     }

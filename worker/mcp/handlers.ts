@@ -11,7 +11,6 @@ import {
   METHOD_NOT_FOUND,
   RESOURCE_NOT_FOUND,
 } from "../../shared/errors";
-import { formatIssues } from "../../shared/issues";
 import { transition } from "../../shared/lifecycle";
 import {
   InitializeParamsSchema,
@@ -31,6 +30,7 @@ import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import { allowed, visible } from "./access";
 import type { CallContext } from "./context";
+import { parseParams } from "./params";
 import { relayCall } from "./relay-call";
 import {
   FEDERATED_SERVER_CAPABILITIES,
@@ -39,6 +39,11 @@ import {
   SERVER_CAPABILITIES,
   SERVER_INFO,
 } from "./server-info";
+import {
+  TASK_HANDLERS,
+  TASK_METHODS_MODERN_ONLY,
+  TASK_METHODS_REMOVED_IN_MODERN,
+} from "./task-handlers";
 import { callTool, toolContext } from "./tool-call";
 
 type Handler = (params: Record<string, unknown>, call: CallContext) => Promise<object> | object;
@@ -50,20 +55,13 @@ const REMOVED_IN_MODERN = new Set([
   "initialize",
   "resources/subscribe",
   "resources/unsubscribe",
+  ...TASK_METHODS_REMOVED_IN_MODERN,
 ]);
 
-export function parseParams<S extends v.GenericSchema>(
-  schema: S,
-  params: unknown,
-  method: string,
-): v.InferOutput<S> {
-  const parsed = v.safeParse(schema, params ?? {});
-  if (!parsed.success) {
-    const issues = formatIssues(parsed.issues, "params");
-    throw new JsonRpcError(INVALID_PARAMS, `Invalid params for ${method}: ${issues}`);
-  }
-  return parsed.output;
-}
+/** 2026-07-28 methods a session-era request may not use (-32601). */
+const MODERN_ONLY = new Set(TASK_METHODS_MODERN_ONLY);
+
+export { parseParams };
 
 const initialize: Handler = (params, call) => {
   const input = parseParams(InitializeParamsSchema, params, "initialize");
@@ -149,6 +147,10 @@ const listTools: Handler = (params, call) => {
     description: item.description,
     inputSchema: item.inputSchema,
     ...(item.annotations ? { annotations: item.annotations } : {}),
+    // 2025-11-25 "Tool-Level Negotiation"; 2026-07-28 tools carry no `execution` (the server decides).
+    ...(item.task && call.era.kind === "session"
+      ? { execution: { taskSupport: item.task.support } }
+      : {}),
   }));
   return withUpstreams("tools", "tools", tools, call);
 };
@@ -160,7 +162,7 @@ const CallToolSchema = v.looseObject({
 
 const toolsCall: Handler = (params, call) => {
   const input = parseParams(CallToolSchema, params, "tools/call");
-  return callTool(input.name, input.arguments ?? {}, call);
+  return callTool(input.name, input.arguments ?? {}, call, params);
 };
 
 /** The caller's authorized OAuth upstreams, served when an upstream uses OAuth. */
@@ -369,11 +371,13 @@ const HANDLERS: Record<string, Handler> = {
   "prompts/get": getPrompt,
   "logging/setLevel": setLevel,
   "completion/complete": complete,
+  ...TASK_HANDLERS,
 };
 
 export function findHandler(method: string, era: CallContext["era"]): Handler {
   const handler = Object.hasOwn(HANDLERS, method) ? HANDLERS[method] : undefined;
-  if (!handler || (era.kind === "modern" && REMOVED_IN_MODERN.has(method))) {
+  const removed = era.kind === "modern" ? REMOVED_IN_MODERN : MODERN_ONLY;
+  if (!handler || removed.has(method)) {
     throw new JsonRpcError(METHOD_NOT_FOUND, `Method not found: ${method}`);
   }
   return handler;

@@ -7,15 +7,17 @@
  *          (durable; the answer may arrive after the object slept)
  *   up     a live relay of an upstream's own request (memory; the upstream
  *          call is in flight)
+ *   task   a durable task's input round (the task bridge: SQLite maps the id
+ *          to the task and input key; the answer becomes a tasks/update)
  * Ids are random (crypto.randomUUID), so a client cannot answer a request it
  * was not sent, nor collide with its own ids or another upstream's.
  */
 import type { RequestId } from "../../shared/protocol";
 
-export type ServerRequestRoute = "input" | "up";
+export type ServerRequestRoute = "input" | "up" | "task";
 
 const ID_PATTERN =
-  /^dormouse-(?:(input|up)-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+  /^dormouse-(?:(input|up|task)-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 export function mintServerRequestId(route: ServerRequestRoute): string {
   return `dormouse-${route}-${crypto.randomUUID()}`;

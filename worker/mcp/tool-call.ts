@@ -5,6 +5,7 @@
  * Errors: unknown tool and invalid arguments are -32602 (issue #2); a
  * `JsonRpcError` thrown by a tool passes through; anything else a tool throws
  * becomes an `isError` result with a generic message (details go to the log).
+ * A call that becomes a durable task (task-calls.ts) answers CreateTaskResult.
  */
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
 import { formatIssues } from "../../shared/issues";
@@ -15,12 +16,14 @@ import { allowed } from "./access";
 import { clientLog, logLevelOf } from "./client-log";
 import type { CallContext } from "./context";
 import { relayCall } from "./relay-call";
+import { startTask, taskModeOf } from "./task-calls";
 
 export async function callTool(
   name: string,
   args: Record<string, unknown>,
   call: CallContext,
-): Promise<ToolResult | InputRequired> {
+  params: Record<string, unknown> = {},
+): Promise<ToolResult | InputRequired | Record<string, unknown>> {
   // Hidden by ACCESS_POLICY: the very answer an unknown tool gets, before anything else runs.
   if (!allowed(call, "tools", name)) throw toWireError({ kind: "unknown_tool", name });
   const owned = call.session.registry.tools.get(name);
@@ -28,6 +31,8 @@ export async function callTool(
     const federation = call.session.federation;
     const target = federation?.resolve(name, "tool");
     if (!target || !federation) throw toWireError({ kind: "unknown_tool", name });
+    // Upstream calls never run as tasks here (a `task` param is refused in the session era).
+    taskModeOf(null, name, params, call);
     // Arguments are validated by the upstream, which owns the schema.
     return federation.callTool(target, args, relayCall(call));
   }
@@ -39,6 +44,12 @@ export async function callTool(
       tool: name,
       issues: formatIssues(validated.issues),
     });
+  }
+  const program = taskModeOf(tool, name, params, call);
+  if (program) {
+    return startTask(tool, program, validated.value, params, call, () =>
+      toolContext(owned.toolset, call),
+    );
   }
   try {
     return await tool.run(validated.value, toolContext(owned.toolset, call));

@@ -16,8 +16,10 @@ import type { Federation } from "../federation/federation";
 import { ClientRequests } from "../mcp/client-requests";
 import { Dispatcher } from "../mcp/dispatcher";
 import { InputBridge } from "../mcp/input-bridge";
+import { TaskBridge } from "../mcp/task-bridge";
 import { logEvent } from "../observability/log";
 import type { SessionStorage } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import { AlarmClock } from "./alarm-clock";
 import { Expiry } from "./expiry";
@@ -48,6 +50,8 @@ export interface RuntimeOptions {
   replyStreamMaxMs: number;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
+  /** Durable tasks on behalf of a principal. */
+  taskService(principal: string): TaskService;
 }
 
 export class SessionRuntime {
@@ -55,13 +59,15 @@ export class SessionRuntime {
   readonly sockets: Sockets;
   readonly http: HttpExchanges;
   readonly expiry: Expiry;
+  readonly tasks: TaskBridge;
+  readonly #storage: SessionStorage;
   readonly #replay: SocketReplay;
   readonly #clock: AlarmClock;
-  readonly #storage: SessionStorage;
   #writeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, options: RuntimeOptions) {
     this.sessionId = options.sessionId;
+    this.#storage = options.storage;
     const sockets = () => ctx.getWebSockets(SOCKET_TAG);
     const state = new SessionState({
       sessionId: options.sessionId,
@@ -73,10 +79,10 @@ export class SessionRuntime {
       rate: new MessageRate(options.rateLimit),
       outbound: new OutboundBudget(options.outboundLimit),
       sockets,
+      taskService: options.taskService,
     });
     const clock = new AlarmClock((at) => options.storage.scheduleAlarm(at));
     this.#clock = clock;
-    this.#storage = options.storage;
     const replay = new SocketReplay({
       outbox: options.storage.outbox,
       enabled: options.replay,
@@ -85,6 +91,13 @@ export class SessionRuntime {
     this.#replay = replay;
     const channel = new SocketChannel(state, replay);
     const replies = new ReplyStreams(ctx, options.storage.outbox);
+    this.tasks = new TaskBridge({
+      table: options.storage.taskWaiters,
+      socket: channel,
+      socketAttached: () => state.currentSocket() !== null,
+      tasks: () => state.tasks(),
+      clientCapabilities: () => options.storage.read()?.clientCapabilities ?? {},
+    });
     const dispatcher = new Dispatcher(state, {
       deadlineMs: options.requestDeadlineMs,
       bridge: new InputBridge(
@@ -94,6 +107,7 @@ export class SessionRuntime {
         (stream, requestId) => replies.channel(stream, requestId),
       ),
       clientRequests: new ClientRequests(),
+      taskBridge: this.tasks,
     });
     this.expiry = new Expiry({
       state,
@@ -118,6 +132,12 @@ export class SessionRuntime {
     // A construction is a wake (unless it creates the session): counted now, written soon.
     options.storage.deferWritesTo(() => this.#writeSoon());
     options.storage.countWake();
+  }
+
+  /** Whether a live session is stored here (a task's news for an ended session is dropped). */
+  sessionAlive(): boolean {
+    const record = this.#storage.read();
+    return record !== null && record.phase !== "ended";
   }
 
   /**

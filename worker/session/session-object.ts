@@ -8,8 +8,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE_INTERNAL_ERROR, KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE } from "../../shared/limits";
+import type { TaskView } from "../../shared/tasks";
 import { configuredPolicy, configuredUpstreams } from "../config/configuration";
 import {
+  maxTasksPerPrincipal,
   outboundLimit,
   rateLimit,
   replayEnabled,
@@ -22,6 +24,7 @@ import { Federation } from "../federation/federation";
 import { announceListChange } from "../feed/change-feed";
 import { logEvent } from "../observability/log";
 import { SessionStorage } from "../storage/session-storage";
+import { DurableTaskService } from "../tasks/task-service";
 import { registryFor } from "../tools/registry";
 import { closeQuietly } from "../transports/websocket";
 import { principalCredentials } from "../upstream-auth/credentials";
@@ -81,6 +84,7 @@ export class SessionObject extends DurableObject<Env> {
       replyStreamMaxMs: replyStreamMaxMs(env),
       releaseSlot: (principal, sessionId) =>
         env.PRINCIPALS.get(env.PRINCIPALS.idFromName(principal)).release(sessionId),
+      taskService: (principal) => new DurableTaskService(env, principal, maxTasksPerPrincipal(env)),
     });
     ctx.setWebSocketAutoResponse(
       new WebSocketRequestResponsePair(KEEPALIVE_REQUEST, KEEPALIVE_RESPONSE),
@@ -133,6 +137,24 @@ export class SessionObject extends DurableObject<Env> {
       logEvent("error", "resume_failed", { sessionId: this.#runtime.sessionId, error });
       return new Response("Internal error\n", { status: 500 });
     }
+  }
+
+  /**
+   * RPC from a task this session created: it changed (status, progress, input,
+   * end). False when the session is gone, so the task stops telling it.
+   */
+  async taskChanged(view: TaskView): Promise<boolean> {
+    try {
+      if (!this.#runtime.sessionAlive()) return false;
+      this.#runtime.tasks.onTaskChanged(view);
+    } catch (error) {
+      logEvent("error", "task_event_failed", {
+        sessionId: this.#runtime.sessionId,
+        taskId: view.taskId,
+        error,
+      });
+    }
+    return true;
   }
 
   override async alarm(): Promise<void> {

@@ -14,6 +14,7 @@ import type { Federation } from "../federation/federation";
 import type { HotState, SessionContext } from "../mcp/context";
 import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
 import type { SessionRecord, SessionStorage } from "../storage/session-storage";
+import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
 import type { MessageRate, OutboundBudget } from "./rate-limit";
 
@@ -29,6 +30,8 @@ export interface SessionStateOptions {
   outbound: OutboundBudget;
   /** The session's sockets as the runtime knows them (hibernated ones included). */
   sockets(): WebSocket[];
+  /** Durable tasks on behalf of `principal` (the session's creator). */
+  taskService(principal: string): TaskService;
 }
 
 /** What restoring from a socket found. */
@@ -51,6 +54,8 @@ export class SessionState implements SessionContext {
   /** Attach generation of the current socket (mirrors its attachment). */
   #gen = 0;
   readonly #sockets: () => WebSocket[];
+  readonly #taskService: (principal: string) => TaskService;
+  #tasks: TaskService | null = null;
 
   constructor(options: SessionStateOptions) {
     this.sessionId = options.sessionId;
@@ -62,6 +67,13 @@ export class SessionState implements SessionContext {
     this.rate = options.rate;
     this.outbound = options.outbound;
     this.#sockets = options.sockets;
+    this.#taskService = options.taskService;
+  }
+
+  /** Tasks on behalf of the session's creator (every request of a session is theirs). */
+  tasks(): TaskService {
+    this.#tasks ??= this.#taskService(this.principal());
+    return this.#tasks;
   }
 
   hot(): HotState {

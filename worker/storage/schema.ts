@@ -21,6 +21,10 @@
  *   outbox_stream     stream -> its last sequence number, whether its final reply
  *                     was sent, and the call it answers; at most
  *                     OUTBOX_MAX_STREAMS reply streams besides "ws". Lazy.
+ *   task_waiter       a session-era `tasks/result` waiting for its task to end
+ *                     (lazy; at most MAX_TASK_WAITERS_PER_SESSION rows).
+ *   task_input        server-issued request id -> (task id, input key): routes a
+ *                     client's answer to an elicitation a task asked for (lazy).
  *
  * A session "exists" exactly when its `session` row does; ending it purges the
  * other tables in bounded steps (PURGE_ORDER), then deletes everything.
@@ -128,6 +132,26 @@ export const TABLES: readonly TableSpec[] = [
       created_at INTEGER NOT NULL
     )`,
   },
+  {
+    name: "task_waiter",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS task_waiter (
+      request_key TEXT PRIMARY KEY,
+      request_id TEXT NOT NULL,
+      task_id TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`,
+  },
+  {
+    name: "task_input",
+    lazy: true,
+    ddl: `CREATE TABLE IF NOT EXISTS task_input (
+      server_id TEXT PRIMARY KEY,
+      task_id TEXT NOT NULL,
+      input_key TEXT NOT NULL,
+      created_at INTEGER NOT NULL
+    )`,
+  },
 ];
 
 /** Tables purged row by row when a session ends: every table but `session`. */
@@ -183,3 +207,40 @@ export class SchemaTables {
     this.#present = new Set();
   }
 }
+
+/**
+ * The tables of a task object (worker/tasks/task-object.ts), one task per
+ * object (worker/storage/task-storage.ts):
+ *   task    one row (id = 1): owner, tool, arguments, status, step state,
+ *           outstanding input requests, result or error, times. Every JSON
+ *           column is bounded (shared/limits.ts MAX_TASK_*).
+ * Deleting a task deletes the object's whole storage (deleteAll).
+ */
+export const TASK_SCHEMA_DDL = `CREATE TABLE IF NOT EXISTS task (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  task_id TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  session_id TEXT,
+  tool TEXT NOT NULL,
+  arguments TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_message TEXT,
+  progress TEXT,
+  progress_token TEXT,
+  step INTEGER NOT NULL,
+  step_state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_step_at INTEGER,
+  input_requests TEXT NOT NULL,
+  answers TEXT NOT NULL,
+  used_keys TEXT NOT NULL,
+  result TEXT,
+  error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  ttl_ms INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  poll_interval_ms INTEGER NOT NULL,
+  wakes INTEGER NOT NULL
+)`;

@@ -27,6 +27,7 @@ export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
 
 import { OutboxTable } from "./outbox-table";
 import { PendingCallTable } from "./pending-call-table";
+import { TaskWaiterTable } from "./task-waiter-table";
 import { UpstreamSessionTable } from "./upstream-session-table";
 
 export { MAX_PENDING_CALLS, type PendingCall } from "./pending-call-table";
@@ -103,6 +104,8 @@ export class SessionStorage implements SessionStore {
   readonly upstreams: UpstreamSessionTable;
   /** The replay store: recent outgoing messages per stream (outbox, outbox_stream). */
   readonly outbox: OutboxTable;
+  /** Session-era links to tasks: waiting tasks/result, sent input requests (task_waiter, task_input). */
+  readonly taskWaiters: TaskWaiterTable;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -111,6 +114,7 @@ export class SessionStorage implements SessionStore {
     this.pending = new PendingCallTable(storage, this.#tables);
     this.upstreams = new UpstreamSessionTable(storage.sql, this.#tables);
     this.outbox = new OutboxTable(storage.sql, this.#tables);
+    this.taskWaiters = new TaskWaiterTable(storage.sql, this.#tables);
   }
 
   /** Whether this object holds a live session (never creates anything). */

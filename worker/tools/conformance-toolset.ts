@@ -17,8 +17,9 @@
  *
  * Resources, the template and prompts are data and live in conformance-fixtures.ts;
  * the 2026-07-28 multi-round-trip tools live in conformance-mrtr.ts.
- * Not here: the tasks-extension fixtures (unscored) and `test_reconnection`
- * (the suite accepts the unknown-tool error).
+ * The tasks-extension fixtures (SEP-2663, `tasks-*` scenarios) live in
+ * conformance-tasks.ts. Not here: `test_reconnection` (the suite accepts the
+ * unknown-tool error).
  */
 
 import * as v from "valibot";
@@ -48,6 +49,7 @@ import {
   WAV_BASE64,
 } from "./conformance-fixtures";
 import { inputRequiredTools } from "./conformance-mrtr";
+import { conformanceTaskTools } from "./conformance-tasks";
 import { defineTool, delay, text } from "./define";
 import {
   type InputRequest,
@@ -308,6 +310,7 @@ export const conformanceToolset: Toolset = {
     ...schemaTools,
     ...diagnosticTools,
     ...inputRequiredTools,
+    ...conformanceTaskTools,
   ],
   resources: CONFORMANCE_RESOURCES,
   resourceTemplates: CONFORMANCE_TEMPLATES,

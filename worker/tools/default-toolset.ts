@@ -2,11 +2,15 @@
  * The `default` toolset (issue #2 names each tool exactly): echo, add, counter,
  * sleep, session_info and log, plus one resource pair and one prompt so that
  * resources/*, prompts/* and completion/complete have something real to serve.
+ * The task-capable tools (issue #13) are `sleep` (taskSupport "optional"),
+ * `wait` and `approve` (task-tools.ts).
  */
 import * as v from "valibot";
-import { PROGRESS_INTERVAL_MS, SLEEP_MAX_MS } from "../../shared/limits";
+import { DEFAULT_TASK_TTL_MS, PROGRESS_INTERVAL_MS, SLEEP_MAX_MS } from "../../shared/limits";
 import { LogLevelSchema } from "../../shared/protocol";
 import { defineTool, delay, text } from "./define";
+import { done, timedSteps } from "./task-steps";
+import { approve, wait } from "./task-tools";
 import type { Toolset } from "./types";
 
 const echo = defineTool({
@@ -55,6 +59,18 @@ const sleep = defineTool({
     }
     return text(`slept ${ms} ms`);
   },
+  task: {
+    support: "optional",
+    ttlMs: ({ ms }) => ms + DEFAULT_TASK_TTL_MS,
+    pollIntervalMs: () => PROGRESS_INTERVAL_MS,
+    step: ({ ms }, step) =>
+      timedSteps(
+        ms,
+        PROGRESS_INTERVAL_MS,
+        () => done(text(`slept ${ms} ms`)),
+        (elapsed, total) => `slept ${elapsed} of ${total} ms`,
+      )(step.state, step.now),
+  },
 });
 
 const sessionInfo = defineTool({
@@ -84,7 +100,7 @@ const GREETING_STYLES = ["casual", "formal", "pirate"] as const;
 
 export const defaultToolset: Toolset = {
   name: "default",
-  tools: [echo, add, counter, sleep, sessionInfo, log],
+  tools: [echo, add, counter, sleep, sessionInfo, log, wait, approve],
   resources: [
     {
       uri: "dormouse://session",

@@ -7,7 +7,7 @@
  */
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import type { InputRequired, ToolContext, ToolDefinition, ToolResult } from "./types";
+import type { InputRequired, TaskProgram, ToolContext, ToolDefinition, ToolResult } from "./types";
 
 type ObjectSchema = v.GenericSchema<unknown, Record<string, unknown>>;
 
@@ -22,6 +22,7 @@ export function defineTool<S extends ObjectSchema>(spec: {
     args: v.InferOutput<S>,
     ctx: ToolContext,
   ): Promise<ToolResult | InputRequired> | ToolResult | InputRequired;
+  task?: TaskProgram<v.InferOutput<S>>;
 }): ToolDefinition {
   const { jsonSchema, ...rest } = spec;
   const inputSchema =

@@ -7,6 +7,7 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Implementation, LogLevel, ProgressToken } from "../../shared/protocol";
+import type { TaskProgress, TaskSupport } from "../../shared/tasks";
 
 export interface ContentBlock {
   type: string;
@@ -97,7 +98,74 @@ export interface ToolDefinition<Input = unknown> {
     args: Input,
     ctx: ToolContext,
   ): Promise<ToolResult | InputRequired> | ToolResult | InputRequired;
+  /** How the tool runs as a durable task; absent: it never does (taskSupport "forbidden"). */
+  task?: TaskProgram<Input>;
 }
+
+/**
+ * A tool written as durable steps, so that it can run as a task that outlives
+ * its connection, its session and a restart of the runtime. The task object
+ * (worker/tasks/) keeps the program's state in SQLite between steps and wakes
+ * for each step with an alarm; nothing waits in memory. A step must be safe to
+ * run again: if the process dies during a step, the alarm runs it again (at
+ * most MAX_TASK_STEP_ATTEMPTS times), unless the program says `resumable: false`,
+ * in which case the task fails saying it was interrupted.
+ */
+export interface TaskProgram<Input = unknown> {
+  /** "required": the tool runs only as a task; "optional": as a task when the client can take one. */
+  support: TaskSupport;
+  /** Whether a step interrupted by a crash may simply run again (default true). */
+  resumable?: boolean;
+  /** The TTL the task needs at least (its work plus time to fetch the result). */
+  ttlMs(args: Input): number;
+  /** How often a client should poll (a hint; default 1 s). */
+  pollIntervalMs?(args: Input): number;
+  /**
+   * Runs inside tools/call before the task exists: may ask the client for input
+   * first (SEP-2663: multi-round-trip requests resolve before the task is
+   * created), else returns the first step's state. Default: state null.
+   */
+  start?(
+    args: Input,
+    ctx: ToolContext,
+  ): Promise<TaskStart | InputRequired> | TaskStart | InputRequired;
+  /** One step. Quick (no long waits: ask for an alarm with `wait` instead). */
+  step(args: Input, step: TaskStep): Promise<TaskStepOutcome> | TaskStepOutcome;
+}
+
+export interface TaskStart {
+  state: unknown;
+  message?: string;
+}
+
+export interface TaskStep {
+  /** 0 for the first step. */
+  index: number;
+  /** What the previous step returned as `state` (or `start`'s). */
+  state: unknown;
+  /** The answers to the last `ask`, by key (empty otherwise). */
+  answers: Record<string, unknown>;
+  now: number;
+  /** Aborted when the task is cancelled while the step runs. */
+  signal: AbortSignal;
+}
+
+export type TaskStepOutcome =
+  | { kind: "done"; result: ToolResult; message?: string }
+  | { kind: "fail"; code: number; message: string; data?: unknown }
+  | {
+      kind: "wait";
+      until: number;
+      state: unknown;
+      progress?: TaskProgress;
+      message?: string;
+    }
+  | {
+      kind: "ask";
+      inputRequests: Record<string, InputRequest>;
+      state: unknown;
+      message?: string;
+    };
 
 export interface ResourceDefinition {
   uri: string;

@@ -15,4 +15,6 @@ export interface Channel {
    * client resumes it with Last-Event-ID. Socket channels have nothing to end.
    */
   closeReplyStream?(): void;
+  /** The reply will come much later: start streaming now (keepalives), so the caller is not left without headers. */
+  hold?(): void;
 }

@@ -250,7 +250,14 @@ export class HttpExchange implements Channel {
     this.#finish();
   }
 
-  #openStream(): void {
+  /** Opens the SSE reply now (a reply that waits for a task); no-op once answered or streaming. */
+  hold(): void {
+    if (this.#state !== "pending") return;
+    this.#clearOpener();
+    this.#openStream().comment("waiting");
+  }
+
+  #openStream(): SseWriter {
     const sse = new SseWriter();
     this.#sse = sse;
     this.#state = "live";
@@ -266,6 +273,7 @@ export class HttpExchange implements Channel {
     }
     this.#openedAt = Date.now();
     this.#keepalive = setInterval(() => this.#tick(sse), this.options.keepaliveMs);
+    return sse;
   }
 
   #tick(sse: SseWriter): void {

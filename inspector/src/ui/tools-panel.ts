@@ -4,7 +4,8 @@
  * first, each with progress, cancel and its rendered result. Upstream servers
  * the gateway could not reach are named above the list (from the result's
  * `_meta["dormouse/unavailableUpstreams"]`), and a `tools/list_changed`
- * notification reloads the list.
+ * notification reloads the list. A tool with `execution.taskSupport` can run
+ * as a durable task (`params.task`); the task then lives in the Tasks tab.
  */
 import { META_UNAVAILABLE_UPSTREAMS } from "../../../shared/protocol-constants";
 import type { Connection } from "../connection";
@@ -21,6 +22,7 @@ interface Tool {
   description?: string;
   inputSchema?: unknown;
   annotations?: Record<string, unknown>;
+  execution?: { taskSupport?: string };
 }
 
 export interface ToolsPanel {
@@ -28,7 +30,10 @@ export interface ToolsPanel {
   onNotification(notification: RpcNotification): void;
 }
 
-export function toolsPanel(connection: Connection): ToolsPanel {
+export function toolsPanel(
+  connection: Connection,
+  onTaskStarted: (task: Record<string, unknown>) => void,
+): ToolsPanel {
   let tools: Tool[] = [];
   let selected: string | null = null;
   const filter = h("input", {
@@ -81,6 +86,10 @@ export function toolsPanel(connection: Connection): ToolsPanel {
     const progress = h("input", { type: "checkbox", id: "opt-progress" });
     progress.checked = true;
     const raw = h("input", { type: "checkbox", id: "opt-raw" });
+    const taskSupport = tool.execution?.taskSupport;
+    const asTask = h("input", { type: "checkbox", id: "opt-task" });
+    asTask.checked = taskSupport === "required";
+    asTask.disabled = taskSupport === "required";
     const rawArea = h("textarea", {
       id: "raw-args",
       rows: 6,
@@ -91,6 +100,12 @@ export function toolsPanel(connection: Connection): ToolsPanel {
     raw.addEventListener("change", () => {
       rawArea.hidden = !raw.checked;
       generated.element.hidden = raw.checked;
+      // Hidden required fields would otherwise block the submit (they cannot be focused).
+      for (const control of generated.element.querySelectorAll<HTMLInputElement>(
+        "input, select, textarea",
+      )) {
+        control.disabled = raw.checked;
+      }
       if (raw.checked) rawArea.value = pretty(generated.read());
     });
     const form = h(
@@ -121,6 +136,18 @@ export function toolsPanel(connection: Connection): ToolsPanel {
           raw,
           h("label", { for: "opt-raw" }, "Edit arguments as JSON"),
         ),
+        taskSupport === "optional" || taskSupport === "required"
+          ? h(
+              "span",
+              { class: "choice" },
+              asTask,
+              h(
+                "label",
+                { for: "opt-task" },
+                taskSupport === "required" ? "Runs as a task (required)" : "Run as a task",
+              ),
+            )
+          : null,
       ),
       h("button", { type: "submit", class: "primary", id: "call-tool" }, `Call ${tool.name}`),
     );
@@ -141,13 +168,30 @@ export function toolsPanel(connection: Connection): ToolsPanel {
       const card = callCard(tool.name, args);
       calls.prepend(card.element);
       while (calls.children.length > MAX_CALLS_SHOWN) calls.lastElementChild?.remove();
-      card.track(
-        connection.client.request(
-          "tools/call",
-          { name: tool.name, arguments: args },
-          progress.checked ? { onProgress: (p) => card.onProgress(p) } : {},
-        ),
+      const call = connection.client.request(
+        "tools/call",
+        { name: tool.name, arguments: args, ...(asTask.checked ? { task: {} } : {}) },
+        progress.checked ? { onProgress: (p) => card.onProgress(p) } : {},
       );
+      if (!asTask.checked) {
+        card.track(call);
+        return;
+      }
+      card.track({
+        ...call,
+        result: call.result.then((result) => {
+          const task = isRecord(result.task) ? result.task : {};
+          onTaskStarted(task);
+          return {
+            content: [
+              {
+                type: "text",
+                text: `Started as task ${String(task.taskId)}: follow it in the Tasks tab.`,
+              },
+            ],
+          };
+        }),
+      });
     });
     return form;
   };
