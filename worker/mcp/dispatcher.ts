@@ -59,6 +59,7 @@ import { logEvent } from "../observability/log";
 import { traceFrom, withTrace } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
+import { CallAbort } from "./call-abort";
 import type { ClientRequests } from "./client-requests";
 import type { CallContext, Era, SessionContext } from "./context";
 import { DeadlineSweep, RequestTimeout } from "./deadline";
@@ -87,7 +88,7 @@ export interface DispatcherOptions {
 }
 
 interface InFlight {
-  controller: AbortController;
+  abort: CallAbort;
   channel: Channel;
   /** Which connection sent it (a socket's attach generation), when the channel spans several. */
   origin: number | undefined;
@@ -149,7 +150,7 @@ export class Dispatcher {
       existing.origin !== undefined &&
       existing.origin < origin
     ) {
-      existing.controller.abort(new Error("a newer connection reused this request id"));
+      existing.abort.abort(new Error("a newer connection reused this request id"));
       this.#inflight.delete(key);
     } else if (existing) {
       channel.send(
@@ -172,13 +173,13 @@ export class Dispatcher {
       );
       return;
     }
-    const controller = new AbortController();
-    const entry: InFlight = { controller, channel, origin };
+    const abort = new CallAbort();
+    const entry: InFlight = { abort, channel, origin };
     this.#inflight.set(key, entry);
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
     const deadline = this.#deadlines.start(this.#deadlineMs, () => {
       const timeout = new RequestTimeout(this.#deadlineMs);
-      controller.abort(timeout);
+      abort.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
     });
     try {
@@ -197,7 +198,9 @@ export class Dispatcher {
         request,
         era,
         channel,
-        signal: controller.signal,
+        get signal() {
+          return abort.signal;
+        },
         deadline,
         progressToken: progressTokenOf(request),
         clientCapabilities: () =>
@@ -208,7 +211,7 @@ export class Dispatcher {
         ...roundTrip,
       };
       const result = await handler(request.params ?? {}, call);
-      if (controller.signal.aborted) return;
+      if (abort.aborted) return;
       if (result instanceof InputRequired) {
         await this.#inputRequired(call, result);
         return;
@@ -225,7 +228,7 @@ export class Dispatcher {
         ),
       );
     } catch (thrown) {
-      if (controller.signal.aborted) return;
+      if (abort.aborted) return;
       const error = asJsonRpcError(thrown);
       if (!(thrown instanceof JsonRpcError)) {
         logEvent("error", "request_failed", {
@@ -262,7 +265,7 @@ export class Dispatcher {
     );
     for (const [key, entry] of this.#inflight) {
       entry.channel.send(errorEnvelope(JSON.parse(key), error));
-      entry.controller.abort(new Error(reason));
+      entry.abort.abort(new Error(reason));
     }
     this.#bridge?.endAll(error);
     this.#tasks?.endAll(error);
@@ -308,7 +311,7 @@ export class Dispatcher {
         const key = JSON.stringify(parsed.output.requestId);
         this.#inflight
           .get(key)
-          ?.controller.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+          ?.abort.abort(new Error(parsed.output.reason ?? "cancelled by client"));
         this.#bridge?.cancel(key);
         this.#tasks?.forget(key);
         return;

@@ -9,9 +9,15 @@
  */
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
 import { formatIssues } from "../../shared/issues";
-import type { LogLevel } from "../../shared/protocol";
+import type { LogLevel, ProgressToken } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
-import type { InputRequired, SessionSnapshot, ToolContext, ToolResult } from "../tools/types";
+import type {
+  InputRequired,
+  SessionSnapshot,
+  ToolContext,
+  ToolResult,
+  ToolState,
+} from "../tools/types";
 import { allowed } from "./access";
 import { clientLog, logLevelOf } from "./client-log";
 import type { CallContext } from "./context";
@@ -61,35 +67,82 @@ export async function callTool(
 }
 
 export function toolContext(toolset: string, call: CallContext): ToolContext {
-  const { session } = call;
-  return {
-    sessionId: session.sessionId,
-    signal: call.signal,
-    progressToken: call.progressToken,
-    progress(progress, total, message) {
-      if (call.progressToken === undefined || call.signal.aborted) return;
-      call.channel.send(
-        notificationEnvelope("notifications/progress", {
-          progressToken: call.progressToken,
-          progress,
-          ...(total !== undefined ? { total } : {}),
-          ...(message !== undefined ? { message } : {}),
-        }),
-      );
-    },
-    log: clientLog(call),
-    state: {
-      get: (key) => session.storage.getToolState(toolset, key),
-      set: (key, value) => session.storage.setToolState(toolset, key, value),
-    },
-    session: () => snapshot(call, logLevelOf(call)),
-    get clientCapabilities() {
-      return call.clientCapabilities();
-    },
-    inputResponses: call.inputResponses,
-    requestState: call.requestState,
-    closeReplyStream: () => call.channel.closeReplyStream?.(),
-  };
+  return new CallToolContext(toolset, call);
+}
+
+/**
+ * What a tool sees of its call. A class rather than an object of closures:
+ * one is made per call, and its parts (the signal, the state accessor) are
+ * made only when the tool reaches for them.
+ */
+class CallToolContext implements ToolContext {
+  #state: ToolState | null = null;
+
+  constructor(
+    private readonly toolset: string,
+    private readonly call: CallContext,
+  ) {}
+
+  get sessionId(): string {
+    return this.call.session.sessionId;
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+
+  get progressToken(): ProgressToken | undefined {
+    return this.call.progressToken;
+  }
+
+  get state(): ToolState {
+    if (this.#state === null) {
+      const { session } = this.call;
+      const toolset = this.toolset;
+      this.#state = {
+        get: (key) => session.storage.getToolState(toolset, key),
+        set: (key, value) => session.storage.setToolState(toolset, key, value),
+      };
+    }
+    return this.#state;
+  }
+
+  get clientCapabilities(): Record<string, unknown> {
+    return this.call.clientCapabilities();
+  }
+
+  get inputResponses(): Record<string, unknown> | undefined {
+    return this.call.inputResponses;
+  }
+
+  get requestState(): unknown {
+    return this.call.requestState;
+  }
+
+  progress(progress: number, total?: number, message?: string): void {
+    const call = this.call;
+    if (call.progressToken === undefined || call.signal.aborted) return;
+    call.channel.send(
+      notificationEnvelope("notifications/progress", {
+        progressToken: call.progressToken,
+        progress,
+        ...(total !== undefined ? { total } : {}),
+        ...(message !== undefined ? { message } : {}),
+      }),
+    );
+  }
+
+  log(level: LogLevel, data: unknown, logger?: string): boolean {
+    return clientLog(this.call)(level, data, logger);
+  }
+
+  session(): SessionSnapshot {
+    return snapshot(this.call, logLevelOf(this.call));
+  }
+
+  closeReplyStream(): void {
+    this.call.channel.closeReplyStream?.();
+  }
 }
 
 function snapshot(call: CallContext, logLevel: LogLevel): SessionSnapshot {
