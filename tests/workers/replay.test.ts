@@ -6,9 +6,13 @@
  * Through a real TCP connection cut (no close frame) and a gateway restart:
  * tests/e2e/resumable-websocket.test.ts.
  */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OUTBOX_MAX_ROWS } from "../../shared/limits";
 import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
+import { SocketReplay } from "../../worker/session/replay";
+import { SessionStorage } from "../../worker/storage/session-storage";
 import {
   connect,
   delay,
@@ -169,5 +173,51 @@ describe("what a re-attach cannot have", () => {
   it("refuses received on a new session (it only applies to a re-attach)", async () => {
     const response = await upgrade("/ws?received=3");
     expect(response.status).toBe(400);
+  });
+});
+
+describe("a socket sent more than the store holds between two writes", () => {
+  it("keeps the newest messages (older ones dropped unwritten) and names the rest as lost", async () => {
+    const id = env.SESSIONS.newUniqueId();
+    const outcome = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
+      const storage = new SessionStorage(state.storage);
+      storage.create(id.toString(), Date.now(), "anonymous");
+      let scheduled = 0;
+      const replay = new SocketReplay({
+        outbox: storage.outbox,
+        enabled: true,
+        flushSoon: () => {
+          scheduled += 1;
+        },
+      });
+      const total = 3 * OUTBOX_MAX_ROWS + 7;
+      for (let i = 1; i <= total; i++) replay.record(JSON.stringify({ n: i }), true);
+      const rowsBeforeFlush = state.storage.sql
+        .exec<{ n: number }>(
+          "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+        )
+        .one().n;
+      const frames = replay.frames(0, []).map((text) => JSON.parse(text) as JsonObject);
+      return { total, scheduled, rowsBeforeFlush, frames, sent: replay.sent() };
+    });
+    // Nothing reached SQLite before the flush (one deferred write was asked for).
+    expect(outcome.scheduled).toBe(1);
+    expect(outcome.rowsBeforeFlush).toBe(0);
+    const { frames, total } = outcome;
+    const kept = frames.filter((f) => typeof f.n === "number").map((f) => f.n as number);
+    expect(kept.length).toBeGreaterThanOrEqual(OUTBOX_MAX_ROWS);
+    expect(kept.length).toBeLessThanOrEqual(2 * OUTBOX_MAX_ROWS);
+    // The newest, in order, ending with the last one sent.
+    expect(kept).toEqual(
+      Array.from({ length: kept.length }, (_, i) => total - kept.length + 1 + i),
+    );
+    expect(frames[0]).toMatchObject({
+      method: NOTICE_MESSAGES_LOST,
+      params: { first: 1, last: total - kept.length },
+    });
+    expect(frames.at(-1)).toMatchObject({
+      method: NOTICE_RESUMED,
+      params: { received: 0, replayed: kept.length, lost: total - kept.length, sent: total },
+    });
   });
 });

@@ -191,7 +191,8 @@ export class Dispatcher {
         throw toWireError({ kind: "not_initialized", method: request.method });
       }
       const handler = findHandler(request.method, era);
-      const roundTrip = await readRoundTrip(request.params ?? {}, this.session.requestStateSecret);
+      const read = readRoundTrip(request.params ?? {}, this.session.requestStateSecret);
+      const roundTrip = read instanceof Promise ? await read : read;
       const session = this.session;
       const call: CallContext = {
         session,
@@ -208,7 +209,8 @@ export class Dispatcher {
             ? (era.envelope[META_CLIENT_CAPABILITIES] ?? {})
             : (session.record().clientCapabilities ?? {}),
         askClient: (method, params, signal) => this.#askClient(call, method, params, signal),
-        ...roundTrip,
+        inputResponses: roundTrip.inputResponses,
+        requestState: roundTrip.requestState,
       };
       const result = await handler(request.params ?? {}, call);
       if (abort.aborted) return;

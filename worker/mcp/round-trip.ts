@@ -13,11 +13,19 @@ export interface RoundTrip {
   requestState: unknown;
 }
 
-export async function readRoundTrip(
+/** A first round: nothing to read (most calls; answered without a promise). */
+const FIRST_ROUND: RoundTrip = Object.freeze({
+  inputResponses: undefined,
+  requestState: undefined,
+});
+
+/** The round-trip fields of `params`; a promise only when there is sealed state to open. */
+export function readRoundTrip(
   params: Record<string, unknown>,
   secret: string | undefined,
-): Promise<RoundTrip> {
+): RoundTrip | Promise<RoundTrip> {
   const { inputResponses, requestState } = params;
+  if (inputResponses === undefined && requestState === undefined) return FIRST_ROUND;
   if (inputResponses !== undefined && !isObjectOfObjects(inputResponses)) {
     throw new JsonRpcError(
       INVALID_PARAMS,
@@ -30,11 +38,11 @@ export async function readRoundTrip(
       "Invalid requestState: expected the string the server issued",
     );
   }
-  return {
+  if (requestState === undefined) return { inputResponses, requestState: undefined };
+  return openRequestState(requestState, secret).then((opened) => ({
     inputResponses,
-    requestState:
-      requestState === undefined ? undefined : await openRequestState(requestState, secret),
-  };
+    requestState: opened,
+  }));
 }
 
 export async function inputRequiredResult(
