@@ -43,14 +43,32 @@ export function originPolicyFrom(env: {
   return policy;
 }
 
+/** The last verdict, by its inputs: a client's requests repeat the same Host and Origin. */
+let lastVerdict: {
+  policy: OriginPolicy;
+  host: string;
+  origin: string | null;
+  verdict: OriginVerdict;
+} | null = null;
+
 export function checkOrigin(request: Request, policy: OriginPolicy): OriginVerdict {
   const host = request.headers.get("Host") ?? new URL(request.url).host;
+  const origin = request.headers.get("Origin");
+  const last = lastVerdict;
+  if (last && last.policy === policy && last.host === host && last.origin === origin) {
+    return last.verdict;
+  }
+  const verdict = judge(host, origin, policy);
+  lastVerdict = { policy, host, origin, verdict };
+  return verdict;
+}
+
+function judge(host: string, origin: string | null, policy: OriginPolicy): OriginVerdict {
   const hostname = hostnameOf(host);
   const loopback = hostname !== null && isLoopback(hostname);
   if (hostname === null || (!loopback && !policy.allowedHosts.has(hostname))) {
     return { ok: false, reason: `Host "${host}" is not allowed (set ALLOWED_HOSTS to serve it)` };
   }
-  const origin = request.headers.get("Origin");
   if (origin === null) return { ok: true, corsOrigin: null, loopback };
   const normalised = origin.toLowerCase();
   let originUrl: URL;

@@ -56,6 +56,7 @@ export async function serveStateless(
     bridge: null,
     clientRequests: null,
     taskBridge: null,
+    oneShot: true,
   });
   if (frame.kind !== "request") {
     await dispatcher.handle(frame, { send: () => {} }).finally(options.onSettled);

@@ -22,8 +22,15 @@ export class DeadlineSweep {
   readonly #tickMs: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
 
-  /** `lengthMs`: the deadlines' usual length, which sets the tick (a tenth of it, at most 1 s). */
-  constructor(lengthMs: number) {
+  /**
+   * `lengthMs`: the deadlines' usual length, which sets the tick (a tenth of
+   * it, at most 1 s). `clearWhenIdle`: stop the timer as soon as no deadline
+   * runs (a sweep for one request, which no later call will reuse).
+   */
+  constructor(
+    lengthMs: number,
+    private readonly clearWhenIdle = false,
+  ) {
     this.#tickMs = Math.max(1, Math.min(MAX_TICK_MS, Math.ceil(lengthMs / 10)));
   }
 
@@ -41,6 +48,10 @@ export class DeadlineSweep {
   /** @internal (Deadline) */
   halt(deadline: Deadline): void {
     this.#running.delete(deadline);
+    if (this.clearWhenIdle && this.#running.size === 0 && this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
   }
 
   #tick(): void {

@@ -85,6 +85,11 @@ export interface DispatcherOptions {
   clientRequests: ClientRequests | null;
   /** Session-era glue to the session's tasks; null where there is no session (stateless HTTP). */
   taskBridge: TaskBridge | null;
+  /**
+   * Made for one request (stateless HTTP): its deadline timer is cleared as
+   * soon as that request ends, since no later call will reuse it.
+   */
+  oneShot?: boolean;
 }
 
 interface InFlight {
@@ -107,7 +112,7 @@ export class Dispatcher {
     options: DispatcherOptions,
   ) {
     this.#deadlineMs = options.deadlineMs;
-    this.#deadlines = new DeadlineSweep(options.deadlineMs);
+    this.#deadlines = new DeadlineSweep(options.deadlineMs, options.oneShot === true);
     this.#bridge = options.bridge;
     this.#clientRequests = options.clientRequests;
     this.#tasks = options.taskBridge;
