@@ -30,8 +30,7 @@ export function checkPostHeaders(request: Request): EdgeFailure | null {
       message: "Unsupported Media Type: POST a JSON-RPC message as application/json",
     };
   }
-  const accept = request.headers.get("Accept") ?? "";
-  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+  if (!acceptsJsonAndSse(request.headers.get("Accept") ?? "")) {
     return {
       status: 406,
       message: "Not Acceptable: Accept must include both application/json and text/event-stream",
@@ -52,6 +51,16 @@ export function checkGetHeaders(request: Request): EdgeFailure | null {
     };
   }
   return null;
+}
+
+/** The last Accept header judged, and the verdict: a client repeats its header on every POST. */
+let lastAccept: { header: string; both: boolean } | null = null;
+
+function acceptsJsonAndSse(header: string): boolean {
+  if (lastAccept?.header === header) return lastAccept.both;
+  const both = accepts(header, "application/json") && accepts(header, "text/event-stream");
+  lastAccept = { header, both };
+  return both;
 }
 
 function accepts(header: string, type: string): boolean {
