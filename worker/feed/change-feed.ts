@@ -13,6 +13,7 @@
  */
 import { env } from "cloudflare:workers";
 import { logEvent } from "../observability/log";
+import { holdSocket } from "../transports/websocket";
 
 export type ListKind = "tools" | "prompts" | "resources";
 
@@ -49,27 +50,13 @@ export async function subscribe(
     await response.body?.cancel();
     return null;
   }
-  ws.accept();
-  let open = true;
-  ws.addEventListener("message", (event) => {
-    if (isListKind(event.data)) onChange(event.data);
-  });
-  ws.addEventListener("close", () => {
-    if (!open) return;
-    open = false;
-    onEnd();
-  });
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      try {
-        ws.close(1000, "listen stream closed");
-      } catch {
-        // Already closed.
-      }
+  return holdSocket(
+    ws,
+    (text) => {
+      if (isListKind(text)) onChange(text);
     },
-  };
+    onEnd,
+  );
 }
 
 /** Announces a change to every listen stream of the deployment; returns how many it reached. */

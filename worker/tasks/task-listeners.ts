@@ -8,6 +8,7 @@
  */
 import { env } from "cloudflare:workers";
 import { parseTaskId } from "../../shared/tasks";
+import { holdSocket } from "../transports/websocket";
 import { TASK_ID_HEADER, TASK_LISTEN_URL, TASK_PRINCIPAL_HEADER } from "./task-object";
 
 export interface TaskWatch {
@@ -41,31 +42,16 @@ export async function watchTask(
     await response.body?.cancel();
     return null;
   }
-  ws.accept();
-  let open = true;
-  ws.addEventListener("message", (event) => {
-    if (typeof event.data !== "string") return;
-    try {
-      const task: unknown = JSON.parse(event.data);
-      if (typeof task === "object" && task !== null) onTask(task as Record<string, unknown>);
-    } catch {
-      // Not from our task object; ignored.
-    }
-  });
-  ws.addEventListener("close", () => {
-    if (!open) return;
-    open = false;
-    onEnd();
-  });
-  return {
-    close() {
-      if (!open) return;
-      open = false;
+  return holdSocket(
+    ws,
+    (text) => {
       try {
-        ws.close(1000, "listen stream closed");
+        const task: unknown = JSON.parse(text);
+        if (typeof task === "object" && task !== null) onTask(task as Record<string, unknown>);
       } catch {
-        // Already closed.
+        // Not from our task object; ignored.
       }
     },
-  };
+    onEnd,
+  );
 }
