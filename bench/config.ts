@@ -1,6 +1,6 @@
 /**
  * Sizes and selection of a benchmark run, from flags or environment variables
- * (flags win). Defaults finish in about 20 minutes on a quiet 2-core machine;
+ * (flags win). Defaults finish in about 25 minutes on a quiet 2-core machine;
  * `--quick` shrinks every size for a first look on a busy one (its numbers
  * are for checking the harness, not for quoting). `--only` runs some sections
  * and replaces just their part of --out; `--ceiling` adds the search for the
@@ -55,6 +55,18 @@ export interface BenchConfig {
   federationWarmup: number;
   federationSessions: number;
   federationIdleS: number;
+  /** Sessions per gateway in the replay store's warm echo rows (resume), one row pair per level. */
+  resumeLevels: number[];
+  /** Measured blocks per gateway and level, and calls per session in one block. */
+  resumeBlocks: number;
+  resumeBlockCalls: number;
+  /** Re-attach samples per gateway with the object resident, and sessions re-attached after eviction. */
+  resumeSamples: number;
+  resumeEvicted: number;
+  /** Measured blocks of 50 per row of the tasks comparison. */
+  tasksBlocks: number;
+  /** Tasks left waiting at once. */
+  tasksWaiting: number;
   out: string;
 }
 
@@ -106,6 +118,22 @@ Federation
                          (BENCH_FEDERATION_SESSIONS, default 200)
   --federation-idle-seconds S  their idle time (BENCH_FEDERATION_IDLE_SECONDS, default 12.5)
 
+The replay store's cost (resume: two gateways, REPLAY on and off)
+  --resume-levels LIST      sessions per gateway of the warm echo rows
+                            (BENCH_RESUME_LEVELS, default 1,10)
+  --resume-blocks N         measured blocks per gateway and level
+                            (BENCH_RESUME_BLOCKS, default 40; quick 4)
+  --resume-block-calls N    calls per session in one block (BENCH_RESUME_BLOCK_CALLS, default 50)
+  --resume-samples N        re-attaches per gateway, object resident
+                            (BENCH_RESUME_SAMPLES, default 100; quick 10)
+  --resume-evicted N        sessions re-attached after their object was evicted
+                            (BENCH_RESUME_EVICTED, default 20; quick 5)
+
+Durable tasks (tasks)
+  --tasks-blocks N    measured blocks of 50 operations per row
+                      (BENCH_TASKS_BLOCKS, default 10; quick 2)
+  --tasks-waiting N   tasks left waiting at once (BENCH_TASKS_WAITING, default 1000; quick 100)
+
   --help
 `;
 
@@ -136,6 +164,13 @@ const DEFAULTS: Sizes = {
   federationWarmup: 50,
   federationSessions: 200,
   federationIdleS: 12.5,
+  resumeLevels: [1, 10],
+  resumeBlocks: 40,
+  resumeBlockCalls: 50,
+  resumeSamples: 100,
+  resumeEvicted: 20,
+  tasksBlocks: 10,
+  tasksWaiting: 1_000,
 };
 
 const QUICK: Partial<Sizes> = {
@@ -154,6 +189,11 @@ const QUICK: Partial<Sizes> = {
   federationCalls: 100,
   federationWarmup: 20,
   federationSessions: 20,
+  resumeBlocks: 4,
+  resumeSamples: 10,
+  resumeEvicted: 5,
+  tasksBlocks: 2,
+  tasksWaiting: 100,
 };
 
 /** `sections`: the ids of every section, each of which gets a `--<id>-only` flag. */
@@ -183,12 +223,12 @@ export function parseBenchConfig(
       );
     return n;
   };
-  const list = (flag: string, name: string, fallback: number[]) => {
+  const list = (flag: string, name: string, fallback: number[], max = 1000) => {
     const text = raw(flag, name);
     if (text === undefined) return fallback;
     const levels = text.split(",").map((s) => Number(s.trim()));
-    if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 1000))
-      throw new Error(`--${flag}: 1..1000 each`);
+    if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > max))
+      throw new Error(`--${flag}: 1..${max} each`);
     return levels;
   };
   const names = (text: string | undefined) =>
@@ -256,6 +296,18 @@ export function parseBenchConfig(
       600,
       false,
     ),
+    resumeLevels: list("resume-levels", "BENCH_RESUME_LEVELS", base.resumeLevels, 100),
+    resumeBlocks: num("resume-blocks", "BENCH_RESUME_BLOCKS", base.resumeBlocks, 1_000),
+    resumeBlockCalls: num(
+      "resume-block-calls",
+      "BENCH_RESUME_BLOCK_CALLS",
+      base.resumeBlockCalls,
+      10_000,
+    ),
+    resumeSamples: num("resume-samples", "BENCH_RESUME_SAMPLES", base.resumeSamples, 10_000),
+    resumeEvicted: num("resume-evicted", "BENCH_RESUME_EVICTED", base.resumeEvicted, 1_000),
+    tasksBlocks: num("tasks-blocks", "BENCH_TASKS_BLOCKS", base.tasksBlocks, 10_000),
+    tasksWaiting: num("tasks-waiting", "BENCH_TASKS_WAITING", base.tasksWaiting, 100_000),
     out: values.out ?? "BENCHMARKS.md",
   };
 }
@@ -286,5 +338,12 @@ const OPTIONS = {
   "federation-warmup": { type: "string" },
   "federation-sessions": { type: "string" },
   "federation-idle-seconds": { type: "string" },
+  "resume-levels": { type: "string" },
+  "resume-blocks": { type: "string" },
+  "resume-block-calls": { type: "string" },
+  "resume-samples": { type: "string" },
+  "resume-evicted": { type: "string" },
+  "tasks-blocks": { type: "string" },
+  "tasks-waiting": { type: "string" },
   help: { type: "boolean" },
 } as const;

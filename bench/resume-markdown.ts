@@ -1,30 +1,24 @@
 /**
- * The resume section of BENCHMARKS.md, between RESUME_START and RESUME_END,
- * so `npm run bench -- --resume-only` replaces it in place and leaves every
- * other byte of the file alone. It carries its own command, date, revision and
- * machine, and says plainly that it was measured on a shared machine.
+ * The resume section of BENCHMARKS.md (sections/resume.ts), from its heading
+ * on: the runner adds the markers and, on a partial run, the stamp saying what
+ * wrote it and when.
  */
 import type { LatencySummary } from "../tools/load/latency";
-import { gitRevision, machine, versions } from "./environment";
 import type { ReattachRow, ResumeResult, WarmRow } from "./resume";
 
-export const RESUME_START = "<!-- resume:start -->";
-export const RESUME_END = "<!-- resume:end -->";
-/** Where a missing section goes: before this heading, or at the end of the file. */
-const INSERT_BEFORE = "## Commands";
+export const RESUME_HEADING = "## Resumable WebSocket: the replay store's cost";
 
-export function renderResumeSection(input: { command: string; result: ResumeResult }): string {
-  const { command, result } = input;
+/** `failure`: why there is no result, when there is none. */
+export function renderResumeSection(result: ResumeResult | null, failure?: string): string {
+  if (!result)
+    return `${RESUME_HEADING}\n\nNot measured in this run${failure ? `: ${failure}` : "."}`;
   const { options } = result;
-  const lines = [
-    RESUME_START,
-    "## Resumable WebSocket: the replay store's cost",
-    "",
-    `\`${command}\`, ${utc(result.startedAt)} UTC, ${gitRevision()}. ${machine()}. ${versions()}.`,
-    "",
-    "> Measured on a shared 2-core machine with other engineers' builds and tests running:",
-    "> expect noise of tens of percent between runs; read the on/off pairs (same run,",
-    "> interleaved) rather than the absolute figures. To be rerun on a quiet machine.",
+  const lines = [RESUME_HEADING, ""];
+  if (result.interrupted)
+    lines.push("**This run was interrupted (Ctrl-C): the rows hold fewer calls and samples.**", "");
+  lines.push(
+    "> Read the on/off pairs (same run, interleaved) rather than the absolute figures: on a busy",
+    "> machine they move by tens of percent between runs.",
     "",
     "Two `wrangler dev` gateways up at once, identical but for `REPLAY` (on: every message a",
     "session sends on its sockets is numbered and kept in SQLite; off: neither), per-session rate",
@@ -49,8 +43,7 @@ export function renderResumeSection(input: { command: string; result: ResumeResu
     "| REPLAY | when | samples | open p50 ms | open p99 ms | first message p50 ms | first message p99 ms | replayed |",
     "|---|---|---:|---:|---:|---:|---:|---:|",
     ...result.reattach.map(reattachLine),
-    RESUME_END,
-  ];
+  );
   return lines.join("\n");
 }
 
@@ -89,30 +82,6 @@ function percent(on: number, off: number): string {
   if (!off) return "-";
   const d = ((on - off) / off) * 100;
   return `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(0)}%`;
-}
-
-/**
- * `document` with its resume section replaced by `section`, or with `section`
- * inserted (before the commands list, else at the end) when it has none.
- */
-export function spliceResumeSection(document: string, section: string): string {
-  const start = document.indexOf(RESUME_START);
-  const end = document.indexOf(RESUME_END);
-  if (start !== -1 || end !== -1) {
-    if (start === -1 || end === -1 || end < start) {
-      throw new Error(`${RESUME_START} and ${RESUME_END} must both appear, in that order`);
-    }
-    return document.slice(0, start) + section + document.slice(end + RESUME_END.length);
-  }
-  const heading = document.search(new RegExp(`^${INSERT_BEFORE}$`, "m"));
-  if (heading !== -1)
-    return `${document.slice(0, heading)}${section}\n\n${document.slice(heading)}`;
-  const body = document.replace(/\n*$/, "");
-  return `${body}${body ? "\n\n" : ""}${section}\n`;
-}
-
-function utc(date: Date): string {
-  return date.toISOString().slice(0, 16).replace("T", " ");
 }
 
 function ms(v: number | undefined): string {

@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- --resume-only`: what the WebSocket replay store costs, and
- * how fast a restored connection gets what it missed. Writes its own section
- * of BENCHMARKS.md (resume-markdown.ts) and leaves the rest of the file alone.
+ * The `resume` section's measurement: what the WebSocket replay store costs,
+ * and how fast a restored connection gets what it missed. Rendered by
+ * resume-markdown.ts.
  *
- * Two gateways run at once from one snapshot of the Worker, identical but for
+ * Two gateways run at once from the run's snapshot of the Worker, identical but for
  * the REPLAY var (on: every outgoing message numbered and kept in SQLite; off:
  * neither), both with the per-session rate limit off. Warm rows: 1 and 10
  * sessions each make `tools/call echo` calls in blocks of BLOCK_CALLS per
@@ -14,7 +14,9 @@
  * socket to its open event and to the first (replayed) message, warm and after
  * the session object was evicted (idle > 10 s).
  */
-import { parseArgs } from "node:util";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { discoverGateway } from "../tools/load/gateway-procs";
 import { LatencyRecorder, type LatencySummary, summarize } from "../tools/load/latency";
 import { pause } from "../tools/load/pacing";
 import type { Target } from "../tools/load/target";
@@ -37,7 +39,8 @@ export interface ResumeOptions {
   samples: number;
   evictedSamples: number;
   idleS: number;
-  out: string;
+  /** Aborted by Ctrl-C: stop between two blocks or two re-attaches. */
+  signal: AbortSignal;
 }
 
 export interface WarmRow {
@@ -68,45 +71,12 @@ export interface ReattachRow {
 
 export interface ResumeResult {
   startedAt: Date;
-  options: ResumeOptions;
+  options: Omit<ResumeOptions, "signal">;
   /** Unmeasured blocks per gateway and level before the measured ones. */
   warmupBlocks: number;
   warm: WarmRow[];
   reattach: ReattachRow[];
-}
-
-export function parseResumeOptions(argv: readonly string[]): ResumeOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: false,
-    options: {
-      "resume-levels": { type: "string" },
-      "resume-blocks": { type: "string" },
-      "resume-block-calls": { type: "string" },
-      "resume-samples": { type: "string" },
-      "resume-evicted": { type: "string" },
-      out: { type: "string" },
-    },
-  });
-  const int = (raw: unknown, fallback: number, max: number) => {
-    if (typeof raw !== "string") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`"${raw}" is not in 1..${max}`);
-    return n;
-  };
-  const levels =
-    typeof values["resume-levels"] === "string"
-      ? values["resume-levels"].split(",").map((s) => int(s.trim(), 1, 100))
-      : [1, 10];
-  return {
-    levels,
-    blocks: int(values["resume-blocks"], 40, 1_000),
-    blockCalls: int(values["resume-block-calls"], 50, 10_000),
-    samples: int(values["resume-samples"], 100, 10_000),
-    evictedSamples: int(values["resume-evicted"], 20, 1_000),
-    idleS: 12.5,
-    out: typeof values.out === "string" ? values.out : "BENCHMARKS.md",
-  };
+  interrupted: boolean;
 }
 
 export interface Server {
@@ -115,20 +85,62 @@ export interface Server {
   pids: number[];
 }
 
+/**
+ * Starts the two gateways (`start` gives one its REPLAY value), measures them,
+ * keeps the raw result in `resultsDir`, and stops them (by process group)
+ * whatever happens.
+ */
+export async function runResume(
+  options: ResumeOptions,
+  start: (replay: Replay) => Promise<RunningTarget>,
+  resultsDir: string,
+): Promise<ResumeResult> {
+  const startedAt = new Date();
+  const servers: Server[] = [];
+  try {
+    for (const replay of ["on", "off"] as const) {
+      log(`starting Dormouse with REPLAY=${replay}`);
+      const target = await start(replay);
+      servers.push({
+        replay,
+        target,
+        pids: discoverGateway(Number(new URL(target.url).port)).map((p) => p.pid),
+      });
+    }
+    const { signal, ...sizes } = options;
+    const measured = await measureResume(servers, options);
+    const result: ResumeResult = {
+      startedAt,
+      options: sizes,
+      warmupBlocks: WARMUP_BLOCKS,
+      ...measured,
+      interrupted: signal.aborted,
+    };
+    await writeFile(join(resultsDir, "resume.json"), JSON.stringify(result, null, 2));
+    return result;
+  } finally {
+    await Promise.all(servers.map((s) => s.target.stop()));
+  }
+}
+
 /** Measures both gateways: the warm rows at each level, then the re-attach rows. */
-export async function measureResume(
+async function measureResume(
   servers: readonly Server[],
   options: ResumeOptions,
 ): Promise<Pick<ResumeResult, "warm" | "reattach">> {
   const warm: WarmRow[] = [];
   for (const level of options.levels) {
+    if (options.signal.aborted) break;
     warm.push(...(await warmRows(servers, level, "echo", options)));
   }
-  warm.push(...(await warmRows(servers, 1, "counter", options)));
+  if (!options.signal.aborted) warm.push(...(await warmRows(servers, 1, "counter", options)));
   const reattach: ReattachRow[] = [];
-  for (const server of servers) reattach.push(await warmReattach(server, options.samples));
+  for (const server of servers) {
+    if (options.signal.aborted) break;
+    reattach.push(await warmReattach(server, options));
+  }
   const on = servers.find((s) => s.replay === "on");
-  if (on) reattach.push(await evictedReattach(on, options));
+  if (on && !options.signal.aborted) reattach.push(await evictedReattach(on, options));
   return { warm, reattach };
 }
 
@@ -163,7 +175,7 @@ async function warmRows(
     `warm ${tool}, ${level} session(s): ${options.blocks} blocks of ${options.blockCalls} calls per session on each gateway`,
   );
   try {
-    for (let block = -WARMUP_BLOCKS; block < options.blocks; block++) {
+    for (let block = -WARMUP_BLOCKS; block < options.blocks && !options.signal.aborted; block++) {
       const order = block % 2 === 0 ? fleets : [...fleets].reverse();
       for (const fleet of order) {
         const cpuBefore = cpuMs(fleet.server.pids);
@@ -191,7 +203,7 @@ async function warmRows(
     await Promise.all(fleets.flatMap((f) => f.sessions.map((s) => s.close())));
   }
   return fleets.map((fleet): WarmRow => {
-    const calls = options.blocks * options.blockCalls * level;
+    const calls = fleet.rates.length * options.blockCalls * level;
     return {
       replay: fleet.server.replay,
       tool,
@@ -212,14 +224,16 @@ async function leaveReplyBehind(session: ProbeSession): Promise<void> {
   session.drop();
 }
 
-async function warmReattach(server: Server, samples: number): Promise<ReattachRow> {
+async function warmReattach(server: Server, options: ResumeOptions): Promise<ReattachRow> {
+  const samples = options.samples;
   log(`re-attach after a drop, REPLAY=${server.replay}: ${samples} samples`);
   const session = new ProbeSession(`${server.target.url.replace(/^http/, "ws")}/ws`);
   await session.open();
   const open = new LatencyRecorder();
   const first = new LatencyRecorder();
   let replayed = 0;
-  for (let i = 0; i < samples; i++) {
+  let taken = 0;
+  for (; taken < samples && !options.signal.aborted; taken++) {
     await leaveReplyBehind(session);
     await pause(SLEEP_MS + REPLY_SETTLE_MS);
     const timing = await session.reattach(server.replay === "on");
@@ -230,7 +244,7 @@ async function warmReattach(server: Server, samples: number): Promise<ReattachRo
   return {
     replay: server.replay,
     label: "warm (object resident)",
-    samples,
+    samples: taken,
     open: summarize(open.export()),
     first: summarize(first.export()),
     replayed,

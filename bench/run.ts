@@ -8,8 +8,8 @@
  * per-path sections need is started at once and each of those sections
  * measures on them (the interleaved comparisons: ws, http, setup, wake); the
  * path's servers are then stopped. Then the sections that start their own
- * servers (idle memory, the ceiling, federation). Raw results go to
- * .bench/results/<timestamp>/.
+ * servers (idle memory, the ceiling, federation, the replay store, tasks).
+ * Raw results go to .bench/results/<timestamp>/.
  *
  * The first Ctrl-C stops between two calls and writes what was measured (a
  * partial run then leaves the file as it was); a second one quits. Every
@@ -27,11 +27,9 @@ import {
 } from "./document";
 import { gitRevision, loadAverage } from "./environment";
 import { firstLine } from "./format";
-import { runResumeOnly } from "./resume-only";
 import { createSections } from "./sections";
 import type { Section, SectionContext, SectionOutput } from "./sections/section";
 import { PATH_LABELS, PATHS, type ServerConfigs, type ServerKind, ServerPool } from "./servers";
-import { runTasksOnly } from "./tasks-only";
 
 /**
  * Dormouse is measured from a snapshot of worker/ and shared/ taken when the
@@ -60,10 +58,6 @@ function configsIn(snapshot: string): ServerConfigs {
 const SKIP_WORDS = new Set<string>([...PATHS, "peer", "node"]);
 
 async function main(): Promise<void> {
-  // The replay store's own measurement (bench/resume*.ts), with its own options and section.
-  if (process.argv.includes("--resume-only")) return runResumeOnly(process.argv.slice(2));
-  // Durable tasks (bench/tasks.ts): its own options and section, the same way.
-  if (process.argv.includes("--tasks-only")) return runTasksOnly(process.argv.slice(2));
   const all = createSections();
   const argv = process.argv.slice(2);
   const config = parseBenchConfig(

@@ -1,23 +1,12 @@
 /**
- * The tasks section of BENCHMARKS.md, between TASKS_START and TASKS_END, so
- * `npm run bench -- --tasks-only` can replace it in place and leave the rest
- * of the file as the last full run wrote it (the same scheme as the
- * federation section). It carries its own command, date, revision and machine.
+ * The tasks section of BENCHMARKS.md (sections/tasks.ts), from its heading
+ * on: the runner adds the markers and, on a partial run, the stamp saying what
+ * wrote it and when.
  */
-import { readFile, writeFile } from "node:fs/promises";
 import type { LatencySummary } from "../tools/load/latency";
-import { gitRevision, machine, versions } from "./environment";
-import {
-  BLOCK_CALLS,
-  runTasksBench,
-  type TaskMode,
-  type TasksBenchOptions,
-  type TasksBenchResult,
-} from "./tasks";
+import { BLOCK_CALLS, type TaskMode, type TasksBenchResult } from "./tasks";
 
-export const TASKS_START = "<!-- tasks:start -->";
-export const TASKS_END = "<!-- tasks:end -->";
-const INSERT_BEFORE = "## Commands";
+export const TASKS_HEADING = "## Tasks: what a task costs, and what waiting costs";
 
 const LABELS: Record<TaskMode, [string, string]> = {
   "http-plain": [
@@ -35,26 +24,16 @@ const LABELS: Record<TaskMode, [string, string]> = {
   ],
 };
 
-export function renderTasksSection(
-  command: string,
-  result: TasksBenchResult | null,
-  failure?: string,
-): string {
-  const out = [TASKS_START, "## Tasks: what a task costs, and what waiting costs", ""];
-  const at = result?.startedAt ?? new Date();
-  out.push(
-    `Written by \`${command}\` on ${at.toISOString().slice(0, 16).replace("T", " ")} UTC; ` +
-      `Dormouse ${gitRevision()}. Machine: ${machine()}. Versions: ${versions()}.`,
-  );
-  if (!result) {
-    out.push("", `Not measured in this run${failure ? `: ${failure}` : "."}`, TASKS_END);
-    return out.join("\n");
-  }
+/** `failure`: why there is no result, when there is none. */
+export function renderTasksSection(result: TasksBenchResult | null, failure?: string): string {
+  if (!result)
+    return `${TASKS_HEADING}\n\nNot measured in this run${failure ? `: ${failure}` : "."}`;
+  const out = [TASKS_HEADING];
   if (result.interrupted) out.push("", "**This run was interrupted (Ctrl-C).**");
   out.push(
     "",
-    "> Measured on a shared 2-core machine where other builds and tests may run: expect tens of",
-    "> percent between runs; compare rows of the same run (they are interleaved), not runs.",
+    "> Expect tens of percent between runs on a busy machine; compare rows of the same run (they",
+    "> are interleaved), not runs.",
   );
   out.push(
     "",
@@ -92,50 +71,7 @@ export function renderTasksSection(
       `Objects awake between steps: **${w.awakeBetweenSteps}** of ${w.tasks} (evicted: ${w.evicted}; unreadable: ${w.unreadable}).`,
     );
   }
-  out.push(TASKS_END);
   return out.join("\n");
-}
-
-/** `document` with its tasks section replaced by `section`, or with it inserted. */
-export function spliceTasksSection(document: string, section: string): string {
-  const start = document.indexOf(TASKS_START);
-  const end = document.indexOf(TASKS_END);
-  if (start >= 0 && end > start) {
-    return document.slice(0, start) + section + document.slice(end + TASKS_END.length);
-  }
-  const heading = document.indexOf(INSERT_BEFORE);
-  if (heading >= 0) return `${document.slice(0, heading)}${section}\n\n${document.slice(heading)}`;
-  const body = document.trimEnd();
-  return `${body}${body ? "\n\n" : ""}${section}\n`;
-}
-
-/** Runs the tasks rows and writes their section into `out` (the rest of the file is kept). */
-export async function writeTasksSection(
-  options: TasksBenchOptions,
-  command: string,
-  out: string,
-): Promise<void> {
-  let section: string;
-  try {
-    const result = await runTasksBench(options);
-    section = renderTasksSection(command, result);
-    process.stderr.write(`${section}\n`);
-  } catch (error) {
-    section = renderTasksSection(
-      command,
-      null,
-      error instanceof Error ? error.message.split("\n")[0] : String(error),
-    );
-    process.stderr.write(`bench: tasks failed: ${String(error)}\n`);
-  }
-  let existing = "";
-  try {
-    existing = await readFile(out, "utf8");
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== "ENOENT") throw error;
-  }
-  await writeFile(out, spliceTasksSection(existing, section));
-  process.stderr.write(`bench: wrote the tasks section of ${out}\n`);
 }
 
 function n(value: number | null | undefined): string {

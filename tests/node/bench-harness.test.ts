@@ -7,7 +7,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { benchHelp, parseBenchConfig } from "../../bench/config";
-import { endMarker, renderDocument, spliceSection, startMarker } from "../../bench/document";
+import {
+  endMarker,
+  type RunFacts,
+  renderDocument,
+  spliceSection,
+  standaloneSection,
+  startMarker,
+} from "../../bench/document";
 import { type Block, interleave, type Lane, type LaneResult } from "../../bench/interleave";
 import { createSections } from "../../bench/sections";
 import { distribution, METRICS, pairedRatio, quantile } from "../../bench/stats";
@@ -221,6 +228,46 @@ describe("BENCHMARKS.md", () => {
   });
 });
 
+describe("sections that start their own gateways", () => {
+  const facts = (): RunFacts => {
+    const config = parseBenchConfig(["--only", "resume,tasks"], {}, ["resume", "tasks"]);
+    if (config === "help") throw new Error("unexpected help");
+    return {
+      config,
+      command: "npm run bench -- --only resume,tasks",
+      startedAt: new Date(0),
+      finishedAt: new Date(60_000),
+      interrupted: false,
+      failures: [],
+      load: { start: 1, end: 1 },
+      revision: "git abc1234",
+    };
+  };
+  const render = (id: string) => {
+    const section = createSections().find((s) => s.id === id);
+    if (!section) throw new Error(`no section ${id}`);
+    return section.render(
+      { config: facts().config, command: "x", startedAt: new Date(0), chartLink: (n) => n },
+      new Map([["", "wrangler dev did not start"]]),
+    );
+  };
+
+  it.each(["resume", "tasks"])("%s renders from its heading, stamped only by the runner", (id) => {
+    const output = render(id);
+    expect(output.markdown.startsWith("## ")).toBe(true);
+    expect(output.markdown).not.toContain("<!--");
+    expect(output.markdown).not.toContain("Written by");
+    expect(output.markdown).toContain("Not measured in this run: wrangler dev did not start");
+    const part = spliceSection(
+      "# B\n",
+      id,
+      standaloneSection(facts(), output.markdown, output.targets, output.dated === true),
+    );
+    expect(part.match(/Written by `npm run bench -- --only resume,tasks`/g)).toHaveLength(1);
+    expect(part).toContain(startMarker(id));
+  });
+});
+
 describe("charts", () => {
   it("draws one curve per server, with escaped labels", () => {
     const svg = cdfChart({
@@ -271,13 +318,40 @@ describe("options", () => {
     const defaults = createSections()
       .filter((s) => s.byDefault(config))
       .map((s) => s.id);
-    expect(defaults).toEqual(["ws", "http", "setup", "wake", "idle", "federation"]);
+    expect(defaults).toEqual([
+      "ws",
+      "http",
+      "setup",
+      "wake",
+      "idle",
+      "federation",
+      "resume",
+      "tasks",
+    ]);
   });
 
   it("makes --<section>-only the same as --only <section>", () => {
     expect([...(parse(["--federation-only"]).only ?? [])]).toEqual(["federation"]);
     expect([...(parse(["--wake-only", "--idle-only"]).only ?? [])]).toEqual(["wake", "idle"]);
     expect([...(parse(["--only", "ws,http"]).only ?? [])]).toEqual(["ws", "http"]);
+    expect([...(parse(["--resume-only"]).only ?? [])]).toEqual(["resume"]);
+    expect([...(parse(["--tasks-only", "--tasks-waiting", "50"]).only ?? [])]).toEqual(["tasks"]);
+  });
+
+  it("sizes the resume and tasks sections from flags or BENCH_*, smaller with --quick", () => {
+    const full = parse([]);
+    expect([full.tasksBlocks, full.tasksWaiting]).toEqual([10, 1000]);
+    expect([full.resumeLevels, full.resumeBlocks, full.resumeSamples]).toEqual([[1, 10], 40, 100]);
+    const quick = parse(["--quick"]);
+    expect([quick.tasksBlocks, quick.tasksWaiting]).toEqual([2, 100]);
+    expect(quick.resumeBlocks).toBeLessThan(full.resumeBlocks);
+    expect(quick.resumeSamples).toBeLessThan(full.resumeSamples);
+    const given = parse(["--quick", "--tasks-blocks", "3", "--resume-levels", "1,5"], {
+      BENCH_TASKS_WAITING: "40",
+    });
+    expect([given.tasksBlocks, given.tasksWaiting, given.resumeLevels]).toEqual([3, 40, [1, 5]]);
+    expect(() => parse(["--tasks-waiting", "0"])).toThrow(/--tasks-waiting/);
+    expect(() => parse(["--resume-levels", "1,101"])).toThrow(/--resume-levels/);
   });
 
   it("shrinks sizes with --quick, and explicit sizes still win", () => {
