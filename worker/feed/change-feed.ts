@@ -13,7 +13,7 @@
  */
 import { env } from "cloudflare:workers";
 import { logEvent } from "../observability/log";
-import { holdSocket } from "../transports/websocket";
+import { holdSocket } from "../transports/held-socket";
 
 export type ListKind = "tools" | "prompts" | "resources";
 

@@ -8,7 +8,7 @@
  */
 import { env } from "cloudflare:workers";
 import { parseTaskId } from "../../shared/tasks";
-import { holdSocket } from "../transports/websocket";
+import { holdSocket } from "../transports/held-socket";
 import { TASK_ID_HEADER, TASK_LISTEN_URL, TASK_PRINCIPAL_HEADER } from "./task-object";
 
 export interface TaskWatch {

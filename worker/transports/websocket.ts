@@ -64,37 +64,3 @@ export function closeQuietly(ws: WebSocket, code: number, reason: string): void 
     // Already closed or closing: nothing left to do.
   }
 }
-
-/** A socket a Worker holds to an object (a listen stream's feed), closed once by either side. */
-export interface HeldSocket {
-  close(): void;
-}
-
-/**
- * Accepts the WebSocket of an object's 101 answer as a feed: each text message
- * goes to `onText`, and `onEnd` runs once if the object's side ends it;
- * `close()` ends it from ours (then `onEnd` does not run).
- */
-export function holdSocket(
-  ws: WebSocket,
-  onText: (text: string) => void,
-  onEnd: () => void,
-): HeldSocket {
-  ws.accept();
-  let open = true;
-  ws.addEventListener("message", (event) => {
-    if (typeof event.data === "string") onText(event.data);
-  });
-  ws.addEventListener("close", () => {
-    if (!open) return;
-    open = false;
-    onEnd();
-  });
-  return {
-    close() {
-      if (!open) return;
-      open = false;
-      closeQuietly(ws, CLOSE_NORMAL, "listen stream closed");
-    },
-  };
-}
