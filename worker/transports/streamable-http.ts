@@ -147,7 +147,21 @@ export interface ExchangeOptions {
   onExpired?: () => void;
   /** Makes an SSE reply resumable (session era); without it events carry no ids. */
   replies?: ReplyStore;
+  /**
+   * Starts the SSE_OPEN_AFTER_MS timer of a resumable exchange. A session
+   * passes its shared sweep (mcp/deadline.ts), so a call answered in time sets
+   * and clears no timer of its own; without it, a plain setTimeout.
+   */
+  startTimer?: StartTimer;
 }
+
+/** Runs `fire` once, `ms` from now, unless stopped first. */
+export type StartTimer = (ms: number, fire: () => void) => { stop(): void };
+
+const plainTimer: StartTimer = (ms, fire) => {
+  const timer = setTimeout(fire, ms);
+  return { stop: () => clearTimeout(timer) };
+};
 
 /** The `retry` a resumable stream advertises: how soon a client reconnects after the server ends it. */
 export const SSE_RETRY_MS = 1_000;
@@ -172,7 +186,7 @@ type ExchangeState = "pending" | "live" | "detached" | "done";
  * on: its events are still kept and handed to a client that resumes.
  *
  * Timers: the keepalive of a live SSE reply, cleared when it ends; and, with a
- * ReplyStore, one SSE_OPEN_AFTER_MS timer cleared at the first message.
+ * ReplyStore, one SSE_OPEN_AFTER_MS timer (`startTimer`) stopped at the first message.
  */
 export class HttpExchange implements Channel {
   readonly response: Promise<Response>;
@@ -181,7 +195,7 @@ export class HttpExchange implements Channel {
   #sse: SseWriter | null = null;
   #stream: string | null = null;
   #keepalive: ReturnType<typeof setInterval> | null = null;
-  #opener: ReturnType<typeof setTimeout> | null = null;
+  #opener: { stop(): void } | null = null;
   #openedAt = 0;
   /** Whether the exchange ended with a JSON-RPC error reply. */
   failed = false;
@@ -195,9 +209,10 @@ export class HttpExchange implements Channel {
       this.#resolve = resolve;
     });
     if (options.replies) {
-      this.#opener = setTimeout(() => {
+      this.#opener = (options.startTimer ?? plainTimer)(SSE_OPEN_AFTER_MS, () => {
+        this.#opener = null;
         if (this.#state === "pending") this.#openStream();
-      }, SSE_OPEN_AFTER_MS);
+      });
     }
   }
 
@@ -324,7 +339,7 @@ export class HttpExchange implements Channel {
   }
 
   #clearOpener(): void {
-    if (this.#opener !== null) clearTimeout(this.#opener);
+    this.#opener?.stop();
     this.#opener = null;
   }
 
