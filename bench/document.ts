@@ -80,7 +80,7 @@ function factsTable(facts: RunFacts): string[] {
     `| versions | ${versions()} |`,
     `| Dormouse | ${facts.revision} |`,
     `| paths | ${c.paths.map((p) => (p === "wrangler" ? "`wrangler dev` (`npm start`)" : "`serve:direct` (Miniflare, no proxy)")).join("; ")} |`,
-    `| settings | local observability off (\`X_LOCAL_OBSERVABILITY=false\`) for every server; Dormouse with \`RATE_LIMIT_PER_SECOND=0\`; ` +
+    `| settings | local observability off (\`X_LOCAL_OBSERVABILITY=false\`) for every server; Dormouse with \`RATE_LIMIT_PER_SECOND=0\` and \`STATELESS_RATE_LIMIT_PER_SECOND=0\` (rate limits off); ` +
       `interleaved comparisons: ${c.rounds} rounds, blocks of ${c.block} calls per session (fewer with many sessions), ${c.warmup} warm-up calls per lane, ` +
       `${c.drainMs} ms drain before each block's CPU sample, ${c.payloadBytes}-byte \`echo\` text; WebSocket levels ${c.warmLevels.join(", ")}; HTTP levels ${c.httpLevels.join(", ")}; ` +
       `wake: ${c.wakePairs} pairs of ${c.wakeSessions} sessions per lane, ${c.idleS} s idle |`,

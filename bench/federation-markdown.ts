@@ -58,7 +58,7 @@ export function renderFederationSection(input: FederationSectionInput): string {
         "so machine noise falls on every row alike. One upstream process: the stateful upstream of the federation tests " +
         "(`tests/upstreams/stateful-upstream.ts`, the MCP SDK's Streamable HTTP server transport, which answers each POST as an SSE stream), " +
         `configured as \`UPSTREAMS=[{"name":"state","url":"http://127.0.0.1:<port>/mcp","prefix":"${UPSTREAM_PREFIX}"}]\`; ` +
-        "Dormouse under `wrangler dev` with `RATE_LIMIT_PER_SECOND=0`. Every reply is checked.",
+        "Dormouse under `wrangler dev` with `RATE_LIMIT_PER_SECOND=0` and `STATELESS_RATE_LIMIT_PER_SECOND=0`. Every reply is checked.",
       "",
     );
     table(out, r);

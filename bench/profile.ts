@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const target = await startWranglerDev(
     "Dormouse",
     values.config,
-    { RATE_LIMIT_PER_SECOND: "0" },
+    { RATE_LIMIT_PER_SECOND: "0", STATELESS_RATE_LIMIT_PER_SECOND: "0" },
     inspectorPort,
   );
   const outDir = join(".bench", "profiles");

@@ -33,7 +33,7 @@ export interface ServerConfigs {
   dormouse: string;
   floors: string;
   mcpagent: string;
-  /** Worker vars for Dormouse (the rate limit off). */
+  /** Worker vars for Dormouse (its rate limits off). */
   dormouseVars: Record<string, string>;
   /** The stateful upstream MCP server of the federation rows (a script run by Node). */
   upstream: string;
