@@ -82,19 +82,19 @@ export function statelessBounds(env: {
   STATELESS_RATE_LIMIT_PER_SECOND?: string;
   STATELESS_RATE_LIMIT_BURST?: string;
   STATELESS_MAX_IN_FLIGHT?: string;
-}): { perSecond: number; burst: number; maxInFlight: number } {
+}): {
+  rate: { perSecond: number; burst: number } | null;
+  maxInFlight: number;
+} {
   const perSecond = positiveOr(env.STATELESS_RATE_LIMIT_PER_SECOND, STATELESS_RATE_PER_SECOND);
   const maxInFlight = Math.max(
     1,
     Math.floor(positiveOr(env.STATELESS_MAX_IN_FLIGHT, STATELESS_MAX_IN_FLIGHT)),
   );
-  if (perSecond === 0)
-    return { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY, maxInFlight };
-  return {
-    perSecond,
-    burst: Math.max(1, positiveOr(env.STATELESS_RATE_LIMIT_BURST, STATELESS_RATE_BURST)),
-    maxInFlight,
-  };
+  // Off is null, not an infinite bucket: Infinity tokens refilled over 0 ms is NaN, which refuses.
+  if (perSecond === 0) return { rate: null, maxInFlight };
+  const burst = Math.max(1, positiveOr(env.STATELESS_RATE_LIMIT_BURST, STATELESS_RATE_BURST));
+  return { rate: { perSecond, burst }, maxInFlight };
 }
 
 /**

@@ -13,8 +13,8 @@ import { STATELESS_MAX_PRINCIPALS } from "../../shared/limits";
 import { type Bucket, fullBucket, take } from "../../shared/token-bucket";
 
 export interface StatelessBounds {
-  perSecond: number;
-  burst: number;
+  /** The message rate per principal; null when it is off. */
+  rate: { perSecond: number; burst: number } | null;
   maxInFlight: number;
 }
 
@@ -37,17 +37,20 @@ export class StatelessLimits {
   /** Admits one message from `principal`; a request (`holds`) also takes an in-flight slot. */
   admit(principal: string, holds: boolean, now = Date.now()): Admission {
     const counters = this.#counters(principal, now);
-    const taken = take(counters.bucket, now, this.bounds.perSecond, this.bounds.burst);
-    counters.bucket = taken.bucket;
-    if (!taken.allowed) {
-      return {
-        ok: false,
-        error: new JsonRpcError(
-          RATE_LIMITED,
-          `Rate limited: at most ${this.bounds.perSecond} stateless messages/s per principal (burst ${this.bounds.burst}); retry in ${taken.retryAfterMs} ms`,
-          { retryAfterMs: taken.retryAfterMs },
-        ),
-      };
+    const rate = this.bounds.rate;
+    if (rate) {
+      const taken = take(counters.bucket, now, rate.perSecond, rate.burst);
+      counters.bucket = taken.bucket;
+      if (!taken.allowed) {
+        return {
+          ok: false,
+          error: new JsonRpcError(
+            RATE_LIMITED,
+            `Rate limited: at most ${rate.perSecond} stateless messages/s per principal (burst ${rate.burst}); retry in ${taken.retryAfterMs} ms`,
+            { retryAfterMs: taken.retryAfterMs },
+          ),
+        };
+      }
     }
     if (!holds) return { ok: true, release: () => {} };
     if (counters.inFlight >= this.bounds.maxInFlight) {
@@ -77,7 +80,7 @@ export class StatelessLimits {
       // Most recently seen last: Map iteration order is insertion order.
       this.#principals.delete(principal);
     } else {
-      counters = { bucket: fullBucket(this.bounds.burst, now), inFlight: 0 };
+      counters = { bucket: fullBucket(this.bounds.rate?.burst ?? 0, now), inFlight: 0 };
       this.#evict();
     }
     this.#principals.set(principal, counters);
@@ -99,7 +102,8 @@ let memo: { key: string; limits: StatelessLimits } | null = null;
 
 /** The isolate's counters for these bounds (rebuilt only if the configuration changes). */
 export function statelessLimitsFor(bounds: StatelessBounds): StatelessLimits {
-  const key = `${bounds.perSecond}/${bounds.burst}/${bounds.maxInFlight}`;
+  const rate = bounds.rate ? `${bounds.rate.perSecond}/${bounds.rate.burst}` : "off";
+  const key = `${rate}/${bounds.maxInFlight}`;
   if (!memo || memo.key !== key) memo = { key, limits: new StatelessLimits(bounds) };
   return memo.limits;
 }
