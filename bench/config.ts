@@ -1,6 +1,6 @@
 /**
  * Sizes and selection of a benchmark run, from flags or environment variables
- * (flags win). Defaults finish in about 25 minutes on a quiet 2-core machine;
+ * (flags win). Defaults finish in about 13 minutes on a quiet 2-core machine;
  * `--quick` shrinks every size for a first look on a busy one (its numbers
  * are for checking the harness, not for quoting). `--only` runs some sections
  * and replaces just their part of --out; `--ceiling` adds the search for the
