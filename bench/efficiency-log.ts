@@ -15,6 +15,7 @@ export const EFFICIENCY_LOG = [
   "| change | measured with | before | after | kept |",
   "|---|---|---|---|---|",
   "| the socket attachment carries when activity was last written, so a wake within a minute of it writes nothing for the idle TTL | wake p50 on `serve:direct`, patched copy vs unpatched, same run | 4.27 ms | 3.64 ms | yes |",
+  "| no `session_created` log line for a new WebSocket session (the line wrangler dev carries to its Node process) | setup on `wrangler dev`, `npm run bench -- --only setup --paths wrangler --skip peer`, unpatched then a patched copy, each against the fair setup floor in its own rounds | 0.95× the floor's rate, CPU 1.25×; wrangler's Node process 1,254 µs per session (floor 948) | 1.05×, CPU 1.00×; Node 410 µs (floor 971) | as an option: `LOG_LEVEL=warn` drops the per-session lines; the default stays `info` and the tables above measure it |",
   "| no per-request deadline timer | warm echo at 1 session, `serve:direct`, two rounds (before the interleaved harness) | p50 0.20 ms, 4,102 and 4,356 calls/s | p50 0.19 ms, 3,973 and 4,780 calls/s | no: within noise at 1 session, and the deadline is a security limit |",
   "",
   "### Issue 16: before and after",

@@ -5,10 +5,14 @@ import { env } from "cloudflare:workers";
 import { warnIfOpen } from "./auth/authenticate";
 import { ConfigError } from "./config/config-error";
 import { checkConfiguration } from "./config/configuration";
-import { logEvent } from "./observability/log";
+import { logEvent, setLogLevel } from "./observability/log";
 import { app } from "./router";
 
-// At start: say plainly when the gateway runs without authentication, and check
+// At start: the log threshold first, so what follows obeys it; a bad LOG_LEVEL keeps `info` and says so.
+if (!setLogLevel((env as Env).LOG_LEVEL)) {
+  logEvent("warn", "log_level_invalid", { value: (env as Env).LOG_LEVEL, using: "info" });
+}
+// Then say plainly when the gateway runs without authentication, and check
 // TOOLSETS/UPSTREAMS/ACCESS_POLICY now, so a bad configuration is in the log before any request
 // (requests are then refused with 503 until it is fixed).
 warnIfOpen(env as Env);

@@ -10,6 +10,8 @@ interface Env {
   ALLOWED_ORIGINS?: string;
   /** SSE keepalive interval in ms (default and maximum 25000); tests shorten it. */
   SSE_KEEPALIVE_MS?: string;
+  /** Least severity of the gateway's own log lines: debug, info (default), warn or error. */
+  LOG_LEVEL?: string;
   /** Per-session message rate limit (messages/s; "0" turns it off) and burst. */
   RATE_LIMIT_PER_SECOND?: string;
   RATE_LIMIT_BURST?: string;

@@ -8,11 +8,31 @@ import { currentTrace } from "./trace";
 
 export type LogSeverity = "debug" | "info" | "warn" | "error";
 
+const RANK: Record<LogSeverity, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** The least severity written (LOG_LEVEL, default `info`); per isolate, set when the Worker starts. */
+let threshold = RANK.info;
+
+/**
+ * Sets the least severity written from the LOG_LEVEL var: `debug`, `info`
+ * (unset), `warn` or `error`. Answers false, keeping `info`, for anything else.
+ */
+export function setLogLevel(level: string | undefined): boolean {
+  const wanted = (level ?? "info").trim().toLowerCase();
+  if (!Object.hasOwn(RANK, wanted)) {
+    threshold = RANK.info;
+    return false;
+  }
+  threshold = RANK[wanted as LogSeverity];
+  return true;
+}
+
 export function logEvent(
   severity: LogSeverity,
   event: string,
   fields: Record<string, unknown> = {},
 ): void {
+  if (RANK[severity] < threshold) return;
   const traceId = currentTrace()?.traceId;
   const line: Record<string, unknown> = {
     level: severity,
