@@ -45,14 +45,12 @@ function wsTargets(path: BenchPath, byLevel: ReadonlyMap<number, ComparisonResul
       met: p50 ? p50.median <= 1.15 : null,
     });
     const added = cpuAdded(one, "dormouse-ws", "bare");
-    rows.push({
-      target: `Dormouse's own server CPU per WebSocket message (Dormouse − bare object) ≤ 40 µs (${where})`,
-      measured: added === null ? "-" : `${us(added)} µs`,
-      met: added === null ? null : added <= 40,
-    });
+    rows.push(ownCpuRow(1, added, where));
   }
   const ten = byLevel.get(10);
   if (ten) {
+    // One call in flight per session is the strictest case; with ten, a turn of the runtime serves several.
+    rows.push(ownCpuRow(10, cpuAdded(ten, "dormouse-ws", "bare"), where));
     const tput = roundRatio(ten, "dormouse-ws", "bare", METRICS.throughput);
     rows.push({
       target: `warm WebSocket echo, 10 sessions, throughput ≥ 0.8× bare object (${where})`,
@@ -61,4 +59,12 @@ function wsTargets(path: BenchPath, byLevel: ReadonlyMap<number, ComparisonResul
     });
   }
   return rows;
+}
+
+function ownCpuRow(sessions: number, added: number | null, where: string): TargetRow {
+  return {
+    target: `Dormouse's own server CPU per WebSocket message (Dormouse − bare object), ${sessions} session${sessions === 1 ? "" : "s"}, ≤ 40 µs (${where})`,
+    measured: added === null ? "-" : `${us(added)} µs`,
+    met: added === null ? null : added <= 40,
+  };
 }
