@@ -28,7 +28,7 @@ import {
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
 } from "../../shared/protocol";
-import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { type DeadPort, deadPort, type Gateway, startGateway } from "../helpers/process";
 import { firstText, RpcSocket } from "../helpers/rpc-socket";
 import { sseOf } from "../helpers/sse";
 import { startEverything, startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
@@ -47,6 +47,8 @@ let hanging: UpstreamProcess | undefined;
 let garbage: UpstreamProcess | undefined;
 /** Answers 401 to any request without X-Upstream-Key: SECRET_VALUE. */
 let locked: UpstreamProcess | undefined;
+/** Where the "down" upstream points: held, nothing answers. */
+let down: DeadPort | undefined;
 let healthy: Gateway | undefined;
 let faulty: Gateway | undefined;
 /** Authenticated (two principals), for isolation of stateless upstream sessions. */
@@ -69,7 +71,8 @@ beforeAll(async () => {
   if (failed) throw failed.reason;
   if (!stateful || !everything || !hanging || !garbage || !locked)
     throw new Error("an upstream did not start");
-  const downPort = await freePort();
+  down = await deadPort();
+  const downPort = down.port;
   const gateways = await Promise.allSettled([
     startGateway({
       vars: {
@@ -142,6 +145,7 @@ afterAll(async () => {
     hanging?.stop(),
     garbage?.stop(),
     locked?.stop(),
+    down?.close(),
   ]);
 }, 60_000);
 

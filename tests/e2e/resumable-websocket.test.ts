@@ -21,9 +21,10 @@ import { type Gateway, startGateway } from "../helpers/process";
 import { CLIENT_INFO, FAST, openResumableClient } from "../helpers/resumable-client";
 import { firstText } from "../helpers/rpc-socket";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
-import { sleep, withTimeout } from "../helpers/wait";
+import { sleep, waitFor, withTimeout } from "../helpers/wait";
 
 const CALL_TIMEOUT_MS = 30_000;
+const WAIT_MS = 5_000;
 
 let gateway: Gateway;
 const proxies: TcpProxy[] = [];
@@ -68,7 +69,10 @@ describe("a call spanning a network fault", () => {
       expect(types).toContain("drop");
       expect(types).toContain("retry");
       // The sleep was still running at the re-attach: named in flight, not failed.
-      const [resumed] = resumedEvents(resumable.events);
+      const resumed = await waitFor(() => resumedEvents(resumable.events)[0], {
+        timeoutMs: WAIT_MS,
+        what: "the resumed notice",
+      });
       expect(resumed?.notice.inFlight).toHaveLength(1);
       expect(resumed?.failed).toEqual([]);
       expect(resumable.gone()).toBeUndefined();
@@ -107,7 +111,11 @@ describe("a call spanning a network fault", () => {
       await sleep(1_500); // The reply is produced (and kept) while nobody is attached.
       proxy.up();
       expect(await withTimeout(call, CALL_TIMEOUT_MS, "the sleep call")).toBe("slept 500 ms");
-      const [resumed] = resumedEvents(resumable.events);
+      // The resumed notice is the last frame of the replay, after the reply it replayed.
+      const resumed = await waitFor(() => resumedEvents(resumable.events)[0], {
+        timeoutMs: WAIT_MS,
+        what: "the resumed notice after the replayed reply",
+      });
       expect(resumed?.notice.replayed).toBeGreaterThanOrEqual(1);
       expect(resumed?.notice.inFlight).toEqual([]);
       expect([...resumable.answers.values()].every((n) => n === 1)).toBe(true);

@@ -8,25 +8,27 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { type DeadPort, deadPort, type Gateway, startGateway } from "../helpers/process";
 import { startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { waitFor } from "../helpers/wait";
 
 const TIMEOUT_MS = 20_000;
 let stateful: UpstreamProcess | undefined;
 let gateway: Gateway | undefined;
+let down: DeadPort | undefined;
 let sessionId = "";
 let nextId = 1;
 
 beforeAll(async () => {
   stateful = await startStatefulUpstream();
+  down = await deadPort();
   gateway = await startGateway({
     vars: {
       UPSTREAMS: JSON.stringify([
         { name: "state", url: stateful.url, prefix: "state" },
         {
           name: "down",
-          url: `http://127.0.0.1:${await freePort()}/mcp`,
+          url: `http://127.0.0.1:${down.port}/mcp`,
           prefix: "down",
           timeoutMs: 2_000,
         },
@@ -49,7 +51,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), stateful?.stop()]);
+  await Promise.all([gateway?.stop(), stateful?.stop(), down?.close()]);
 }, 60_000);
 
 function post(body: object, headers: Record<string, string> = {}): Promise<Response> {

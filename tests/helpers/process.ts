@@ -72,6 +72,34 @@ export interface Gateway {
   crash(): Promise<void>;
 }
 
+/**
+ * A port where no server answers, held for as long as the test needs it: every
+ * connection is reset as soon as it is accepted, so a client sees the same
+ * network error as from a closed port. A port from freePort() is released at
+ * once, and a gateway started next may take it (and answer 404 there).
+ */
+export interface DeadPort {
+  port: number;
+  close(): Promise<void>;
+}
+
+export function deadPort(): Promise<DeadPort> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.resetAndDestroy());
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      if (port === 0) return reject(new Error("no port assigned"));
+      resolve({
+        port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
 /** Binds port 0, reads the port the OS chose, and releases it. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
