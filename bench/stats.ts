@@ -32,18 +32,7 @@ export function pairedRatio(
   b: LaneResult,
   metric: BlockMetric,
 ): Distribution | null {
-  const byRound = new Map<number, number>();
-  for (const block of b.blocks) {
-    const value = metric(block);
-    if (value !== null && value > 0) byRound.set(block.round, value);
-  }
-  const ratios: number[] = [];
-  for (const block of a.blocks) {
-    const value = metric(block);
-    const floor = byRound.get(block.round);
-    if (value !== null && floor !== undefined) ratios.push(value / floor);
-  }
-  return distribution(ratios);
+  return paired(a, b, metric, (value, floor) => (floor > 0 ? value / floor : null));
 }
 
 /** A's metric minus B's, round by round (e.g. CPU per call a server adds over its floor). */
@@ -52,18 +41,30 @@ export function pairedDifference(
   b: LaneResult,
   metric: BlockMetric,
 ): Distribution | null {
+  return paired(a, b, metric, (value, floor) => value - floor);
+}
+
+/** `combine` of A's and B's metric for each round both measured (null: the round is left out). */
+function paired(
+  a: LaneResult,
+  b: LaneResult,
+  metric: BlockMetric,
+  combine: (value: number, floor: number) => number | null,
+): Distribution | null {
   const byRound = new Map<number, number>();
   for (const block of b.blocks) {
     const value = metric(block);
     if (value !== null) byRound.set(block.round, value);
   }
-  const diffs: number[] = [];
+  const values: number[] = [];
   for (const block of a.blocks) {
     const value = metric(block);
     const floor = byRound.get(block.round);
-    if (value !== null && floor !== undefined) diffs.push(value - floor);
+    if (value === null || floor === undefined) continue;
+    const combined = combine(value, floor);
+    if (combined !== null) values.push(combined);
   }
-  return distribution(diffs);
+  return distribution(values);
 }
 
 export function distribution(values: readonly number[]): Distribution | null {

@@ -45,13 +45,8 @@ export async function subscribe(
   const response = await shard(Math.floor(Math.random() * FEED_SHARDS)).fetch(FEED_URL, {
     headers: { Upgrade: "websocket" },
   });
-  const ws = response.webSocket;
-  if (response.status !== 101 || !ws) {
-    await response.body?.cancel();
-    return null;
-  }
   return holdSocket(
-    ws,
+    response,
     (text) => {
       if (isListKind(text)) onChange(text);
     },

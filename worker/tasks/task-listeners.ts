@@ -37,13 +37,8 @@ export async function watchTask(
   const response = await tasks.get(id).fetch(TASK_LISTEN_URL, {
     headers: { Upgrade: "websocket", [TASK_ID_HEADER]: taskId, [TASK_PRINCIPAL_HEADER]: principal },
   });
-  const ws = response.webSocket;
-  if (response.status !== 101 || !ws) {
-    await response.body?.cancel();
-    return null;
-  }
   return holdSocket(
-    ws,
+    response,
     (text) => {
       try {
         const task: unknown = JSON.parse(text);

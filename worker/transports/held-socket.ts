@@ -12,15 +12,21 @@ export interface HeldSocket {
 }
 
 /**
- * Accepts the WebSocket of an object's 101 answer as a feed: each text message
- * goes to `onText`, and `onEnd` runs once if the object's side ends it;
- * `close()` ends it from ours (then `onEnd` does not run).
+ * Holds the WebSocket of an object's answer to an upgrade as a feed: each text
+ * message goes to `onText`, and `onEnd` runs once if the object's side ends it;
+ * `close()` ends it from ours (then `onEnd` does not run). An answer other than
+ * a 101 with a socket (the object refused, or is at its bound) is discarded: null.
  */
-export function holdSocket(
-  ws: WebSocket,
+export async function holdSocket(
+  response: Response,
   onText: (text: string) => void,
   onEnd: () => void,
-): HeldSocket {
+): Promise<HeldSocket | null> {
+  const ws = response.webSocket;
+  if (response.status !== 101 || !ws) {
+    await response.body?.cancel();
+    return null;
+  }
   ws.accept();
   let open = true;
   ws.addEventListener("message", (event) => {
