@@ -11,10 +11,9 @@
 import { decodeFrame } from "../../shared/codec";
 import { errorEnvelope } from "../../shared/errors";
 import { SESSION_ID_HEADER } from "../../shared/limits";
-import { DeadlineSweep } from "../mcp/deadline";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
-import { HttpExchange, SSE_OPEN_AFTER_MS } from "../transports/streamable-http";
+import { HttpExchange } from "../transports/streamable-http";
 import type { Expiry } from "./expiry";
 import { admitFrame } from "./rate-limit";
 import type { ReplyStreams } from "./reply-streams";
@@ -47,13 +46,6 @@ export interface HttpExchangesOptions {
 }
 
 export class HttpExchanges {
-  /**
-   * The exchanges' SSE_OPEN_AFTER_MS timers, on one sweep for the session: a
-   * timer that ticks while a POST is unanswered (a tenth of a second late at
-   * most) instead of a setTimeout and clearTimeout per call (4% of a warm POST).
-   */
-  readonly #openers = new DeadlineSweep(SSE_OPEN_AFTER_MS);
-
   constructor(private readonly options: HttpExchangesOptions) {}
 
   async handle(op: HttpOp, body: string, principal: string): Promise<Response> {
@@ -112,7 +104,6 @@ export class HttpExchanges {
       keepaliveMs: this.options.keepaliveMs,
       maxOpenMs: this.options.replyStreamMaxMs,
       replies: this.options.replies,
-      startTimer: (ms, fire) => this.#openers.start(ms, fire),
       // A call still waiting for client input when its stream expires is forgotten.
       onExpired: () => dispatcher.forgetWaiting(request),
     });

@@ -14,9 +14,10 @@
  * sleeps until the answer arrives.
  */
 import type { RequestId } from "../../shared/protocol";
+import { DeadlineSweep } from "../mcp/deadline";
 import type { OutboxTable } from "../storage/outbox-table";
 import type { Channel } from "../transports/channel";
-import type { ReplyStore } from "../transports/streamable-http";
+import { type ReplyStore, SSE_OPEN_AFTER_MS } from "../transports/streamable-http";
 import { closeQuietly, sendText } from "../transports/websocket";
 
 /** Tag of the internal sockets that carry a resumed reply stream to the Worker. */
@@ -31,6 +32,13 @@ export interface ResumedEvent {
 }
 
 export class ReplyStreams implements ReplyStore {
+  /**
+   * The exchanges' SSE_OPEN_AFTER_MS timers, on one sweep for the session: a
+   * timer that ticks while a POST is unanswered (a tenth of a second late at
+   * most) instead of a setTimeout and clearTimeout per call (4% of a warm POST).
+   */
+  readonly #openers = new DeadlineSweep(SSE_OPEN_AFTER_MS);
+
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly outbox: OutboxTable,
@@ -41,6 +49,10 @@ export class ReplyStreams implements ReplyStore {
     const stream = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
     this.outbox.openStream(stream, callKey, Date.now());
     return stream;
+  }
+
+  after(ms: number, fire: () => void): { stop(): void } {
+    return this.#openers.start(ms, fire);
   }
 
   publish(stream: string, text: string, final: boolean): number {

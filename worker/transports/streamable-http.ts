@@ -130,6 +130,8 @@ export interface ReplyStore {
   open(callKey: string): string;
   /** Numbers, keeps and hands to any resumer one event of `stream`; returns its number. */
   publish(stream: string, text: string, final: boolean): number;
+  /** Runs `fire` once, `ms` from now, unless stopped first (the SSE_OPEN_AFTER_MS switch). */
+  after(ms: number, fire: () => void): { stop(): void };
 }
 
 export interface ExchangeOptions {
@@ -147,21 +149,7 @@ export interface ExchangeOptions {
   onExpired?: () => void;
   /** Makes an SSE reply resumable (session era); without it events carry no ids. */
   replies?: ReplyStore;
-  /**
-   * Starts the SSE_OPEN_AFTER_MS timer of a resumable exchange. A session
-   * passes its shared sweep (mcp/deadline.ts), so a call answered in time sets
-   * and clears no timer of its own; without it, a plain setTimeout.
-   */
-  startTimer?: StartTimer;
 }
-
-/** Runs `fire` once, `ms` from now, unless stopped first. */
-export type StartTimer = (ms: number, fire: () => void) => { stop(): void };
-
-const plainTimer: StartTimer = (ms, fire) => {
-  const timer = setTimeout(fire, ms);
-  return { stop: () => clearTimeout(timer) };
-};
 
 /** The `retry` a resumable stream advertises: how soon a client reconnects after the server ends it. */
 export const SSE_RETRY_MS = 1_000;
@@ -186,7 +174,7 @@ type ExchangeState = "pending" | "live" | "detached" | "done";
  * on: its events are still kept and handed to a client that resumes.
  *
  * Timers: the keepalive of a live SSE reply, cleared when it ends; and, with a
- * ReplyStore, one SSE_OPEN_AFTER_MS timer (`startTimer`) stopped at the first message.
+ * ReplyStore, one SSE_OPEN_AFTER_MS timer (`ReplyStore.after`) stopped at the first message.
  */
 export class HttpExchange implements Channel {
   readonly response: Promise<Response>;
@@ -209,7 +197,7 @@ export class HttpExchange implements Channel {
       this.#resolve = resolve;
     });
     if (options.replies) {
-      this.#opener = (options.startTimer ?? plainTimer)(SSE_OPEN_AFTER_MS, () => {
+      this.#opener = options.replies.after(SSE_OPEN_AFTER_MS, () => {
         this.#opener = null;
         if (this.#state === "pending") this.#openStream();
       });
