@@ -91,8 +91,11 @@ Selection
 Interleaved comparisons (ws, http, setup)
   --rounds N          rounds per comparison (BENCH_ROUNDS, default 20; quick 6)
   --block N           calls per session in one block (BENCH_BLOCK, default 50)
-  --warmup N          unmeasured calls per lane first, spread over its sessions, so the
-                      runtime's JIT has warmed up (BENCH_WARMUP, default 300; quick 100)
+  --warmup N          unmeasured calls per lane first, spread over its sessions, so V8 has
+                      optimised the server's code before the rounds (BENCH_WARMUP, default
+                      5000; quick 100). 300 left Dormouse's larger code partly unoptimised at
+                      1 session: its own CPU per call read 49-52 us there, 31-42 us after 5000,
+                      the bare object's alike (BENCHMARKS.md, efficiency log)
   --drain-ms N        wait after a block before reading its CPU (BENCH_DRAIN_MS, default 20)
   --warm-levels LIST  WebSocket sessions per lane (BENCH_WARM_LEVELS, default 1,10,100)
   --http-levels LIST  Streamable HTTP sessions per lane (BENCH_HTTP_LEVELS, default 1,10)
@@ -142,7 +145,7 @@ type Sizes = Omit<BenchConfig, "only" | "skip" | "paths" | "quick" | "ceiling" |
 const DEFAULTS: Sizes = {
   rounds: 20,
   block: 50,
-  warmup: 300,
+  warmup: 5_000,
   drainMs: 20,
   calibrateMs: 1_500,
   payloadBytes: 64,

@@ -19,6 +19,7 @@ import type { Server, ServerKind } from "./servers";
 export type LaneId =
   | "dormouse-ws"
   | "bare"
+  | "json-floor"
   | "nodews"
   | "fair-setup"
   | "dormouse-http"
@@ -50,6 +51,13 @@ export const LANE_SPECS: Record<LaneId, LaneSpec> = {
     endpoint: "/ws",
     transport: "ws",
     protocol: "echo",
+  },
+  "json-floor": {
+    label: "JSON-RPC floor",
+    server: "floors",
+    endpoint: "/ws-jsonrpc",
+    transport: "ws",
+    protocol: "mcp",
   },
   nodews: { label: "Node ws", server: "nodews", endpoint: "", transport: "ws", protocol: "echo" },
   "fair-setup": {

@@ -6,6 +6,12 @@
  *
  * - `GET /ws` (upgrade): the bare object. A fresh SQLite-backed object accepts
  *   the socket through the Hibernation API and echoes each text frame.
+ * - `GET /ws-jsonrpc` (upgrade): the JSON-RPC floor. A hibernating object
+ *   that reads each text frame as JSON and answers a request with a JSON
+ *   reply: a `tools/call` with a content block holding its `arguments.text`,
+ *   anything else with an empty result; no validation, no state. The least
+ *   any MCP server does per message (read it, write an answer), beside the
+ *   bare object's echo of the frame unread.
  * - `GET /ws-durable` (upgrade): the fair setup floor. The same, but before
  *   accepting, the object creates the durable record a session needs (a table,
  *   one row, an alarm for its expiry); the client then makes one round trip.
@@ -29,6 +35,7 @@ import { DurableObject } from "cloudflare:workers";
 
 interface FloorEnv {
   ECHO: DurableObjectNamespace<EchoObject>;
+  JSON_RPC: DurableObjectNamespace<JsonRpcObject>;
   HTTP_ECHO: DurableObjectNamespace<HttpEchoObject>;
 }
 
@@ -36,6 +43,18 @@ const WAKES_QUERY = "wakes";
 /** The fair floor's record expires like a session's (shared/limits.ts, DEFAULT_SESSION_IDLE_TTL_MS). */
 const RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 const JSON_HEADERS = { "Content-Type": "application/json" };
+
+/** Accepts the upgrade through the Hibernation API, with subprotocol `mcp` when offered. */
+function acceptUpgrade(ctx: DurableObjectState, request: Request): Response {
+  const pair = new WebSocketPair();
+  ctx.acceptWebSocket(pair[1]);
+  const offered = request.headers.get("Sec-WebSocket-Protocol") ?? "";
+  const headers = new Headers();
+  if (offered.split(",").some((p) => p.trim() === "mcp")) {
+    headers.set("Sec-WebSocket-Protocol", "mcp");
+  }
+  return new Response(null, { status: 101, webSocket: pair[0], headers });
+}
 
 const constructions = new Map<string, number>();
 
@@ -61,14 +80,7 @@ export class EchoObject extends DurableObject<FloorEnv> {
       sql.exec("INSERT INTO session VALUES (?, ?)", this.ctx.id.toString(), Date.now());
       await this.ctx.storage.setAlarm(Date.now() + RECORD_TTL_MS);
     }
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
-    const offered = request.headers.get("Sec-WebSocket-Protocol") ?? "";
-    const headers = new Headers();
-    if (offered.split(",").some((p) => p.trim() === "mcp")) {
-      headers.set("Sec-WebSocket-Protocol", "mcp");
-    }
-    return new Response(null, { status: 101, webSocket: pair[0], headers });
+    return acceptUpgrade(this.ctx, request);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -82,6 +94,32 @@ export class EchoObject extends DurableObject<FloorEnv> {
 
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
+  }
+}
+
+/** Only what the JSON-RPC floor reads of a frame. */
+interface FloorRequest {
+  id?: string | number;
+  method?: string;
+  params?: { arguments?: { text?: unknown } };
+}
+
+export class JsonRpcObject extends DurableObject<FloorEnv> {
+  override async fetch(request: Request): Promise<Response> {
+    return acceptUpgrade(this.ctx, request);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") return;
+    const frame = JSON.parse(message) as FloorRequest;
+    if (frame.id === undefined) return; // a notification: no answer
+    const text = frame.method === "tools/call" ? frame.params?.arguments?.text : undefined;
+    const result = typeof text === "string" ? { content: [{ type: "text", text }] } : {};
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id: frame.id, result }));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 }
 
@@ -108,9 +146,11 @@ export default {
         return new Response(await request.text(), { headers: JSON_HEADERS });
       const session = request.headers.get("Mcp-Session-Id");
       if (path === "/do/mcp" && session) return env.HTTP_ECHO.getByName(session).fetch(request);
-    } else if (path === "/ws" || path === "/ws-durable") {
-      if (request.headers.get("Upgrade")?.toLowerCase() === "websocket")
+    } else if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      if (path === "/ws" || path === "/ws-durable")
         return env.ECHO.get(env.ECHO.newUniqueId()).fetch(request);
+      if (path === "/ws-jsonrpc")
+        return env.JSON_RPC.get(env.JSON_RPC.newUniqueId()).fetch(request);
     } else if (path === "/healthz") {
       return Response.json({ status: "ok" });
     }
