@@ -5,6 +5,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OUTBOX_MAX_ROWS } from "../../shared/limits";
+import { WS_STREAM } from "../../worker/storage/outbox-table";
 import { DEFAULT_LOG_LEVEL, SessionStorage } from "../../worker/storage/session-storage";
 
 const SESSION_TABLES = ["session", "tool_state"];
@@ -248,6 +250,60 @@ describe("destroy", () => {
         wakes: 1,
       });
       expect(storage.getToolState("default", "counter")).toBeUndefined();
+    });
+  });
+});
+
+describe("what a new session's storage knows without asking SQLite", () => {
+  const messages = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      seq: from + i,
+      text: `{"n":${from + i}}`,
+      delivered: true,
+    }));
+
+  it("creates lazy tables after the session row, and reads them back in a second SessionStorage", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.setToolState("default", "counter", 3);
+      storage.outbox.keep(WS_STREAM, messages(1, 3));
+      expect(tableNames(state)).toEqual(
+        expect.arrayContaining(["session", "tool_state", "outbox", "outbox_stream"]),
+      );
+      const woken = new SessionStorage(state.storage);
+      expect(woken.getToolState("default", "counter")).toBe(3);
+      expect(woken.outbox.head(WS_STREAM)?.lastSeq).toBe(3);
+      expect(woken.outbox.after(WS_STREAM, 1).map((m) => m.seq)).toEqual([2, 3]);
+    });
+  });
+
+  it("counts a new outbox from zero: its bound holds from the first batch on", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.outbox.keep(WS_STREAM, messages(1, 10));
+      storage.outbox.keep(WS_STREAM, messages(11, OUTBOX_MAX_ROWS + 40));
+      const rows = state.storage.sql
+        .exec<{ n: number; first: number; last: number }>(
+          "SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last FROM outbox",
+        )
+        .one();
+      expect(rows.n).toBe(OUTBOX_MAX_ROWS);
+      expect(rows.last).toBe(OUTBOX_MAX_ROWS + 50);
+      expect(rows.first).toBe(51);
+      expect(storage.outbox.head(WS_STREAM)?.lastSeq).toBe(OUTBOX_MAX_ROWS + 50);
+    });
+  });
+
+  it("knows the tables again after a session is destroyed and created anew", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      storage.outbox.keep(WS_STREAM, messages(1, 2));
+      await storage.destroy();
+      storage.create(sessionId, 2_000, "anonymous");
+      expect(storage.outbox.head(WS_STREAM)?.lastSeq).toBe(0);
+      storage.outbox.keep(WS_STREAM, messages(1, 1));
+      expect(storage.outbox.after(WS_STREAM, 0).map((m) => m.seq)).toEqual([1]);
+      expect(new SessionStorage(state.storage).outbox.head(WS_STREAM)?.lastSeq).toBe(1);
     });
   });
 });

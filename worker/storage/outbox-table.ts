@@ -281,7 +281,14 @@ export class OutboxTable {
   }
 
   #ensure(): void {
-    this.tables.ensure("outbox");
+    const created = this.tables.ensure("outbox");
     this.tables.ensure("outbox_stream");
+    // Both tables are created in the same turn (one commit), so a new outbox is
+    // empty: no query for its counts or the WebSocket sequence's last number.
+    if (created) {
+      this.#rows = 0;
+      this.#chars = 0;
+      this.#heads.set(WS_STREAM, { lastSeq: 0, final: false, callKey: null });
+    }
   }
 }

@@ -195,11 +195,28 @@ export class SchemaTables {
     return this.#present.has(name);
   }
 
-  /** Creates `name` (with its indexes) when it does not exist yet. */
-  ensure(name: string): void {
-    if (this.has(name)) return;
+  /** Creates `name` (with its indexes) when it does not exist yet; true when it did not. */
+  ensure(name: string): boolean {
+    if (this.has(name)) return false;
     this.sql.exec(tableSpec(name).ddl);
     this.#present?.add(name);
+    return true;
+  }
+
+  /**
+   * Runs `name`'s DDL (IF NOT EXISTS) without first reading which tables exist:
+   * cheaper where the caller is about to learn the answer anyway (creating a
+   * session, see onlySession). Idempotent.
+   */
+  ensureBlind(name: string): void {
+    if (this.#present?.has(name)) return;
+    this.sql.exec(tableSpec(name).ddl);
+    this.#present?.add(name);
+  }
+
+  /** The caller knows `session` is the only table (it has just created the first session row). */
+  onlySession(): void {
+    this.#present = new Set(["session"]);
   }
 
   /** The storage was deleted: no table exists any more. */

@@ -132,7 +132,9 @@ export class SessionStorage implements SessionStore {
    * and returned.
    */
   create(sessionId: string, now: number, principal: string, attachGen = 0): SessionRecord {
-    this.#tables.ensure("session");
+    // No sqlite_master read first: the DDL is IF NOT EXISTS, and a row inserted
+    // here means the database held no session, hence no other table (below).
+    this.#tables.ensureBlind("session");
     const row = this.#sql
       .exec<SessionRow>(
         `INSERT OR IGNORE INTO session (id, session_id, schema_version, created_at, phase, log_level,
@@ -149,6 +151,10 @@ export class SessionStorage implements SessionStore {
       )
       .toArray()[0];
     if (!row) return this.read() as SessionRecord;
+    // Every other table is written only while the session row exists, and the
+    // row goes only with the whole storage (purge, then deleteAll): a new row
+    // means `session` is the only table.
+    this.#tables.onlySession();
     // This construction created the session: its row already counts it (wakes = 1).
     this.#pendingWakes = 0;
     return toRecord(row);
