@@ -26,6 +26,7 @@ export type LaneId =
   | "do-floor"
   | "dormouse-stateless"
   | "worker-floor"
+  | "worker-json-floor"
   | "mcpagent";
 
 export interface LaneSpec {
@@ -94,6 +95,13 @@ export const LANE_SPECS: Record<LaneId, LaneSpec> = {
     endpoint: "/worker/mcp",
     transport: "http",
     protocol: "echo",
+  },
+  "worker-json-floor": {
+    label: "Worker JSON-RPC floor",
+    server: "floors",
+    endpoint: "/worker-jsonrpc/mcp",
+    transport: "http",
+    protocol: "stateless",
   },
   mcpagent: {
     label: "McpAgent",

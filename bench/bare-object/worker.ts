@@ -20,6 +20,9 @@
  *   with the body it was sent.
  * - `POST /worker/mcp`: the stateless (2026-07-28) floor. The Worker answers
  *   with the body itself; no object.
+ * - `POST /worker-jsonrpc/mcp`: the stateless JSON-RPC floor. The Worker
+ *   parses the body and answers it as the JSON-RPC floor object answers a
+ *   frame; no object.
  * - `GET /healthz`: 200, so the benchmark knows the server is up.
  *
  * Eviction is verified as for Dormouse: each object counts how many times its
@@ -104,6 +107,19 @@ interface FloorRequest {
   params?: { arguments?: { text?: unknown } };
 }
 
+/**
+ * The JSON-RPC floors' whole work: parse, and answer a request (null for a
+ * notification): a `tools/call` with its `arguments.text` in a content
+ * block, anything else with an empty result.
+ */
+function answerJsonRpc(body: string): string | null {
+  const frame = JSON.parse(body) as FloorRequest;
+  if (frame.id === undefined) return null;
+  const text = frame.method === "tools/call" ? frame.params?.arguments?.text : undefined;
+  const result = typeof text === "string" ? { content: [{ type: "text", text }] } : {};
+  return JSON.stringify({ jsonrpc: "2.0", id: frame.id, result });
+}
+
 export class JsonRpcObject extends DurableObject<FloorEnv> {
   override async fetch(request: Request): Promise<Response> {
     return acceptUpgrade(this.ctx, request);
@@ -111,11 +127,8 @@ export class JsonRpcObject extends DurableObject<FloorEnv> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (typeof message !== "string") return;
-    const frame = JSON.parse(message) as FloorRequest;
-    if (frame.id === undefined) return; // a notification: no answer
-    const text = frame.method === "tools/call" ? frame.params?.arguments?.text : undefined;
-    const result = typeof text === "string" ? { content: [{ type: "text", text }] } : {};
-    ws.send(JSON.stringify({ jsonrpc: "2.0", id: frame.id, result }));
+    const reply = answerJsonRpc(message);
+    if (reply !== null) ws.send(reply);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -144,6 +157,12 @@ export default {
     if (request.method === "POST") {
       if (path === "/worker/mcp")
         return new Response(await request.text(), { headers: JSON_HEADERS });
+      if (path === "/worker-jsonrpc/mcp") {
+        const reply = answerJsonRpc(await request.text());
+        return reply === null
+          ? new Response(null, { status: 202 })
+          : new Response(reply, { headers: JSON_HEADERS });
+      }
       const session = request.headers.get("Mcp-Session-Id");
       if (path === "/do/mcp" && session) return env.HTTP_ECHO.getByName(session).fetch(request);
     } else if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
