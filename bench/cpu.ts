@@ -140,6 +140,13 @@ function groupMembers(leader: number): { pid: number; comm: string }[] {
   return out;
 }
 
+/** Nanoseconds on CPU so far, summed over every thread of `pids` (threads that ended meanwhile count 0). */
+export function processCpuNs(pids: Iterable<number>): number {
+  let ns = 0;
+  for (const pid of pids) for (const [, value] of threadTimes(pid)) ns += value;
+  return ns;
+}
+
 function threadTimes(pid: number): [string, number][] {
   let tids: string[];
   try {

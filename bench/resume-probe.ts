@@ -5,7 +5,6 @@
  * and to the first replayed message), plus the CPU the gateway's processes
  * spent, from /proc/<pid>/task/<tid>/schedstat (Linux; 0 elsewhere).
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { ReceivedCount } from "../client/received-count";
@@ -13,6 +12,7 @@ import { notificationEnvelope, requestEnvelope } from "../shared/errors";
 import { MCP_SUBPROTOCOL } from "../shared/limits";
 import { RECEIVED_PARAM } from "../shared/protocol-constants";
 import { initializeParams } from "../tools/load/target";
+import { processCpuNs } from "./cpu";
 
 const OPEN_TIMEOUT_MS = 10_000;
 const REPLY_TIMEOUT_MS = 10_000;
@@ -138,21 +138,5 @@ export class ProbeSession {
 
 /** CPU time (ms) the given processes have spent so far, summed over their threads. */
 export function cpuMs(pids: readonly number[]): number {
-  let ns = 0;
-  for (const pid of pids) {
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread ended while we looked.
-      }
-    }
-  }
-  return ns / 1e6;
+  return processCpuNs(pids) / 1e6;
 }

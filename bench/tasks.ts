@@ -19,11 +19,12 @@
  * The gateway runs with MAX_TASKS_PER_PRINCIPAL raised (the default cap is
  * exactly 1,000 and this run creates more). Every request is bounded.
  */
-import { readdirSync, readFileSync } from "node:fs";
+
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { discoverGateway, type GatewayProcess, sampleProcesses } from "../tools/load/gateway-procs";
 import { LatencyRecorder, type LatencySummary, summarize } from "../tools/load/latency";
+import { processCpuNs } from "./cpu";
 import type { RunningTarget } from "./targets";
 
 export const BLOCK_CALLS = 50;
@@ -278,23 +279,7 @@ class WsRpc {
 
 /** Nanoseconds on CPU so far, summed over every thread of `processes`. */
 function cpuNsOf(processes: readonly GatewayProcess[]): number {
-  let total = 0;
-  for (const { pid } of processes) {
-    let threads: string[] = [];
-    try {
-      threads = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of threads) {
-      try {
-        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread ended meanwhile.
-      }
-    }
-  }
-  return total;
+  return processCpuNs(processes.map((p) => p.pid));
 }
 
 // ---------------------------------------------------------------------------
