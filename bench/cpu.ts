@@ -60,11 +60,21 @@ export class CpuProbe {
     return Object.fromEntries(this.#idleNsPerMs);
   }
 
-  sample(): CpuSample {
+  /**
+   * Every thread's CPU so far. A process of the group that has gone (wrangler
+   * restarts its runtime when a watched file changes) makes the probe find the
+   * group again first, so the new runtime is counted from here on.
+   */
+  sample(retried = false): CpuSample {
     const threads = new Map<string, Map<string, number>>();
     for (const [pid, role] of this.#roles) {
+      const times = threadTimes(pid);
+      if (times.length === 0 && !retried) {
+        this.refresh();
+        return this.sample(true);
+      }
       const mine = threads.get(role) ?? new Map<string, number>();
-      for (const [tid, ns] of threadTimes(pid)) mine.set(`${pid}/${tid}`, ns);
+      for (const [tid, ns] of times) mine.set(`${pid}/${tid}`, ns);
       threads.set(role, mine);
     }
     return { atMs: performance.now(), threads };
