@@ -20,6 +20,7 @@
 import { isRecord } from "../../shared/protocol";
 import { UPSTREAM_LIST_MAX_MS, type Upstream } from "../config/upstreams";
 import { logEvent } from "../observability/log";
+import { withTrace } from "../observability/trace";
 import { InputRequired, type ToolResult } from "../tools/types";
 import {
   AUTHORIZE_TOOL,
@@ -108,8 +109,48 @@ export class Federation {
     return resolveName(this.upstreams, name, kind);
   }
 
+  /*
+   * Each public operation below runs inside its call's trace (an async context,
+   * RelayCall.trace), which every log line and upstream request under it reads.
+   */
+
   /** Every upstream's list of `kind`, namespaced; failures are reported, not thrown. */
-  async list(kind: ListKind, call: RelayCall): Promise<MergedList> {
+  list(kind: ListKind, call: RelayCall): Promise<MergedList> {
+    return withTrace(call.trace, () => this.#list(kind, call));
+  }
+
+  callTool(
+    target: Target,
+    args: Record<string, unknown>,
+    call: RelayCall,
+  ): Promise<ToolResult | InputRequired> {
+    return withTrace(call.trace, () => this.#callTool(target, args, call));
+  }
+
+  getPrompt(
+    target: Target,
+    args: Record<string, string>,
+    call: RelayCall,
+  ): Promise<Record<string, unknown> | InputRequired> {
+    const params = { name: target.name, arguments: args };
+    return withTrace(call.trace, () => this.#relayWithInput(target, "prompts/get", params, call));
+  }
+
+  readResource(target: Target, call: RelayCall): Promise<Record<string, unknown>> {
+    return withTrace(call.trace, () => this.#readResource(target, call));
+  }
+
+  complete(
+    target: Target,
+    params: Record<string, unknown>,
+    call: RelayCall,
+  ): Promise<Record<string, unknown>> {
+    return withTrace(call.trace, () =>
+      this.#relayPlain(target.upstream, "completion/complete", params, call),
+    );
+  }
+
+  async #list(kind: ListKind, call: RelayCall): Promise<MergedList> {
     const settled = await Promise.all(
       this.upstreams.map(async (upstream) => {
         const skip = skipReason(upstream);
@@ -161,7 +202,7 @@ export class Federation {
     return merged;
   }
 
-  async callTool(
+  async #callTool(
     target: Target,
     args: Record<string, unknown>,
     call: RelayCall,
@@ -183,16 +224,7 @@ export class Federation {
     return result as unknown as ToolResult;
   }
 
-  async getPrompt(
-    target: Target,
-    args: Record<string, string>,
-    call: RelayCall,
-  ): Promise<Record<string, unknown> | InputRequired> {
-    const params = { name: target.name, arguments: args };
-    return this.#relayWithInput(target, "prompts/get", params, call);
-  }
-
-  async readResource(target: Target, call: RelayCall): Promise<Record<string, unknown>> {
+  async #readResource(target: Target, call: RelayCall): Promise<Record<string, unknown>> {
     const { upstream } = target;
     const result = await this.#relayPlain(upstream, "resources/read", { uri: target.name }, call);
     const contents = Array.isArray(result.contents) ? result.contents : [];
@@ -204,14 +236,6 @@ export class Federation {
           : item,
       ),
     };
-  }
-
-  async complete(
-    target: Target,
-    params: Record<string, unknown>,
-    call: RelayCall,
-  ): Promise<Record<string, unknown>> {
-    return this.#relayPlain(target.upstream, "completion/complete", params, call);
   }
 
   /**

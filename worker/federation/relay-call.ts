@@ -4,6 +4,7 @@
  * under federation/ imports the dispatcher or its context.
  */
 import type { LogLevel, ProgressToken } from "../../shared/protocol";
+import type { Trace } from "../observability/trace";
 
 /** A reply to a server->client request (the client's answer, or an error standing in for it). */
 export type ClientReply =
@@ -13,6 +14,11 @@ export type ClientReply =
 export interface RelayCall {
   /** The gateway session, for log lines only. */
   sessionId: string;
+  /**
+   * The call's trace: federation runs each relayed operation inside it (an
+   * async context), so every log line and upstream request of the call carries it.
+   */
+  trace: Trace;
   /** Session era (live server->client requests) or 2026-07-28 (multi-round-trip replay). */
   era: "session" | "modern";
   /** Aborted when the caller gives up (cancellation, deadline, session end). */

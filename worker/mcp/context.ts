@@ -13,6 +13,7 @@ import type {
 import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { RelayCall } from "../federation/relay-call";
+import type { Trace } from "../observability/trace";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
@@ -55,6 +56,13 @@ export interface CallContext {
   era: Era;
   channel: Channel;
   signal: AbortSignal;
+  /**
+   * The call's W3C trace (observability/trace.ts). Explicit, not an async
+   * context: entering one per call was about a quarter of Dormouse's own CPU
+   * per warm message. Log lines of the call take it from here; federation
+   * enters it as the async context of what it relays (RelayCall.trace).
+   */
+  trace: Trace;
   /** The client's declared capabilities: from initialize, or from the 2026 envelope. */
   clientCapabilities(): Record<string, unknown>;
   /** Asks the client live for a relayed upstream (federation's RelayCall.askClient). */

@@ -56,7 +56,7 @@ import {
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
-import { traceFrom, withTrace } from "../observability/trace";
+import { type Trace, traceFrom } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import { CallAbort } from "./call-abort";
@@ -136,17 +136,23 @@ export class Dispatcher {
 
   /**
    * Serves one request on `channel`, as part of the trace its `_meta` carries
-   * (or a new one): every log line of the call has its trace id. An id already
+   * (or a new one), held on the call's context: every log line of the call has
+   * its trace id, and federation carries it upstream. An id already
    * in flight is refused, unless it came from an earlier connection of the same
    * channel (`origin`): then the client started its ids afresh (a reconnecting
    * client that does not resume), the older request could no longer be answered
    * unambiguously, and it is stopped in favour of the newer one.
    */
   run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
-    return withTrace(traceFrom(request.params?._meta), () => this.#serve(request, channel, origin));
+    return this.#serve(request, channel, traceFrom(request.params?._meta), origin);
   }
 
-  async #serve(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
+  async #serve(
+    request: JsonRpcRequest,
+    channel: Channel,
+    trace: Trace,
+    origin?: number,
+  ): Promise<void> {
     const key = JSON.stringify(request.id);
     const existing = this.#inflight.get(key);
     if (
@@ -207,6 +213,7 @@ export class Dispatcher {
         get signal() {
           return abort.signal;
         },
+        trace,
         deadline,
         progressToken: progressTokenOf(request),
         clientCapabilities: () =>
@@ -238,11 +245,12 @@ export class Dispatcher {
       if (abort.aborted) return;
       const error = asJsonRpcError(thrown);
       if (!(thrown instanceof JsonRpcError)) {
-        logEvent("error", "request_failed", {
-          sessionId: this.session.sessionId,
-          method: request.method,
-          error: thrown,
-        });
+        logEvent(
+          "error",
+          "request_failed",
+          { sessionId: this.session.sessionId, method: request.method, error: thrown },
+          trace,
+        );
       }
       channel.send(errorEnvelope(request.id, error));
     } finally {

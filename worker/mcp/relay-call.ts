@@ -10,6 +10,7 @@ import type { CallContext } from "./context";
 export function relayCall(call: CallContext): RelayCall {
   return {
     sessionId: call.session.sessionId,
+    trace: call.trace,
     era: call.era.kind,
     signal: call.signal,
     progressToken: call.progressToken,

@@ -61,7 +61,12 @@ export async function callTool(
     return await tool.run(validated.value, toolContext(owned.toolset, call));
   } catch (error) {
     if (error instanceof JsonRpcError || call.signal.aborted) throw error;
-    logEvent("error", "tool_failed", { sessionId: call.session.sessionId, tool: name, error });
+    logEvent(
+      "error",
+      "tool_failed",
+      { sessionId: call.session.sessionId, tool: name, error },
+      call.trace,
+    );
     return { content: [{ type: "text", text: `Tool ${name} failed` }], isError: true };
   }
 }

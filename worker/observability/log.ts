@@ -4,7 +4,7 @@
  * pass tokens or message bodies; errors are reduced to name and message
  * (stacks stay in the runtime's own exception reporting).
  */
-import { currentTrace } from "./trace";
+import { currentTrace, type Trace } from "./trace";
 
 export type LogSeverity = "debug" | "info" | "warn" | "error";
 
@@ -27,13 +27,19 @@ export function setLogLevel(level: string | undefined): boolean {
   return true;
 }
 
+/**
+ * Writes one line. `trace`: the call it belongs to, when the caller holds it
+ * (a dispatcher's call); otherwise the trace of the async context, if any
+ * (federation's relayed work, a principal object's RPC).
+ */
 export function logEvent(
   severity: LogSeverity,
   event: string,
   fields: Record<string, unknown> = {},
+  trace?: Trace,
 ): void {
   if (RANK[severity] < threshold) return;
-  const traceId = currentTrace()?.traceId;
+  const traceId = (trace ?? currentTrace())?.traceId;
   const line: Record<string, unknown> = {
     level: severity,
     event,

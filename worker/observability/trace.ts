@@ -3,10 +3,14 @@
  * `baggage` in a request's `_meta`; the HTTP edge copies the headers of the
  * same names there). A call that carries a valid `traceparent` continues that
  * trace; any other call starts one, so every log line of a call can be joined
- * by its trace id. The call's context is held in AsyncLocalStorage (workerd's
- * `nodejs_als` flag) for the duration of the call: the logger stamps each line
- * with it, and the upstream client sends it on (header and `_meta`) with the
- * call's own span as the parent.
+ * by its trace id. The dispatcher holds a call's trace on its context and
+ * passes it to the log lines it writes; federation runs what it relays inside
+ * it as an AsyncLocalStorage context (workerd's `nodejs_als` flag), where the
+ * logger stamps each line with it and the upstream client sends it on (header
+ * and `_meta`) with the call's own span as the parent. Not one async context
+ * per call: entering it was about a quarter of Dormouse's own CPU per warm
+ * WebSocket message (8 to 11 µs in four interleaved pairs), and a call served
+ * by a built-in tool needs the trace only for its few error lines.
  *
  * https://www.w3.org/TR/trace-context/#traceparent-header
  */
