@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { OUTBOX_MAX_ROWS } from "../../shared/limits";
 import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
 import { SocketReplay } from "../../worker/session/replay";
+import { WS_STREAM } from "../../worker/storage/outbox-table";
 import { SessionStorage } from "../../worker/storage/session-storage";
 import {
   connect,
@@ -177,6 +178,34 @@ describe("what a re-attach cannot have", () => {
 });
 
 describe("a socket sent more than the store holds between two writes", () => {
+  it("writes only what the store keeps: at most OUTBOX_MAX_ROWS rows per flush", async () => {
+    const id = env.SESSIONS.newUniqueId();
+    const written = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
+      const storage = new SessionStorage(state.storage);
+      storage.create(id.toString(), Date.now(), "anonymous");
+      const batches: number[] = [];
+      const keep = storage.outbox.keep.bind(storage.outbox);
+      storage.outbox.keep = (stream, messages) => {
+        batches.push(messages.length);
+        keep(stream, messages);
+      };
+      const replay = new SocketReplay({
+        outbox: storage.outbox,
+        enabled: true,
+        flushSoon: () => {},
+      });
+      // Twice the bound: the ring holds them all (it drops only past twice the bound).
+      for (let i = 1; i <= 2 * OUTBOX_MAX_ROWS; i++) replay.record(JSON.stringify({ n: i }), true);
+      replay.flush();
+      const newest = storage.outbox.after(WS_STREAM, 0).map((m) => m.seq);
+      return { batches, newest };
+    });
+    expect(written.batches).toEqual([OUTBOX_MAX_ROWS]);
+    expect(written.newest).toEqual(
+      Array.from({ length: OUTBOX_MAX_ROWS }, (_, i) => OUTBOX_MAX_ROWS + 1 + i),
+    );
+  });
+
   it("keeps the newest messages (older ones dropped unwritten) and names the rest as lost", async () => {
     const id = env.SESSIONS.newUniqueId();
     const outcome = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {

@@ -89,9 +89,16 @@ export class SocketReplay {
     this.#ringChars = chars;
   }
 
-  /** Writes the ring to the replay store (one turn, one commit). */
+  /**
+   * Writes the ring to the replay store (one turn, one commit): only what the
+   * store keeps, since older entries would be trimmed in the same turn (a busy
+   * socket's flush writes at most OUTBOX_MAX_ROWS rows, not twice that).
+   */
   flush(): void {
     if (this.#ring.length === 0) return;
+    if (this.#ring.length > OUTBOX_MAX_ROWS || this.#ringChars > OUTBOX_MAX_CHARS) {
+      this.#dropOldest();
+    }
     this.options.outbox.keep(WS_STREAM, this.#ring);
     this.#ring = [];
     this.#ringChars = 0;
