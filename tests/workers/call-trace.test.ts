@@ -108,24 +108,17 @@ afterEach(() => {
 });
 
 describe("the trace of a call served by a built-in tool", () => {
-  it("is on the log line of a tool that fails before returning", async () => {
+  it.each([
+    ["fails before returning", "fails_at_once"],
+    ["fails after awaiting", "fails_later"],
+  ])("is on the log line of a tool that %s", async (_when, tool) => {
     const traceId = hex(16);
     const lines = await errorLines(async () => {
-      const result = await call("fails_at_once", `00-${traceId}-${hex(8)}-01`);
+      const result = await call(tool, `00-${traceId}-${hex(8)}-01`);
       expect(result.isError).toBe(true);
     });
     const failed = lines.find((line) => line.event === "tool_failed");
-    expect(failed).toMatchObject({ tool: "fails_at_once", traceId });
-  });
-
-  it("is on the log line of a tool that fails after awaiting", async () => {
-    const traceId = hex(16);
-    const lines = await errorLines(async () => {
-      const result = await call("fails_later", `00-${traceId}-${hex(8)}-01`);
-      expect(result.isError).toBe(true);
-    });
-    const failed = lines.find((line) => line.event === "tool_failed");
-    expect(failed).toMatchObject({ tool: "fails_later", traceId });
+    expect(failed).toMatchObject({ tool, traceId });
   });
 
   it("is a fresh trace id for a call that carries none, and another for the next call", async () => {

@@ -2,7 +2,7 @@
  * Routes one decoded JSON-RPC message to its handler and sends the reply.
  *
  * Era selection: a request whose
- * `params._meta` names a 2026-07-28 protocol version is served statelessly
+ * Era selection (era.ts): a request whose
  * from that envelope; anything else is session era and needs `initialize`
  * first (ping excepted). In-flight requests are tracked so that
  * `notifications/cancelled` can abort them; a cancelled request gets no reply
@@ -27,7 +27,6 @@ import type { DecodedFrame } from "../../shared/codec";
 import {
   asJsonRpcError,
   errorEnvelope,
-  INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
   METHOD_NOT_FOUND,
@@ -36,23 +35,15 @@ import {
   TOO_MANY_IN_FLIGHT,
   toWireError,
 } from "../../shared/errors";
-import { formatIssues } from "../../shared/issues";
 import { acceptsSessionRequest, transition } from "../../shared/lifecycle";
 import { MAX_IN_FLIGHT_PER_SESSION } from "../../shared/limits";
 import {
-  isModernVersion,
-  isSessionEraVersion,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   META_CLIENT_CAPABILITIES,
-  META_PROTOCOL_VERSION,
-  MODERN_VERSIONS,
-  ModernEnvelopeSchema,
-  ProgressTokenSchema,
   type RequestId,
   RequestIdSchema,
-  SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
@@ -61,8 +52,9 @@ import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import { CallAbort } from "./call-abort";
 import type { ClientRequests } from "./client-requests";
-import type { CallContext, Era, SessionContext } from "./context";
+import type { CallContext, SessionContext } from "./context";
 import { DeadlineSweep, RequestTimeout } from "./deadline";
+import { progressTokenOf, selectEra } from "./era";
 import { findHandler } from "./handlers";
 import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
@@ -370,36 +362,4 @@ export class Dispatcher {
     }
     logEvent("debug", "unexpected_response", { sessionId: this.session.sessionId });
   }
-}
-
-function selectEra(request: JsonRpcRequest): Era {
-  const meta = request.params?._meta;
-  if (typeof meta !== "object" || meta === null || !(META_PROTOCOL_VERSION in meta)) {
-    return { kind: "session" };
-  }
-  const version = (meta as Record<string, unknown>)[META_PROTOCOL_VERSION];
-  if (isSessionEraVersion(version)) return { kind: "session" };
-  if (!isModernVersion(version)) {
-    throw toWireError({
-      kind: "unsupported_version",
-      requested: String(version),
-      supported: [...MODERN_VERSIONS, ...SESSION_ERA_VERSIONS],
-    });
-  }
-  const envelope = v.safeParse(ModernEnvelopeSchema, meta);
-  if (!envelope.success) {
-    const issues = formatIssues(envelope.issues, "_meta");
-    throw new JsonRpcError(INVALID_PARAMS, `Invalid request envelope in params._meta: ${issues}`);
-  }
-  return { kind: "modern", version, envelope: envelope.output };
-}
-
-function progressTokenOf(request: JsonRpcRequest): CallContext["progressToken"] {
-  const meta = request.params?._meta;
-  if (typeof meta !== "object" || meta === null) return undefined;
-  const value = (meta as Record<string, unknown>).progressToken;
-  // Most calls carry none: no failed parse (and its issue objects) for them.
-  if (value === undefined) return undefined;
-  const token = v.safeParse(ProgressTokenSchema, value);
-  return token.success ? token.output : undefined;
 }
