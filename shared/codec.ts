@@ -16,6 +16,7 @@ import {
 } from "./errors";
 import { MAX_JSON_DEPTH } from "./limits";
 import {
+  isRecord,
   type JsonRpcNotification,
   JsonRpcNotificationSchema,
   type JsonRpcRequest,
@@ -55,17 +56,20 @@ export function decodeFrame(text: string): DecodedFrame {
   return classify(value);
 }
 
-/** Whether `value` nests objects/arrays deeper than `limit` (iterative: no stack overflow). */
+/**
+ * Whether `value` nests objects/arrays deeper than `limit`. Recursive, but never
+ * deeper than `limit` calls (it answers true there), so no input can overflow
+ * the stack; and it allocates nothing, since it runs on every frame.
+ */
 export function exceedsDepth(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (typeof node !== "object" || node === null) continue;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
+  if (typeof value !== "object" || value === null) return false;
+  if (limit < 1) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (exceedsDepth(child, limit - 1)) return true;
+    return false;
   }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (exceedsDepth(record[key], limit - 1)) return true;
   return false;
 }
 
@@ -83,6 +87,9 @@ export function classify(value: unknown): DecodedFrame {
     );
   }
   const record = value as Record<string, unknown>;
+  // The common frame, a well-formed request, checked by hand: the same rules as
+  // JsonRpcRequestSchema, which still judges (and words the error of) any other.
+  if (isPlainRequest(record)) return { kind: "request", message: record };
   if ("method" in record) {
     if ("id" in record) {
       const request = v.safeParse(JsonRpcRequestSchema, record);
@@ -96,6 +103,16 @@ export function classify(value: unknown): DecodedFrame {
     if (response.success) return { kind: "response", message: response.output };
   }
   return invalid(recoverId(record), new JsonRpcError(INVALID_REQUEST, describeInvalid(record)));
+}
+
+/** JsonRpcRequestSchema's rules, by hand; a frame that fails here is judged by the schema. */
+function isPlainRequest(record: Record<string, unknown>): record is JsonRpcRequest {
+  return (
+    record.jsonrpc === "2.0" &&
+    typeof record.method === "string" &&
+    (typeof record.id === "string" || Number.isSafeInteger(record.id)) &&
+    (record.params === undefined || isRecord(record.params))
+  );
 }
 
 function recoverId(record: Record<string, unknown>): RequestId | null {

@@ -2,9 +2,12 @@
  * shared/codec.ts: one text frame in, one classified message or a ready-made
  * error reply out; total over any input.
  */
+import fc from "fast-check";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { classify, decodeFrame, exceedsUtf8Bytes } from "../../shared/codec";
+import { classify, decodeFrame, exceedsDepth, exceedsUtf8Bytes } from "../../shared/codec";
 import { INVALID_REQUEST, PARSE_ERROR } from "../../shared/errors";
+import { JsonRpcRequestSchema } from "../../shared/protocol";
 
 function replyOf(text: string) {
   const frame = decodeFrame(text);
@@ -129,6 +132,66 @@ describe("classify", () => {
   it("never throws, whatever value it is given", () => {
     const values: unknown[] = [undefined, 0, Number.NaN, Symbol("s"), () => 1, new Date(), {}];
     for (const value of values) expect(() => classify(value)).not.toThrow();
+  });
+
+  // A well-formed request is recognised by a hand-written check before any
+  // schema runs; this holds it to JsonRpcRequestSchema on every field's edge.
+  it("takes a value as a request exactly when JsonRpcRequestSchema does", () => {
+    const absent = fc.constant(undefined);
+    const field = (...values: fc.Arbitrary<unknown>[]) => fc.oneof(absent, ...values);
+    const record = fc.record({
+      jsonrpc: field(fc.constantFrom("2.0", "2", "1.0", 2, null)),
+      id: field(
+        fc.string({ maxLength: 3 }),
+        fc.integer(),
+        fc.constantFrom(1.5, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, null, true, [], {}),
+      ),
+      method: field(fc.string({ maxLength: 3 }), fc.constantFrom(1, null, {})),
+      params: field(fc.dictionary(fc.string({ maxLength: 2 }), fc.integer(), { maxKeys: 2 })),
+      other: field(fc.constantFrom([], null, "x", 1)),
+      result: field(fc.constant({})),
+    });
+    fc.assert(
+      fc.property(record, fc.constantFrom([], null, "p", 1), (fields, badParams) => {
+        const value: Record<string, unknown> = {};
+        for (const [key, entry] of Object.entries(fields)) {
+          if (entry !== undefined) value[key] = entry;
+        }
+        // Params of every wrong type too, not only a dictionary or nothing.
+        const cases = [value, { ...value, params: badParams }];
+        for (const candidate of cases) {
+          const frame = classify(candidate);
+          const schema = v.safeParse(JsonRpcRequestSchema, candidate);
+          expect(frame.kind === "request").toBe(schema.success);
+          if (frame.kind === "request") expect(frame.message).toEqual(candidate);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("exceedsDepth", () => {
+  function depthOf(value: unknown): number {
+    if (typeof value !== "object" || value === null) return 0;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    return 1 + Math.max(0, ...children.map(depthOf));
+  }
+
+  it("is true exactly when objects and arrays nest deeper than the limit", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 7 }), (value, limit) => {
+        expect(exceedsDepth(value, limit)).toBe(depthOf(value) > limit);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("answers for nesting far past the limit without overflowing the stack", () => {
+    let deep: unknown = 1;
+    for (let level = 0; level < 200_000; level += 1) deep = [deep];
+    expect(exceedsDepth(deep, 64)).toBe(true);
+    expect(exceedsDepth(JSON.parse(`${"[".repeat(64)}${"]".repeat(64)}`), 64)).toBe(false);
   });
 });
 

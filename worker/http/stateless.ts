@@ -59,7 +59,9 @@ export async function serveStateless(
     oneShot: true,
   });
   if (frame.kind !== "request") {
-    await dispatcher.handle(frame, { send: () => {} }).finally(options.onSettled);
+    await (dispatcher.handle(frame, { send: () => {} }) ?? Promise.resolve()).finally(
+      options.onSettled,
+    );
     return new Response(null, { status: 202 });
   }
   if (frame.message.method === "subscriptions/listen") {
@@ -82,7 +84,7 @@ export async function serveStateless(
     maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
-  dispatcher.run(frame.message, exchange).finally(() => {
+  (dispatcher.run(frame.message, exchange) ?? Promise.resolve()).finally(() => {
     exchange.abandon();
     options.onSettled();
   });

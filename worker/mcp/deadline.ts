@@ -36,6 +36,17 @@ export class DeadlineSweep {
 
   /** Starts a deadline `ms` from now, which calls `onExpire` once unless stopped first. */
   start(ms: number, onExpire: () => void): Deadline {
+    const deadline = new Deadline(this, ms, onExpire);
+    deadline.resume();
+    return deadline;
+  }
+
+  /**
+   * A deadline of `ms` that has not started: its clock runs from its first
+   * `resume()`. A request's deadline starts only once its handler waits for
+   * something; one that answers without waiting never touches the sweep.
+   */
+  paused(ms: number, onExpire: () => void): Deadline {
     return new Deadline(this, ms, onExpire);
   }
 
@@ -80,7 +91,6 @@ export class Deadline {
     private readonly onExpire: () => void,
   ) {
     this.#left = ms;
-    this.resume();
   }
 
   pause(): void {

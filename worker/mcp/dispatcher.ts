@@ -1,9 +1,8 @@
 /**
  * Routes one decoded JSON-RPC message to its handler and sends the reply.
  *
- * Era selection: a request whose
- * Era selection (era.ts): a request whose
- * from that envelope; anything else is session era and needs `initialize`
+ * Era selection (era.ts): a request whose `_meta` names a 2026-07-28 version is
+ * served from that envelope; anything else is session era and needs `initialize`
  * first (ping excepted). In-flight requests are tracked so that
  * `notifications/cancelled` can abort them; a cancelled request gets no reply
  * (spec: cancellation). The in-flight map is memory only: a request in flight
@@ -41,7 +40,6 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  META_CLIENT_CAPABILITIES,
   type RequestId,
   RequestIdSchema,
 } from "../../shared/protocol";
@@ -50,11 +48,12 @@ import { logEvent } from "../observability/log";
 import { type Trace, traceFrom } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
+import { type AskClient, Call } from "./call";
 import { CallAbort } from "./call-abort";
 import type { ClientRequests } from "./client-requests";
 import type { CallContext, SessionContext } from "./context";
-import { DeadlineSweep, RequestTimeout } from "./deadline";
-import { progressTokenOf, selectEra } from "./era";
+import { type Deadline, DeadlineSweep, RequestTimeout } from "./deadline";
+import { selectEra } from "./era";
 import { findHandler } from "./handlers";
 import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
@@ -91,6 +90,16 @@ interface InFlight {
   origin: number | undefined;
 }
 
+/** One request between its arrival and its end: its in-flight entry, and what serving it needs. */
+interface Served extends InFlight {
+  key: string;
+  request: JsonRpcRequest;
+  trace: Trace;
+  deadline: Deadline;
+  /** Made once the era and handler are known (#start). */
+  call: Call | undefined;
+}
+
 export class Dispatcher {
   readonly #inflight = new Map<string, InFlight>();
   readonly #deadlineMs: number;
@@ -110,17 +119,30 @@ export class Dispatcher {
     this.#tasks = options.taskBridge;
   }
 
-  /** Handles one frame; never throws (errors become replies or log lines). */
-  /** Handles one frame; `origin` names the connection it came on (see `run`). */
-  async handle(frame: DecodedFrame, channel: Channel, origin?: number): Promise<void> {
+  /** How every call of this dispatcher asks the client (one function, not one per call). */
+  readonly #ask: AskClient = (call, method, params, signal) =>
+    this.#askClient(call, method, params, signal);
+
+  /**
+   * Handles one frame; `origin` names the connection it came on (see `run`).
+   * Never rejects: errors become replies or log lines. A promise only while
+   * the frame's work goes on: a request answered without waiting is done when
+   * this returns (undefined), with no promise or microtask turn of its own.
+   */
+  handle(frame: DecodedFrame, channel: Channel, origin?: number): Promise<void> | undefined {
     switch (frame.kind) {
       case "invalid":
         channel.send(frame.reply);
-        return;
+        return undefined;
       case "request":
         return this.run(frame.message, channel, origin);
       case "notification":
-        return this.#notification(frame.message);
+        try {
+          this.#notification(frame.message);
+        } catch (error) {
+          logEvent("error", "notification_failed", { sessionId: this.session.sessionId, error });
+        }
+        return undefined;
       case "response":
         return this.#response(frame.message);
     }
@@ -134,17 +156,12 @@ export class Dispatcher {
    * channel (`origin`): then the client started its ids afresh (a reconnecting
    * client that does not resume), the older request could no longer be answered
    * unambiguously, and it is stopped in favour of the newer one.
+   *
+   * A handler that answers without waiting is served to the end here, and the
+   * request's deadline never starts (nothing could interrupt it anyway); one
+   * that returns a promise starts its deadline then and ends in `#settle`.
    */
-  run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> {
-    return this.#serve(request, channel, traceFrom(request.params?._meta), origin);
-  }
-
-  async #serve(
-    request: JsonRpcRequest,
-    channel: Channel,
-    trace: Trace,
-    origin?: number,
-  ): Promise<void> {
+  run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> | undefined {
     const key = JSON.stringify(request.id);
     const existing = this.#inflight.get(key);
     if (
@@ -162,7 +179,7 @@ export class Dispatcher {
           new JsonRpcError(INVALID_REQUEST, `Request id ${key} is already in flight`),
         ),
       );
-      return;
+      return undefined;
     }
     if (this.#inflight.size >= MAX_IN_FLIGHT_PER_SESSION) {
       channel.send(
@@ -174,52 +191,90 @@ export class Dispatcher {
           ),
         ),
       );
-      return;
+      return undefined;
     }
     const abort = new CallAbort();
-    const entry: InFlight = { abort, channel, origin };
-    this.#inflight.set(key, entry);
     // At the deadline the client gets its error at once, even from a handler that ignores the signal.
-    const deadline = this.#deadlines.start(this.#deadlineMs, () => {
+    const deadline = this.#deadlines.paused(this.#deadlineMs, () => {
       const timeout = new RequestTimeout(this.#deadlineMs);
       abort.abort(timeout);
       channel.send(errorEnvelope(request.id, timeout.toWire()));
     });
+    const trace = traceFrom(request.params?._meta);
+    const served: Served = {
+      abort,
+      channel,
+      origin,
+      key,
+      request,
+      trace,
+      deadline,
+      call: undefined,
+    };
+    this.#inflight.set(key, served);
+    let outcome: object | Promise<object>;
     try {
-      const era = selectEra(request);
-      if (
-        era.kind === "session" &&
-        !acceptsSessionRequest(this.session.hot().phase, request.method)
-      ) {
-        throw toWireError({ kind: "not_initialized", method: request.method });
-      }
-      const handler = findHandler(request.method, era);
-      const read = readRoundTrip(request.params ?? {}, this.session.requestStateSecret);
-      const roundTrip = read instanceof Promise ? await read : read;
-      const session = this.session;
-      const call: CallContext = {
-        session,
-        request,
-        era,
-        channel,
-        get signal() {
-          return abort.signal;
-        },
-        trace,
-        deadline,
-        progressToken: progressTokenOf(request),
-        clientCapabilities: () =>
-          era.kind === "modern"
-            ? (era.envelope[META_CLIENT_CAPABILITIES] ?? {})
-            : (session.record().clientCapabilities ?? {}),
-        askClient: (method, params, signal) => this.#askClient(call, method, params, signal),
-        inputResponses: roundTrip.inputResponses,
-        requestState: roundTrip.requestState,
-      };
-      const result = await handler(request.params ?? {}, call);
+      outcome = this.#start(served);
+    } catch (thrown) {
+      this.#fail(served, thrown);
+      this.#end(served);
+      return undefined;
+    }
+    if (
+      outcome instanceof Promise ||
+      outcome instanceof InputRequired ||
+      outcome instanceof AwaitTask
+    ) {
+      deadline.resume();
+      return this.#settle(served, outcome);
+    }
+    try {
+      if (!abort.aborted) this.#answer(served, outcome);
+    } catch (thrown) {
+      this.#fail(served, thrown);
+    }
+    this.#end(served);
+    return undefined;
+  }
+
+  /** Up to the handler's answer: the era, the handler, the previous round, the handler run. */
+  #start(served: Served): object | Promise<object> {
+    const { request } = served;
+    const era = selectEra(request);
+    if (
+      era.kind === "session" &&
+      !acceptsSessionRequest(this.session.hot().phase, request.method)
+    ) {
+      throw toWireError({ kind: "not_initialized", method: request.method });
+    }
+    const handler = findHandler(request.method, era);
+    const params = request.params ?? {};
+    const call = new Call(
+      this.session,
+      request,
+      era,
+      served.channel,
+      served.trace,
+      served.deadline,
+      served.abort,
+      this.#ask,
+    );
+    served.call = call;
+    const read = readRoundTrip(params, this.session.requestStateSecret);
+    if (read instanceof Promise)
+      return read.then((opened) => handler(params, call.roundTrip(opened)));
+    return handler(params, call.roundTrip(read));
+  }
+
+  /** The rest of a request whose handler waits (or asks the client, or waits for a task). */
+  async #settle(served: Served, outcome: object | Promise<object>): Promise<void> {
+    const { request, channel, abort } = served;
+    try {
+      const result = await outcome;
       if (abort.aborted) return;
       if (result instanceof InputRequired) {
-        await this.#inputRequired(call, result);
+        // #start made the call before any handler could return this.
+        await this.#inputRequired(served.call as Call, result);
         return;
       }
       if (result instanceof AwaitTask) {
@@ -227,28 +282,43 @@ export class Dispatcher {
         await this.#tasks.park(request, channel, result.view);
         return;
       }
-      channel.send(
-        resultEnvelope(
-          request.id,
-          shapeResult(request.method, era, result as Record<string, unknown>),
-        ),
-      );
+      this.#answer(served, result);
     } catch (thrown) {
-      if (abort.aborted) return;
-      const error = asJsonRpcError(thrown);
-      if (!(thrown instanceof JsonRpcError)) {
-        logEvent(
-          "error",
-          "request_failed",
-          { sessionId: this.session.sessionId, method: request.method, error: thrown },
-          trace,
-        );
-      }
-      channel.send(errorEnvelope(request.id, error));
+      this.#fail(served, thrown);
     } finally {
-      deadline.stop();
-      if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+      this.#end(served);
     }
+  }
+
+  #answer(served: Served, result: object): void {
+    const { request } = served;
+    const era = (served.call as Call).era;
+    served.channel.send(
+      resultEnvelope(
+        request.id,
+        shapeResult(request.method, era, result as Record<string, unknown>),
+      ),
+    );
+  }
+
+  /** A request that failed gets its error, unless it was aborted (already answered, or cancelled). */
+  #fail(served: Served, thrown: unknown): void {
+    if (served.abort.aborted) return;
+    const { request } = served;
+    if (!(thrown instanceof JsonRpcError)) {
+      logEvent(
+        "error",
+        "request_failed",
+        { sessionId: this.session.sessionId, method: request.method, error: thrown },
+        served.trace,
+      );
+    }
+    served.channel.send(errorEnvelope(request.id, asJsonRpcError(thrown)));
+  }
+
+  #end(served: Served): void {
+    served.deadline.stop();
+    if (this.#inflight.get(served.key) === served) this.#inflight.delete(served.key);
   }
 
   /**

@@ -18,13 +18,16 @@ import {
 } from "../../shared/protocol";
 import type { CallContext, Era } from "./context";
 
+/** The session era (shared: most requests are in it, and an era is never changed). */
+const SESSION_ERA: Era = Object.freeze({ kind: "session" });
+
 export function selectEra(request: JsonRpcRequest): Era {
   const meta = request.params?._meta;
   if (typeof meta !== "object" || meta === null || !(META_PROTOCOL_VERSION in meta)) {
-    return { kind: "session" };
+    return SESSION_ERA;
   }
   const version = (meta as Record<string, unknown>)[META_PROTOCOL_VERSION];
-  if (isSessionEraVersion(version)) return { kind: "session" };
+  if (isSessionEraVersion(version)) return SESSION_ERA;
   if (!isModernVersion(version)) {
     throw toWireError({
       kind: "unsupported_version",

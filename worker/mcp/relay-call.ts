@@ -17,7 +17,7 @@ export function relayCall(call: CallContext): RelayCall {
     send: (message) => call.channel.send(message),
     log: clientLog(call),
     clientCapabilities: () => call.clientCapabilities(),
-    askClient: call.askClient,
+    askClient: (method, params, signal) => call.askClient(method, params, signal),
     deadline: call.deadline,
     inputResponses: call.inputResponses,
     requestState: call.requestState,

@@ -7,14 +7,17 @@
  * becomes an `isError` result with a generic message (details go to the log).
  * A call that becomes a durable task (task-calls.ts) answers CreateTaskResult.
  */
+import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { JsonRpcError, notificationEnvelope, toWireError } from "../../shared/errors";
 import { formatIssues } from "../../shared/issues";
 import type { LogLevel, ProgressToken } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
+import type { Owned } from "../tools/registry";
 import type {
   InputRequired,
   SessionSnapshot,
   ToolContext,
+  ToolDefinition,
   ToolResult,
   ToolState,
 } from "../tools/types";
@@ -24,12 +27,19 @@ import type { CallContext } from "./context";
 import { relayCall } from "./relay-call";
 import { startTask, taskModeOf } from "./task-calls";
 
-export async function callTool(
+type ToolOutcome = ToolResult | InputRequired | Record<string, unknown>;
+
+/**
+ * A promise only when something waits: a tool that answers at once (most
+ * built-in ones) is validated, run and answered without one, so its call
+ * needs no deadline, promise or microtask turn (dispatcher.ts).
+ */
+export function callTool(
   name: string,
   args: Record<string, unknown>,
   call: CallContext,
   params: Record<string, unknown> = {},
-): Promise<ToolResult | InputRequired | Record<string, unknown>> {
+): ToolOutcome | Promise<ToolOutcome> {
   // Hidden by ACCESS_POLICY: the very answer an unknown tool gets, before anything else runs.
   if (!allowed(call, "tools", name)) throw toWireError({ kind: "unknown_tool", name });
   const owned = call.session.registry.tools.get(name);
@@ -42,8 +52,19 @@ export async function callTool(
     // Arguments are validated by the upstream, which owns the schema.
     return federation.callTool(target, args, relayCall(call));
   }
-  const tool = owned.item;
-  const validated = await tool.input["~standard"].validate(args);
+  const validated = owned.item.input["~standard"].validate(args);
+  return validated instanceof Promise
+    ? validated.then((result) => runTool(owned, name, result, params, call))
+    : runTool(owned, name, validated, params, call);
+}
+
+function runTool(
+  owned: Owned<ToolDefinition>,
+  name: string,
+  validated: StandardSchemaV1.Result<unknown>,
+  params: Record<string, unknown>,
+  call: CallContext,
+): ToolOutcome | Promise<ToolOutcome> {
   if (validated.issues) {
     throw toWireError({
       kind: "invalid_arguments",
@@ -51,24 +72,34 @@ export async function callTool(
       issues: formatIssues(validated.issues),
     });
   }
+  const tool = owned.item;
   const program = taskModeOf(tool, name, params, call);
   if (program) {
     return startTask(tool, program, validated.value, params, call, () =>
       toolContext(owned.toolset, call),
     );
   }
+  let result: ReturnType<ToolDefinition["run"]>;
   try {
-    return await tool.run(validated.value, toolContext(owned.toolset, call));
+    result = tool.run(validated.value, toolContext(owned.toolset, call));
   } catch (error) {
-    if (error instanceof JsonRpcError || call.signal.aborted) throw error;
-    logEvent(
-      "error",
-      "tool_failed",
-      { sessionId: call.session.sessionId, tool: name, error },
-      call.trace,
-    );
-    return { content: [{ type: "text", text: `Tool ${name} failed` }], isError: true };
+    return toolFailed(error, name, call);
   }
+  return result instanceof Promise
+    ? result.catch((error) => toolFailed(error, name, call))
+    : result;
+}
+
+/** What a tool's failure becomes: a JsonRpcError passes through, anything else an `isError` result. */
+function toolFailed(error: unknown, name: string, call: CallContext): ToolResult {
+  if (error instanceof JsonRpcError || call.signal.aborted) throw error;
+  logEvent(
+    "error",
+    "tool_failed",
+    { sessionId: call.session.sessionId, tool: name, error },
+    call.trace,
+  );
+  return { content: [{ type: "text", text: `Tool ${name} failed` }], isError: true };
 }
 
 export function toolContext(toolset: string, call: CallContext): ToolContext {

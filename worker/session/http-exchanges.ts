@@ -94,7 +94,7 @@ export class HttpExchanges {
     }
     if (frame.kind !== "request") {
       // Answers to input requests may resume a long call on another stream: don't hold the 202.
-      dispatcher.handle(frame, this.options.socketChannel).catch((error) => {
+      (dispatcher.handle(frame, this.options.socketChannel) ?? Promise.resolve()).catch((error) => {
         logEvent("error", "http_message_failed", { sessionId: state.sessionId, error });
       });
       return new Response(null, { status: 202, headers });
@@ -107,8 +107,7 @@ export class HttpExchanges {
       // A call still waiting for client input when its stream expires is forgotten.
       onExpired: () => dispatcher.forgetWaiting(request),
     });
-    dispatcher
-      .run(request, exchange)
+    (dispatcher.run(request, exchange) ?? Promise.resolve())
       .finally(() => {
         if (!dispatcher.isWaitingForInput(request)) exchange.abandon();
       })

@@ -167,15 +167,26 @@ export class SessionObject extends DurableObject<Env> {
     }
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+  /** Not async: a message answered at once returns nothing for the runtime to wait on. */
+  override webSocketMessage(
+    ws: WebSocket,
+    message: string | ArrayBuffer,
+  ): Promise<void> | undefined {
     // The Worker sends nothing on a resumed reply stream's internal socket.
-    if (this.#isResumer(ws)) return;
+    if (this.#isResumer(ws)) return undefined;
     try {
-      await this.#runtime.sockets.onMessage(ws, message);
+      return this.#runtime.sockets
+        .onMessage(ws, message)
+        ?.catch((error) => this.#failed(ws, error));
     } catch (error) {
-      logEvent("error", "message_failed", { sessionId: this.#runtime.sessionId, error });
-      closeQuietly(ws, CLOSE_INTERNAL_ERROR, "internal error");
+      this.#failed(ws, error);
+      return undefined;
     }
+  }
+
+  #failed(ws: WebSocket, error: unknown): void {
+    logEvent("error", "message_failed", { sessionId: this.#runtime.sessionId, error });
+    closeQuietly(ws, CLOSE_INTERNAL_ERROR, "internal error");
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

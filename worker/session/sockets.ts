@@ -97,18 +97,19 @@ export class Sockets {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  async onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+  /** A promise only while the frame's work goes on (Dispatcher.handle). */
+  onMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> | undefined {
     const { state, dispatcher, expiry, channel } = this.options;
     const checked = checkFrame(data);
     if (!checked.ok) {
       logEvent("warn", "frame_rejected", { sessionId: state.sessionId, code: checked.code });
       closeQuietly(ws, checked.code, checked.reason);
-      return;
+      return undefined;
     }
     const adoption = state.adopt(ws);
     if (adoption === "gone") {
       closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
-      return;
+      return undefined;
     }
     if (adoption === "rebuilt")
       logEvent("warn", "attachment_rebuilt", { sessionId: state.sessionId });
@@ -121,9 +122,9 @@ export class Sockets {
     if (touched || state.rate.mustKeep(Date.now())) state.saveAttachment();
     if (refusal) {
       if (frame.kind === "request") channel.send(errorEnvelope(frame.message.id, refusal));
-      return;
+      return undefined;
     }
-    await dispatcher.handle(frame, channel, state.generation);
+    return dispatcher.handle(frame, channel, state.generation);
   }
 
   /**
