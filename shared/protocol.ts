@@ -78,6 +78,16 @@ export const RequestIdSchema = v.custom<RequestId>(
   "Expected a string or an integer between -(2^53 - 1) and 2^53 - 1",
 );
 
+/**
+ * A request id as a map or storage key: its JSON text (a string id quoted, so
+ * it never equals a number's key), made without JSON.stringify for a number,
+ * where String() gives the same text at a fraction of the cost (a key is made
+ * for every request).
+ */
+export function requestKey(id: RequestId): string {
+  return typeof id === "number" ? String(id) : JSON.stringify(id);
+}
+
 /** The client capability each server->client request needs (elicitation, sampling, roots). */
 export const CAPABILITY_FOR_CLIENT_REQUEST: Readonly<Record<string, string>> = {
   "elicitation/create": "elicitation",

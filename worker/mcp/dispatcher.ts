@@ -42,6 +42,7 @@ import {
   type JsonRpcResponse,
   type RequestId,
   RequestIdSchema,
+  requestKey,
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
@@ -162,7 +163,7 @@ export class Dispatcher {
    * that returns a promise starts its deadline then and ends in `#settle`.
    */
   run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> | undefined {
-    const key = JSON.stringify(request.id);
+    const key = requestKey(request.id);
     const existing = this.#inflight.get(key);
     if (
       existing &&
@@ -350,13 +351,13 @@ export class Dispatcher {
 
   /** Whether a request started in this object lifetime still waits (client input, or its task). */
   isWaitingForInput(request: JsonRpcRequest): boolean {
-    const key = JSON.stringify(request.id);
+    const key = requestKey(request.id);
     return (this.#bridge?.isWaiting(key) ?? false) || (this.#tasks?.isParked(key) ?? false);
   }
 
   /** Forgets a waiting request whose reply stream expired. */
   forgetWaiting(request: JsonRpcRequest): void {
-    const key = JSON.stringify(request.id);
+    const key = requestKey(request.id);
     this.#bridge?.cancel(key);
     this.#tasks?.forget(key);
   }
@@ -385,7 +386,7 @@ export class Dispatcher {
       case "notifications/cancelled": {
         const parsed = v.safeParse(CancelledSchema, notification.params);
         if (!parsed.success) return;
-        const key = JSON.stringify(parsed.output.requestId);
+        const key = requestKey(parsed.output.requestId);
         this.#inflight
           .get(key)
           ?.abort.abort(new Error(parsed.output.reason ?? "cancelled by client"));

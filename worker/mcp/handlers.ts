@@ -14,6 +14,7 @@ import {
 import { transition } from "../../shared/lifecycle";
 import {
   InitializeParamsSchema,
+  isRecord,
   isSessionEraVersion,
   JsonObjectSchema,
   LATEST_SESSION_ERA_VERSION,
@@ -161,6 +162,11 @@ const CallToolSchema = v.looseObject({
 });
 
 const toolsCall: Handler = (params, call) => {
+  // The common shape by hand (CallToolSchema's rules); the schema judges, and words, any other.
+  const { name, arguments: args } = params;
+  if (typeof name === "string" && (args === undefined || isRecord(args))) {
+    return callTool(name, (args as Record<string, unknown> | undefined) ?? {}, call, params);
+  }
   const input = parseParams(CallToolSchema, params, "tools/call");
   return callTool(input.name, input.arguments ?? {}, call, params);
 };

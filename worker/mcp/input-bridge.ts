@@ -30,6 +30,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
   type RequestId,
+  requestKey,
   responseError,
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
@@ -88,7 +89,7 @@ export class InputBridge {
         `Too many calls waiting for client input (at most ${MAX_PENDING_CALLS})`,
       );
     }
-    const callKey = JSON.stringify(request.id);
+    const callKey = requestKey(request.id);
     const params = { ...(request.params ?? {}) };
     delete params.inputResponses;
     if (required.state !== undefined) {

@@ -31,6 +31,7 @@ import {
   isRecord,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  requestKey,
   responseError,
 } from "../../shared/protocol";
 import { isTerminal, META_RELATED_TASK, sessionTask, type TaskView } from "../../shared/tasks";
@@ -67,7 +68,7 @@ export class TaskBridge {
       );
     }
     const waiter: TaskWaiter = {
-      requestKey: JSON.stringify(request.id),
+      requestKey: requestKey(request.id),
       requestId: request.id,
       taskId: view.taskId,
     };

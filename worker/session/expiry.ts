@@ -45,9 +45,8 @@ export class Expiry {
    * Counts activity for the idle TTL: one write per TOUCH_EVERY_MS at most.
    * True when it wrote (the attachment's copy of the time is then stale).
    */
-  touch(): boolean {
+  touch(now: number): boolean {
     const { state, idleTtlMs } = this.options;
-    const now = Date.now();
     const every = Math.min(TOUCH_EVERY_MS, idleTtlMs / 10);
     if (now - state.lastTouch < every) return false;
     state.lastTouch = now;

@@ -59,7 +59,7 @@ export class HttpExchanges {
     } else if (!state.reachableBy(principal)) {
       return unknownSession();
     } else {
-      expiry.touch();
+      expiry.touch(Date.now());
     }
     if (op === "probe") return new Response(null, { status: 204, headers });
     if (op === "delete") {
@@ -77,7 +77,7 @@ export class HttpExchanges {
   resume(point: ResumePoint, principal: string): Response {
     const { state, expiry, replies } = this.options;
     if (!state.reachableBy(principal)) return unknownSession();
-    expiry.touch();
+    expiry.touch(Date.now());
     return replies.resume(point.stream, point.after) ?? unknownSession();
   }
 
@@ -85,7 +85,7 @@ export class HttpExchanges {
     const { state, dispatcher, expiry } = this.options;
     const frame = decodeFrame(body);
     if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400, headers });
-    const refusal = admitFrame(state.rate, frame);
+    const refusal = admitFrame(state.rate, frame, Date.now());
     if (refusal) {
       const retryAfterMs = (refusal.data as { retryAfterMs: number }).retryAfterMs;
       headers.set("Retry-After", String(Math.ceil(retryAfterMs / 1000)));

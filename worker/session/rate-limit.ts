@@ -61,8 +61,12 @@ export class MessageRate {
 }
 
 /** The message-rate check for one frame; answers to the server's own requests are never refused. */
-export function admitFrame(rate: MessageRate, frame: DecodedFrame): JsonRpcError | null {
-  return frame.kind === "response" ? null : rate.admit(Date.now());
+export function admitFrame(
+  rate: MessageRate,
+  frame: DecodedFrame,
+  now: number,
+): JsonRpcError | null {
+  return frame.kind === "response" ? null : rate.admit(now);
 }
 
 export interface OutboundLimit {

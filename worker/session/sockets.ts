@@ -113,13 +113,15 @@ export class Sockets {
     }
     if (adoption === "rebuilt")
       logEvent("warn", "attachment_rebuilt", { sessionId: state.sessionId });
-    const touched = expiry.touch();
+    // The clock stands still while a turn runs (Workers), so one reading serves them all.
+    const now = Date.now();
+    const touched = expiry.touch(now);
     const frame = decodeFrame(checked.text);
-    const refusal = admitFrame(state.rate, frame);
+    const refusal = admitFrame(state.rate, frame, now);
     // The attachment is written only when it must change: activity was recorded
     // (once a minute), or the bucket would not refill before an eviction could
     // forget it (rate-limit.ts). A warm message otherwise writes nothing.
-    if (touched || state.rate.mustKeep(Date.now())) state.saveAttachment();
+    if (touched || state.rate.mustKeep(now)) state.saveAttachment();
     if (refusal) {
       if (frame.kind === "request") channel.send(errorEnvelope(frame.message.id, refusal));
       return undefined;

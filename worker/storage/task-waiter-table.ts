@@ -8,7 +8,7 @@
  *                request sent for a task's input round -> (task id, input key),
  *                so the client's answer reaches the task. Deleted when the task ends.
  */
-import type { RequestId } from "../../shared/protocol";
+import { type RequestId, requestKey } from "../../shared/protocol";
 import type { SchemaTables } from "./schema";
 
 export interface TaskWaiter {
@@ -36,7 +36,7 @@ export class TaskWaiterTable {
     this.#sql.exec(
       "INSERT OR REPLACE INTO task_waiter (request_key, request_id, task_id, created_at) VALUES (?, ?, ?, ?)",
       waiter.requestKey,
-      JSON.stringify(waiter.requestId),
+      requestKey(waiter.requestId),
       waiter.taskId,
       Date.now(),
     );

@@ -15,7 +15,7 @@ import {
   REQUEST_TIMEOUT,
 } from "../../shared/errors";
 import { MAX_BODY_BYTES } from "../../shared/limits";
-import type { RequestId } from "../../shared/protocol";
+import { type RequestId, requestKey } from "../../shared/protocol";
 import type { Channel } from "./channel";
 import { SseWriter } from "./sse";
 
@@ -279,7 +279,7 @@ export class HttpExchange implements Channel {
     this.#resolve(new Response(sse.response, { status: 200, headers }));
     const replies = this.options.replies;
     if (replies) {
-      this.#stream = replies.open(JSON.stringify(this.requestId));
+      this.#stream = replies.open(requestKey(this.requestId));
       // The priming event: an id to resume from before anything else is sent.
       sse.prime(`${this.#stream}.0`, SSE_RETRY_MS);
     }
