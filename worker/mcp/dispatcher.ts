@@ -26,16 +26,13 @@ import type { DecodedFrame } from "../../shared/codec";
 import {
   asJsonRpcError,
   errorEnvelope,
-  INVALID_REQUEST,
   JsonRpcError,
   METHOD_NOT_FOUND,
   resultEnvelope,
   SESSION_ENDED,
-  TOO_MANY_IN_FLIGHT,
   toWireError,
 } from "../../shared/errors";
 import { acceptsSessionRequest, transition } from "../../shared/lifecycle";
-import { MAX_IN_FLIGHT_PER_SESSION } from "../../shared/limits";
 import {
   type JsonRpcNotification,
   type JsonRpcRequest,
@@ -56,6 +53,7 @@ import type { CallContext, SessionContext } from "./context";
 import { type Deadline, DeadlineSweep, RequestTimeout } from "./deadline";
 import { selectEra } from "./era";
 import { findHandler } from "./handlers";
+import { type InFlight, InFlightRequests } from "./in-flight";
 import type { InputBridge } from "./input-bridge";
 import { shapeResult } from "./results";
 import { inputRequiredResult, readRoundTrip } from "./round-trip";
@@ -84,13 +82,6 @@ export interface DispatcherOptions {
   oneShot?: boolean;
 }
 
-interface InFlight {
-  abort: CallAbort;
-  channel: Channel;
-  /** Which connection sent it (a socket's attach generation), when the channel spans several. */
-  origin: number | undefined;
-}
-
 /** One request between its arrival and its end: its in-flight entry, and what serving it needs. */
 interface Served extends InFlight {
   key: string;
@@ -102,7 +93,7 @@ interface Served extends InFlight {
 }
 
 export class Dispatcher {
-  readonly #inflight = new Map<string, InFlight>();
+  readonly #inflight = new InFlightRequests();
   readonly #deadlineMs: number;
   readonly #deadlines: DeadlineSweep;
   readonly #bridge: InputBridge | null;
@@ -152,11 +143,8 @@ export class Dispatcher {
   /**
    * Serves one request on `channel`, as part of the trace its `_meta` carries
    * (or a new one), held on the call's context: every log line of the call has
-   * its trace id, and federation carries it upstream. An id already
-   * in flight is refused, unless it came from an earlier connection of the same
-   * channel (`origin`): then the client started its ids afresh (a reconnecting
-   * client that does not resume), the older request could no longer be answered
-   * unambiguously, and it is stopped in favour of the newer one.
+   * its trace id, and federation carries it upstream. `origin` names the
+   * connection it came on, for the in-flight rules (in-flight.ts).
    *
    * A handler that answers without waiting is served to the end here, and the
    * request's deadline never starts (nothing could interrupt it anyway); one
@@ -164,34 +152,9 @@ export class Dispatcher {
    */
   run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> | undefined {
     const key = requestKey(request.id);
-    const existing = this.#inflight.get(key);
-    if (
-      existing &&
-      origin !== undefined &&
-      existing.origin !== undefined &&
-      existing.origin < origin
-    ) {
-      existing.abort.abort(new Error("a newer connection reused this request id"));
-      this.#inflight.delete(key);
-    } else if (existing) {
-      channel.send(
-        errorEnvelope(
-          request.id,
-          new JsonRpcError(INVALID_REQUEST, `Request id ${key} is already in flight`),
-        ),
-      );
-      return undefined;
-    }
-    if (this.#inflight.size >= MAX_IN_FLIGHT_PER_SESSION) {
-      channel.send(
-        errorEnvelope(
-          request.id,
-          new JsonRpcError(
-            TOO_MANY_IN_FLIGHT,
-            `Too many requests in flight on this session (at most ${MAX_IN_FLIGHT_PER_SESSION}); wait for replies`,
-          ),
-        ),
-      );
+    const refusal = this.#inflight.refusal(key, origin);
+    if (refusal) {
+      channel.send(errorEnvelope(request.id, refusal));
       return undefined;
     }
     const abort = new CallAbort();
@@ -212,7 +175,7 @@ export class Dispatcher {
       deadline,
       call: undefined,
     };
-    this.#inflight.set(key, served);
+    this.#inflight.add(key, served);
     let outcome: object | Promise<object>;
     try {
       outcome = this.#start(served);
@@ -319,7 +282,7 @@ export class Dispatcher {
 
   #end(served: Served): void {
     served.deadline.stop();
-    if (this.#inflight.get(served.key) === served) this.#inflight.delete(served.key);
+    this.#inflight.remove(served.key, served);
   }
 
   /**
@@ -341,10 +304,7 @@ export class Dispatcher {
       SESSION_ENDED,
       `The session ended while this request was in flight (${reason})`,
     );
-    for (const [key, entry] of this.#inflight) {
-      entry.channel.send(errorEnvelope(JSON.parse(key), error));
-      entry.abort.abort(new Error(reason));
-    }
+    this.#inflight.endAll(error, reason);
     this.#bridge?.endAll(error);
     this.#tasks?.endAll(error);
   }
@@ -387,9 +347,7 @@ export class Dispatcher {
         const parsed = v.safeParse(CancelledSchema, notification.params);
         if (!parsed.success) return;
         const key = requestKey(parsed.output.requestId);
-        this.#inflight
-          .get(key)
-          ?.abort.abort(new Error(parsed.output.reason ?? "cancelled by client"));
+        this.#inflight.cancel(key, parsed.output.reason ?? "cancelled by client");
         this.#bridge?.cancel(key);
         this.#tasks?.forget(key);
         return;
