@@ -13,7 +13,7 @@ import { Federation } from "../federation/federation";
 import { pooledUpstreamStore } from "../federation/store";
 import { announceListChange } from "../feed/change-feed";
 import type { HotState, SessionContext } from "../mcp/context";
-import { Dispatcher } from "../mcp/dispatcher";
+import { Dispatcher, settled } from "../mcp/dispatcher";
 import type { SessionRecord, SessionStore } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
@@ -59,9 +59,7 @@ export async function serveStateless(
     oneShot: true,
   });
   if (frame.kind !== "request") {
-    await (dispatcher.handle(frame, { send: () => {} }) ?? Promise.resolve()).finally(
-      options.onSettled,
-    );
+    await settled(dispatcher.handle(frame, { send: () => {} })).finally(options.onSettled);
     return new Response(null, { status: 202 });
   }
   if (frame.message.method === "subscriptions/listen") {
@@ -84,7 +82,7 @@ export async function serveStateless(
     maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
-  (dispatcher.run(frame.message, exchange) ?? Promise.resolve()).finally(() => {
+  settled(dispatcher.run(frame.message, exchange)).finally(() => {
     exchange.abandon();
     options.onSettled();
   });

@@ -66,6 +66,15 @@ const CancelledSchema = v.looseObject({
   reason: v.optional(v.string()),
 });
 
+/**
+ * The end of what `Dispatcher.handle` or `run` started, as a promise for a caller
+ * that chains on it (an HTTP exchange): already settled when the work was done
+ * before they returned (undefined).
+ */
+export function settled(work: Promise<void> | undefined): Promise<void> {
+  return work ?? Promise.resolve();
+}
+
 export interface DispatcherOptions {
   /** Longest any request may run (REQUEST_DEADLINE_MS). */
   deadlineMs: number;

@@ -11,7 +11,7 @@
 import { decodeFrame } from "../../shared/codec";
 import { errorEnvelope } from "../../shared/errors";
 import { SESSION_ID_HEADER } from "../../shared/limits";
-import type { Dispatcher } from "../mcp/dispatcher";
+import { type Dispatcher, settled } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import { HttpExchange } from "../transports/streamable-http";
 import type { Expiry } from "./expiry";
@@ -51,22 +51,23 @@ export class HttpExchanges {
   async handle(op: HttpOp, body: string, principal: string): Promise<Response> {
     const { state, expiry } = this.options;
     const headers = new Headers({ [SESSION_ID_HEADER]: state.sessionId });
+    // The clock stands still while a turn runs (Workers): one reading for the request.
+    const now = Date.now();
     if (op === "create") {
-      const now = Date.now();
       state.storage.create(state.sessionId, now, principal);
       expiry.activeAt(now);
       logEvent("info", "session_created", { sessionId: state.sessionId, transport: "http" });
     } else if (!state.reachableBy(principal)) {
       return unknownSession();
     } else {
-      expiry.touch(Date.now());
+      expiry.touch(now);
     }
     if (op === "probe") return new Response(null, { status: 204, headers });
     if (op === "delete") {
       await expiry.end("deleted by the client");
       return new Response(null, { status: 204, headers });
     }
-    return this.#post(op, body, headers);
+    return this.#post(op, body, headers, now);
   }
 
   /**
@@ -81,11 +82,16 @@ export class HttpExchanges {
     return replies.resume(point.stream, point.after) ?? unknownSession();
   }
 
-  async #post(op: "create" | "post", body: string, headers: Headers): Promise<Response> {
+  async #post(
+    op: "create" | "post",
+    body: string,
+    headers: Headers,
+    now: number,
+  ): Promise<Response> {
     const { state, dispatcher, expiry } = this.options;
     const frame = decodeFrame(body);
     if (frame.kind === "invalid") return Response.json(frame.reply, { status: 400, headers });
-    const refusal = admitFrame(state.rate, frame, Date.now());
+    const refusal = admitFrame(state.rate, frame, now);
     if (refusal) {
       const retryAfterMs = (refusal.data as { retryAfterMs: number }).retryAfterMs;
       headers.set("Retry-After", String(Math.ceil(retryAfterMs / 1000)));
@@ -94,7 +100,7 @@ export class HttpExchanges {
     }
     if (frame.kind !== "request") {
       // Answers to input requests may resume a long call on another stream: don't hold the 202.
-      (dispatcher.handle(frame, this.options.socketChannel) ?? Promise.resolve()).catch((error) => {
+      settled(dispatcher.handle(frame, this.options.socketChannel)).catch((error) => {
         logEvent("error", "http_message_failed", { sessionId: state.sessionId, error });
       });
       return new Response(null, { status: 202, headers });
@@ -107,7 +113,7 @@ export class HttpExchanges {
       // A call still waiting for client input when its stream expires is forgotten.
       onExpired: () => dispatcher.forgetWaiting(request),
     });
-    (dispatcher.run(request, exchange) ?? Promise.resolve())
+    settled(dispatcher.run(request, exchange))
       .finally(() => {
         if (!dispatcher.isWaitingForInput(request)) exchange.abandon();
       })
