@@ -114,7 +114,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Tries with a fresh port after the one freePort() gave was taken before wrangler bound it. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts `wrangler dev` and waits until it is healthy. freePort() releases its
+ * port before wrangler binds it, so another process (a gateway of another test
+ * file, an outgoing connection) can take it first; wrangler then exits with
+ * "Address already in use" and, unless the caller chose the port, another is tried.
+ */
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startGatewayOnce(options);
+    } catch (error) {
+      const taken = error instanceof Error && error.message.includes("Address already in use");
+      if (!taken || options.port !== undefined || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startGatewayOnce(options: GatewayOptions): Promise<Gateway> {
   const port = options.port ?? (await freePort());
   const persistDir = options.persistTo ?? (await mkdtemp(join(tmpdir(), "dormouse-e2e-")));
   if (options.persistTo) await mkdir(options.persistTo, { recursive: true });
