@@ -6,13 +6,14 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { type DeadPort, deadPort, type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";
 import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
 
 let upstream: UpstreamProcess | undefined;
+let down: DeadPort | undefined;
 let gateway: Gateway | undefined;
 let chromium: Chromium | undefined;
 let browser: Browser;
@@ -21,7 +22,9 @@ const opened: InspectorPage[] = [];
 beforeAll(async () => {
   buildInspector();
   upstream = await startStatefulUpstream();
-  const downPort = await freePort();
+  // Held until the end: a port only released (freePort) can be taken by another test's server.
+  down = await deadPort();
+  const downPort = down.port;
   [gateway, chromium] = await startAll([
     startGateway({
       vars: {
@@ -37,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([chromium?.stop(), gateway?.stop(), upstream?.stop()]);
+  await Promise.allSettled([chromium?.stop(), gateway?.stop(), upstream?.stop(), down?.close()]);
 });
 
 afterEach(async () => {
