@@ -5,9 +5,13 @@
  *
  * A WebSocket session counts to 3, sets its log level to "error" and
  * subscribes to dormouse://about; an HTTP session counts to 2; a `sleep` call
- * is still running when the process group is killed. After the restart both
+ * is still running when the process group is killed; a third session is
+ * killed right after its initialize was answered. After the restart the
  * sessions are re-attached by id and must hold exactly the acknowledged state.
+ * A principal's session holds a slot of MAX_SESSIONS_PER_PRINCIPAL, so it is
+ * durable from its 101, before any message: it too is there after a kill.
  */
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -119,6 +123,16 @@ describe("a SIGKILL of the whole gateway", () => {
     expect(httpId).toMatch(/^[0-9a-f]{64}$/);
     expect(await httpCounter(first, httpId, 2)).toBe(2);
 
+    // A WebSocket session whose only write, its initialize, was answered just before the kill:
+    // the row, the handshake and the expiry alarm are one commit, made before that reply.
+    const justOpened = await WsRpc.open(`${first.wsUrl}/ws`);
+    const justOpenedId = justOpened.sessionId;
+    await justOpened.call("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "dormouse-crash-late", version: "1" },
+    });
+
     // Work in flight at the moment of the kill: never acknowledged, must not corrupt anything.
     socket.send({
       jsonrpc: "2.0",
@@ -165,5 +179,49 @@ describe("a SIGKILL of the whole gateway", () => {
     }
 
     expect(await httpCounter(second, httpId, 1)).toBe(3);
+
+    const late = await WsRpc.open(`${second.wsUrl}/ws?session=${justOpenedId}`);
+    try {
+      const info = JSON.parse(
+        firstText(await late.call("tools/call", { name: "session_info", arguments: {} })),
+      ) as Record<string, unknown>;
+      expect(info).toMatchObject({
+        sessionId: justOpenedId,
+        protocolVersion: "2025-11-25",
+        clientInfo: { name: "dormouse-crash-late", version: "1" },
+      });
+      expect(await wsCounter(late, 1)).toBe(1);
+    } finally {
+      await late.close();
+    }
+  }, 120_000);
+
+  it("keeps a principal's session it never initialized: its row, which frees the principal's slot when it expires, is written before the 101", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "dormouse-crash-auth-"));
+    const token = randomBytes(24).toString("hex");
+    const vars = {
+      AUTH_TOKEN_HASHES: `alice:${createHash("sha256").update(token).digest("hex")}`,
+    };
+    const headers = { Authorization: `Bearer ${token}` };
+    try {
+      const first = await startGateway({ persistTo: dir, keepState: true, vars });
+      gateways.push(first);
+      const socket = await WsRpc.open(`${first.wsUrl}/ws`, { headers });
+      const sessionId = socket.sessionId;
+      await first.crash();
+      await withTimeout(socket.closed, REQUEST_TIMEOUT_MS, "the socket to drop");
+
+      const second = await startGateway({ persistTo: dir, keepState: true, vars });
+      gateways.push(second);
+      const again = await WsRpc.open(`${second.wsUrl}/ws?session=${sessionId}`, { headers });
+      try {
+        await again.initialize();
+        expect(await wsCounter(again, 1)).toBe(1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
   }, 120_000);
 });

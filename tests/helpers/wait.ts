@@ -1,5 +1,5 @@
 /**
- * Bounded waits for Node-side tests. Every helper takes an explicit timeout and
+ * Bounded waits, for tests in Node and in workerd alike. Every helper takes an explicit timeout and
  * fails with a message naming what it waited for, so a hung peer shows up as a
  * readable failure instead of the test runner's generic timeout.
  */
@@ -11,14 +11,16 @@ export function sleep(ms: number): Promise<void> {
 
 /** Settles like `promise`, or rejects once `timeoutMs` passes. */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
       timeoutMs,
     );
   });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, deadline]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 /**

@@ -120,6 +120,16 @@ export async function connect(sessionId?: string, received?: number): Promise<Cl
   return client;
 }
 
+/** Tables a session keeps, leaving out the runtime's own (`_cf_*`, `sqlite_*`). */
+export function userTables(state: DurableObjectState): string[] {
+  return state.storage.sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'",
+    )
+    .toArray()
+    .map((row) => row.name);
+}
+
 /** The Durable Object stub behind a session id. */
 export function sessionStub(sessionId: string): DurableObjectStub {
   return env.SESSIONS.get(env.SESSIONS.idFromString(sessionId));

@@ -13,6 +13,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RATE_LIMITED } from "../../shared/errors";
 import { SESSION_ID_HEADER } from "../../shared/limits";
+import { DEFERRED_WRITE_MS } from "../../worker/session/replay";
 import { PRINCIPAL_HEADER } from "../../worker/session/session-object";
 import { ATTACHMENT_VERSION, decodeAttachment } from "../../worker/storage/attachment";
 import {
@@ -24,6 +25,7 @@ import {
   post,
   sessionPost,
 } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
 import {
   type Client,
   connect,
@@ -33,6 +35,8 @@ import {
   sessionStub,
   toolText,
   upgrade,
+  userTables,
+  WAIT_MS,
 } from "../helpers/workerd";
 
 const STACK_TRACE = /\bat .+:\d+:\d+|[A-Z][A-Za-z]*Error:|\n\s+at /;
@@ -200,13 +204,20 @@ describe("the internal principal header", () => {
     expect(response.status).toBe(101);
     response.webSocket?.accept();
     const sessionId = response.headers.get(SESSION_ID_HEADER) ?? "";
-    const principal = await runInDurableObject(
-      sessionStub(sessionId),
-      (_instance, state) =>
-        state.storage.sql.exec<{ principal: string }>("SELECT principal FROM session").one()
-          .principal,
-    );
-    expect(principal).toBe("anonymous");
+    // An anonymous session's row is written with its first write; the socket's first
+    // message would be one, and without any the deferred write is.
+    const principal = () =>
+      runInDurableObject(sessionStub(sessionId), (_instance, state) =>
+        userTables(state).includes("session")
+          ? state.storage.sql.exec<{ principal: string }>("SELECT principal FROM session").one()
+              .principal
+          : undefined,
+      );
+    const stored = await waitFor(principal, {
+      timeoutMs: DEFERRED_WRITE_MS + WAIT_MS,
+      what: "the deferred write of the session row",
+    });
+    expect(stored).toBe("anonymous");
     response.webSocket?.close(1000, "done");
   });
 });

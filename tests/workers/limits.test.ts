@@ -20,6 +20,7 @@ import {
   RATE_BURST_MESSAGES,
   RATE_MESSAGES_PER_SECOND,
 } from "../../shared/limits";
+import { DEFERRED_WRITE_MS } from "../../worker/session/replay";
 import { SessionStorage } from "../../worker/storage/session-storage";
 import {
   counterHttp,
@@ -28,6 +29,7 @@ import {
   openStream,
   sessionPost,
 } from "../helpers/http";
+import { waitFor } from "../helpers/wait";
 import {
   type Client,
   connect,
@@ -38,6 +40,7 @@ import {
   sessionStub,
   toolText,
   upgrade,
+  userTables,
   WAIT_MS,
 } from "../helpers/workerd";
 
@@ -177,16 +180,6 @@ describe("message rate", () => {
 
 // ---------------------------------------------------------------------------
 
-/** Tables a session keeps, leaving out the runtime's own (`_cf_*`, `sqlite_*`). */
-function userTables(state: DurableObjectState): string[] {
-  return state.storage.sql
-    .exec<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'",
-    )
-    .toArray()
-    .map((row) => row.name);
-}
-
 /** Everything left of a session object's storage. */
 function storageLeft(sessionId: string) {
   return runInDurableObject(sessionStub(sessionId), async (_instance, state) => ({
@@ -223,11 +216,41 @@ async function expectUnknown(sessionId: string): Promise<void> {
 }
 
 describe("idle TTL", () => {
-  it("arms the expiry alarm as soon as a WebSocket session is created, before any message", async () => {
+  it("arms the expiry alarm of a WebSocket session whose client never speaks, with its row, within the deferred write and not before the 101", async () => {
     const client = await connect();
-    const { alarm } = await storageLeft(client.sessionId);
-    // Without it, a session whose client never speaks is never expired.
-    expect(alarm).not.toBeNull();
+    // The 101 waited for no commit: nothing is written yet.
+    expect(await storageLeft(client.sessionId)).toMatchObject({ tables: [], alarm: null });
+    // Without the alarm, a session whose client never speaks is never expired.
+    const left = await waitFor(
+      async () => {
+        const now = await storageLeft(client.sessionId);
+        return now.alarm !== null && now;
+      },
+      { timeoutMs: DEFERRED_WRITE_MS + WAIT_MS, what: "the deferred write of the session row" },
+    );
+    expect(left.alarm as number).toBeGreaterThanOrEqual(Date.now());
+    expect(left.tables).toEqual(["session"]);
+  });
+
+  it("answers initialize only once the session's row, its handshake and its expiry alarm are written", async () => {
+    const before = Date.now();
+    const client = await initialized();
+    const stored = await runInDurableObject(
+      sessionStub(client.sessionId),
+      async (_instance, state) => ({
+        row: state.storage.sql
+          .exec<{ protocol_version: string | null; client_info: string | null; principal: string }>(
+            "SELECT protocol_version, client_info, principal FROM session",
+          )
+          .toArray(),
+        alarm: await state.storage.getAlarm(),
+      }),
+    );
+    expect(stored.row).toHaveLength(1);
+    expect(stored.row[0]?.protocol_version).toBeTruthy();
+    expect(stored.row[0]?.client_info).toBeTruthy();
+    expect(stored.row[0]?.principal).toBe("anonymous");
+    expect(stored.alarm as number).toBeGreaterThanOrEqual(before + DEFAULT_SESSION_IDLE_TTL_MS);
   });
 
   it("arms the alarm at last activity plus the idle TTL; the replay ring is written by a timer within 2 s, not the alarm", async () => {

@@ -205,6 +205,92 @@ describe("session fields", () => {
   });
 });
 
+describe("createSoon: a session whose row waits for its first write", () => {
+  const HANDSHAKE = {
+    phase: "initializing" as const,
+    protocolVersion: "2025-11-25",
+    clientInfo: { name: "c", version: "1" },
+    clientCapabilities: {},
+  };
+  const row = (state: DurableObjectState) =>
+    state.storage.sql
+      .exec<{
+        session_id: string;
+        phase: string;
+        wakes: number;
+        attach_gen: number;
+        principal: string;
+      }>("SELECT session_id, phase, wakes, attach_gen, principal FROM session")
+      .toArray();
+
+  it("holds the row and the alarm set meanwhile in memory, answering read() and exists(), until the deferred write", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      let scheduled = 0;
+      storage.deferWritesTo(() => {
+        scheduled += 1;
+      });
+      storage.countWake();
+      const created = storage.createSoon(sessionId, 1_000, "anonymous", 1);
+      storage.scheduleAlarm(5_000_000_000_000);
+      expect(scheduled).toBeGreaterThanOrEqual(1);
+      expect(tableNames(state)).not.toContain("session");
+      expect(await state.storage.getAlarm()).toBeNull();
+      expect(storage.exists()).toBe(true);
+      expect(storage.read()).toEqual(created);
+      expect(created).toMatchObject({ sessionId, phase: "new", wakes: 1, attachGen: 1 });
+
+      storage.flushDeferred();
+      expect(row(state)).toEqual([
+        { session_id: sessionId, phase: "new", wakes: 1, attach_gen: 1, principal: "anonymous" },
+      ]);
+      expect(await state.storage.getAlarm()).toBe(5_000_000_000_000);
+      expect(new SessionStorage(state.storage).read()).toEqual(created);
+    });
+  });
+
+  it("writes the row with the session's first write: the handshake goes in the same turn", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      storage.deferWritesTo(() => {});
+      storage.createSoon(sessionId, 1_000, "anonymous", 1);
+      storage.scheduleAlarm(5_000_000_000_000);
+      storage.saveHandshake(HANDSHAKE);
+      expect(row(state)).toMatchObject([{ phase: "initializing", wakes: 1 }]);
+      expect(await state.storage.getAlarm()).toBe(5_000_000_000_000);
+      expect(storage.read()).toMatchObject({
+        protocolVersion: "2025-11-25",
+        clientInfo: HANDSHAKE.clientInfo,
+      });
+    });
+  });
+
+  it("writes the row before any other table is created", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      storage.deferWritesTo(() => {});
+      storage.createSoon(sessionId, 1_000, "anonymous", 1);
+      storage.outbox.keep(WS_STREAM, [{ seq: 1, text: '{"n":1}', delivered: true }]);
+      expect(row(state)).toHaveLength(1);
+      expect(tableNames(state)).toEqual(
+        expect.arrayContaining(["session", "outbox", "outbox_stream"]),
+      );
+      storage.setToolState("default", "counter", 2);
+      expect(new SessionStorage(state.storage).getToolState("default", "counter")).toBe(2);
+    });
+  });
+
+  it("leaves nothing when the session is destroyed before its row was written", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      storage.deferWritesTo(() => {});
+      storage.createSoon(sessionId, 1_000, "anonymous", 1);
+      storage.scheduleAlarm(5_000_000_000_000);
+      await storage.destroy();
+      storage.flushDeferred();
+      expect(storage.exists()).toBe(false);
+      expect(tableNames(state)).not.toContain("session");
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+  });
+});
+
 describe("tool state", () => {
   it("returns undefined for a key never set, also before the session exists", async () => {
     await withFreshStorage((storage, _state, sessionId) => {

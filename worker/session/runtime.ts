@@ -152,7 +152,8 @@ export class SessionRuntime {
 
   /**
    * Writes what the session holds in memory for now (the replay ring, the wake
-   * count, the `ready` phase) within DEFERRED_WRITE_MS, in one commit off the path of any reply.
+   * count, the `ready` phase, a new session's row and alarm) within
+   * DEFERRED_WRITE_MS, in one commit off the path of any reply.
    * A timer, not the alarm: arming an alarm is itself a storage write (it was
    * 8% of a wake), and a pending timer keeps the object in memory until it
    * fires (an eviction needs 10 s without events or timers), so nothing held

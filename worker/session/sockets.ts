@@ -20,6 +20,7 @@ import {
   MCP_SUBPROTOCOL,
   SESSION_ID_HEADER,
 } from "../../shared/limits";
+import { ANONYMOUS } from "../auth/authenticate";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import { checkFrame, closeQuietly, offersMcpSubprotocol, sendText } from "../transports/websocket";
@@ -58,12 +59,17 @@ export class Sockets {
     const refusal = mode === "attach" ? replay.refusal(received) : null;
     if (refusal) return new Response(`Bad Request: ${refusal}\n`, { status: 400 });
     const now = Date.now();
-    // Creation is one statement (its row says attach generation 1 and activity now);
-    // an attach is one read and one update.
+    // An attach is one read and one update. A creation's row (attach generation 1,
+    // activity now) is written with initialize's handshake, one commit for both
+    // (SessionStorage.createSoon), unless the session holds a principal's slot:
+    // that row is written before the 101, so that its expiry, which frees the
+    // slot, cannot be lost to a crash before initialize.
     const record =
-      mode === "create"
-        ? state.storage.create(state.sessionId, now, principal, 1)
-        : state.storage.read();
+      mode === "attach"
+        ? state.storage.read()
+        : principal === ANONYMOUS
+          ? state.storage.createSoon(state.sessionId, now, principal, 1)
+          : state.storage.create(state.sessionId, now, principal, 1);
     if (!record || record.phase === "ended") return unknownSession();
     const gen = mode === "create" ? record.attachGen : state.storage.nextAttachGeneration(now);
     // Arm the idle TTL now: a client that never sends a message must still expire.

@@ -183,7 +183,11 @@ export function tableExists(sql: SqlStorage, name: string): boolean {
 export class SchemaTables {
   #present: Set<string> | null = null;
 
-  constructor(private readonly sql: SqlStorage) {}
+  /** `beforeCreate` runs before ensure() creates a table other than `session`. */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly beforeCreate: () => void = () => {},
+  ) {}
 
   has(name: string): boolean {
     this.#present ??= new Set(
@@ -198,6 +202,7 @@ export class SchemaTables {
   /** Creates `name` (with its indexes) when it does not exist yet; true when it did not. */
   ensure(name: string): boolean {
     if (this.has(name)) return false;
+    if (name !== SESSION_TABLE.name) this.beforeCreate();
     this.sql.exec(tableSpec(name).ddl);
     this.#present?.add(name);
     return true;

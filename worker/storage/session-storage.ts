@@ -10,7 +10,8 @@
  *
  * Writes are synchronous SQLite statements; the runtime's output gate holds
  * any reply until they are durable, so an acknowledged change is never lost.
- * A session "exists" exactly when its `session` row does.
+ * A session "exists" exactly when its `session` row does, or, created by
+ * createSoon(), while that row waits in memory for the session's first write.
  */
 
 import { PHASES, type Phase } from "../../shared/lifecycle";
@@ -96,6 +97,8 @@ export class SessionStorage implements SessionStore {
   #pendingWakes = 0;
   /** The client sent notifications/initialized; `ready` not written yet (savePhase). */
   #pendingReady = false;
+  /** A session created by createSoon() whose row is not written yet. */
+  #unwritten: { record: SessionRecord; alarmAt: number | null } | null = null;
   /** Schedules flushDeferred(); without a runtime (tests), writes at once. */
   #writeSoon: () => void = () => this.flushDeferred();
   /** Session-era calls waiting for client input (pending_call, pending_input). */
@@ -110,7 +113,8 @@ export class SessionStorage implements SessionStore {
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    this.#tables = new SchemaTables(storage.sql);
+    // A table of the session's other state is created only after its row.
+    this.#tables = new SchemaTables(storage.sql, () => this.#writeRow());
     this.pending = new PendingCallTable(storage, this.#tables);
     this.upstreams = new UpstreamSessionTable(storage.sql, this.#tables);
     this.outbox = new OutboxTable(storage.sql, this.#tables);
@@ -119,6 +123,7 @@ export class SessionStorage implements SessionStore {
 
   /** Whether this object holds a live session (never creates anything). */
   exists(): boolean {
+    if (this.#unwritten) return true;
     return (
       this.#tables.has("session") &&
       this.#sql.exec("SELECT 1 FROM session WHERE id = 1").toArray().length > 0
@@ -160,7 +165,49 @@ export class SessionStorage implements SessionStore {
     return toRecord(row);
   }
 
+  /**
+   * Creates a session whose row waits for the session's first write (its
+   * `initialize` handshake, in practice), or for the deferred write within
+   * DEFERRED_WRITE_MS, whichever comes first; an alarm set meanwhile waits
+   * with it. A WebSocket session's setup so commits once, where the row
+   * before the 101 and the handshake would commit twice. What a crash before
+   * that write loses is a session nobody initialized: its client's re-attach
+   * gets 404 and it starts another. read() and exists() answer from memory
+   * meanwhile. Only for a new object (an id the router has just minted).
+   */
+  createSoon(sessionId: string, now: number, principal: string, attachGen: number): SessionRecord {
+    const record: SessionRecord = {
+      sessionId,
+      createdAt: now,
+      phase: "new",
+      protocolVersion: null,
+      clientInfo: null,
+      clientCapabilities: null,
+      logLevel: DEFAULT_LOG_LEVEL,
+      wakes: 1,
+      attachGen,
+      lastActiveAt: now,
+      principal,
+    };
+    this.#unwritten = { record, alarmAt: null };
+    // This construction creates the session: its row will count it (wakes = 1).
+    this.#pendingWakes = 0;
+    this.#writeSoon();
+    return { ...record };
+  }
+
+  /** Writes the row createSoon() held, and its alarm (nothing when there is none). */
+  #writeRow(): void {
+    const unwritten = this.#unwritten;
+    if (!unwritten) return;
+    this.#unwritten = null;
+    const { record, alarmAt } = unwritten;
+    this.create(record.sessionId, record.createdAt, record.principal, record.attachGen);
+    if (alarmAt !== null) void this.#storage.setAlarm(alarmAt);
+  }
+
   read(): SessionRecord | null {
+    if (this.#unwritten) return { ...this.#unwritten.record };
     if (!this.#tables.has("session")) return null;
     const row = this.#sql.exec<SessionRow>("SELECT * FROM session WHERE id = 1").toArray()[0];
     if (!row) return null;
@@ -196,6 +243,7 @@ export class SessionStorage implements SessionStore {
    * renegotiated in between keeps its phase.
    */
   flushDeferred(): void {
+    this.#writeRow();
     if ((this.#pendingWakes === 0 && !this.#pendingReady) || !this.#tables.has("session")) {
       this.#pendingWakes = 0;
       this.#pendingReady = false;
@@ -219,6 +267,7 @@ export class SessionStorage implements SessionStore {
    * it cannot outlive it in a crash.
    */
   #alongside(): void {
+    this.#writeRow();
     if (this.#pendingWakes > 0 || this.#pendingReady) this.flushDeferred();
   }
 
@@ -324,6 +373,10 @@ export class SessionStorage implements SessionStore {
   }
 
   scheduleAlarm(at: number): void {
+    if (this.#unwritten) {
+      this.#unwritten.alarmAt = at;
+      return;
+    }
     void this.#storage.setAlarm(at);
   }
 
@@ -352,6 +405,7 @@ export class SessionStorage implements SessionStore {
 
   /** Removes every trace of the session (tables, alarms, KV). */
   async destroy(): Promise<void> {
+    this.#unwritten = null;
     await this.#storage.deleteAlarm();
     await this.#storage.deleteAll();
     this.#tables.forget();
