@@ -1,7 +1,9 @@
 /**
- * The session's SQLite storage: the `session` row, tool state and
- * subscriptions, plus the two table modules it owns (pending-call-table.ts for
- * the input bridge, upstream-session-table.ts for federation). With
+ * The session's SQLite storage: the `session` row (its shape in
+ * session-record.ts), plus the table modules it owns: tool-state-table.ts and
+ * subscription-table.ts (behind the SessionStore methods), pending-call-table.ts
+ * for the input bridge, upstream-session-table.ts for federation,
+ * outbox-table.ts for replay, task-waiter-table.ts for tasks. With
  * attachment.ts, this folder is the only code that touches `ctx.storage`;
  * every table's DDL and the purge order are in schema.ts.
  *
@@ -14,58 +16,30 @@
  * createSoon(), while that row waits in memory for the session's first write.
  */
 
-import { PHASES, type Phase } from "../../shared/lifecycle";
-import {
-  type ClientCapabilities,
-  type Implementation,
-  LOG_LEVELS,
-  type LogLevel,
-} from "../../shared/protocol";
+import type { Phase } from "../../shared/lifecycle";
+import type { ClientCapabilities, Implementation, LogLevel } from "../../shared/protocol";
 import { PURGE_ORDER, SCHEMA_VERSION, SchemaTables } from "./schema";
-import { cappedJson, parseJsonObject } from "./stored-json";
+import {
+  DEFAULT_LOG_LEVEL,
+  newSessionRecord,
+  type SessionRecord,
+  type SessionRow,
+  toRecord,
+} from "./session-record";
+import { cappedJson } from "./stored-json";
 
 export { MAX_CLIENT_JSON_BYTES } from "./stored-json";
 
 import { OutboxTable } from "./outbox-table";
 import { PendingCallTable } from "./pending-call-table";
+import { SubscriptionTable } from "./subscription-table";
 import { TaskWaiterTable } from "./task-waiter-table";
+import { ToolStateTable } from "./tool-state-table";
 import { UpstreamSessionTable } from "./upstream-session-table";
 
 export { MAX_PENDING_CALLS, type PendingCall } from "./pending-call-table";
-
-/** Bound on resources/subscribe entries per session. */
-export const MAX_SUBSCRIPTIONS = 256;
-
-export interface SessionRecord {
-  sessionId: string;
-  createdAt: number;
-  phase: Phase;
-  protocolVersion: string | null;
-  clientInfo: Implementation | null;
-  clientCapabilities: ClientCapabilities | null;
-  logLevel: LogLevel;
-  wakes: number;
-  attachGen: number;
-  lastActiveAt: number;
-  /** Who created the session; only they may reach it (another principal gets 404). */
-  principal: string;
-}
-
-interface SessionRow extends Record<string, SqlStorageValue> {
-  session_id: string;
-  created_at: number;
-  phase: string;
-  protocol_version: string | null;
-  client_info: string | null;
-  client_capabilities: string | null;
-  log_level: string;
-  wakes: number;
-  attach_gen: number;
-  last_active_at: number;
-  principal: string;
-}
-
-export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+export { DEFAULT_LOG_LEVEL, type SessionRecord } from "./session-record";
+export { MAX_SUBSCRIPTIONS } from "./subscription-table";
 
 /**
  * What method handlers and tools may change about a session. SessionStorage
@@ -101,6 +75,8 @@ export class SessionStorage implements SessionStore {
   #unwritten: { record: SessionRecord; alarmAt: number | null } | null = null;
   /** Schedules flushDeferred(); without a runtime (tests), writes at once. */
   #writeSoon: () => void = () => this.flushDeferred();
+  readonly #toolState: ToolStateTable;
+  readonly #subscriptions: SubscriptionTable;
   /** Session-era calls waiting for client input (pending_call, pending_input). */
   readonly pending: PendingCallTable;
   /** The federated upstream sessions this session holds (upstream_session). */
@@ -115,6 +91,8 @@ export class SessionStorage implements SessionStore {
     this.#sql = storage.sql;
     // A table of the session's other state is created only after its row.
     this.#tables = new SchemaTables(storage.sql, () => this.#writeRow());
+    this.#toolState = new ToolStateTable(storage.sql, this.#tables);
+    this.#subscriptions = new SubscriptionTable(storage.sql, this.#tables);
     this.pending = new PendingCallTable(storage, this.#tables);
     this.upstreams = new UpstreamSessionTable(storage.sql, this.#tables);
     this.outbox = new OutboxTable(storage.sql, this.#tables);
@@ -176,19 +154,7 @@ export class SessionStorage implements SessionStore {
    * meanwhile. Only for a new object (an id the router has just minted).
    */
   createSoon(sessionId: string, now: number, principal: string, attachGen: number): SessionRecord {
-    const record: SessionRecord = {
-      sessionId,
-      createdAt: now,
-      phase: "new",
-      protocolVersion: null,
-      clientInfo: null,
-      clientCapabilities: null,
-      logLevel: DEFAULT_LOG_LEVEL,
-      wakes: 1,
-      attachGen,
-      lastActiveAt: now,
-      principal,
-    };
+    const record = newSessionRecord(sessionId, now, principal, attachGen);
     this.#unwritten = { record, alarmAt: null };
     // This construction creates the session: its row will count it (wakes = 1).
     this.#pendingWakes = 0;
@@ -260,7 +226,6 @@ export class SessionStorage implements SessionStore {
     this.#pendingReady = false;
   }
 
-  /** Bumps and returns the attach generation for a newly attached socket. */
   /**
    * A write is being made anyway: what is held goes with it, in the same
    * commit (a statement more, no commit more), so anything acknowledged after
@@ -271,6 +236,7 @@ export class SessionStorage implements SessionStore {
     if (this.#pendingWakes > 0 || this.#pendingReady) this.flushDeferred();
   }
 
+  /** Bumps and returns the attach generation for a newly attached socket. */
   nextAttachGeneration(now: number): number {
     this.#alongside();
     return this.#sql
@@ -316,53 +282,26 @@ export class SessionStorage implements SessionStore {
   }
 
   getToolState(toolset: string, key: string): unknown {
-    if (!this.#tables.has("tool_state")) return undefined;
-    const row = this.#sql
-      .exec<{ value: string }>(
-        "SELECT value FROM tool_state WHERE toolset = ? AND key = ?",
-        toolset,
-        key,
-      )
-      .toArray()[0];
-    return row ? JSON.parse(row.value) : undefined;
+    return this.#toolState.get(toolset, key);
   }
 
   setToolState(toolset: string, key: string, value: unknown): void {
     this.#alongside();
-    this.#tables.ensure("tool_state");
-    this.#sql.exec(
-      `INSERT INTO tool_state (toolset, key, value) VALUES (?, ?, ?)
-       ON CONFLICT (toolset, key) DO UPDATE SET value = excluded.value`,
-      toolset,
-      key,
-      JSON.stringify(value),
-    );
+    this.#toolState.set(toolset, key, value);
   }
 
   /** Adds a subscription; false when the session is at MAX_SUBSCRIPTIONS. */
   addSubscription(uri: string): boolean {
     this.#alongside();
-    this.#tables.ensure("subscription");
-    const n = this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscription").one().n;
-    const exists =
-      this.#sql.exec("SELECT 1 FROM subscription WHERE uri = ?", uri).toArray().length > 0;
-    if (exists) return true;
-    if (n >= MAX_SUBSCRIPTIONS) return false;
-    this.#sql.exec("INSERT INTO subscription (uri) VALUES (?)", uri);
-    return true;
+    return this.#subscriptions.add(uri);
   }
 
   removeSubscription(uri: string): void {
-    if (!this.#tables.has("subscription")) return;
-    this.#sql.exec("DELETE FROM subscription WHERE uri = ?", uri);
+    this.#subscriptions.remove(uri);
   }
 
   listSubscriptions(): string[] {
-    if (!this.#tables.has("subscription")) return [];
-    return this.#sql
-      .exec<{ uri: string }>("SELECT uri FROM subscription ORDER BY uri")
-      .toArray()
-      .map((row) => row.uri);
+    return this.#subscriptions.list();
   }
 
   /** Records activity (the idle TTL counts from it). */
@@ -413,22 +352,4 @@ export class SessionStorage implements SessionStore {
     this.#pendingReady = false;
     this.outbox.forget();
   }
-}
-
-function toRecord(row: SessionRow): SessionRecord {
-  return {
-    sessionId: row.session_id,
-    createdAt: row.created_at,
-    phase: (PHASES as readonly string[]).includes(row.phase) ? (row.phase as Phase) : "new",
-    protocolVersion: row.protocol_version,
-    clientInfo: parseJsonObject<Implementation>(row.client_info),
-    clientCapabilities: parseJsonObject<ClientCapabilities>(row.client_capabilities),
-    logLevel: (LOG_LEVELS as readonly string[]).includes(row.log_level)
-      ? (row.log_level as LogLevel)
-      : DEFAULT_LOG_LEVEL,
-    wakes: row.wakes,
-    attachGen: row.attach_gen,
-    lastActiveAt: row.last_active_at,
-    principal: row.principal,
-  };
 }
