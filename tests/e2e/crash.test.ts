@@ -157,9 +157,7 @@ describe("a SIGKILL of the whole gateway", () => {
     const again = await WsRpc.open(`${second.wsUrl}/ws?session=${wsId}`);
     try {
       expect(await wsCounter(again, 1)).toBe(4);
-      const info = JSON.parse(
-        firstText(await again.call("tools/call", { name: "session_info", arguments: {} })),
-      ) as Record<string, unknown>;
+      const info = await again.sessionInfo();
       expect(info).toMatchObject({
         sessionId: wsId,
         phase: "ready",
@@ -182,9 +180,7 @@ describe("a SIGKILL of the whole gateway", () => {
 
     const late = await WsRpc.open(`${second.wsUrl}/ws?session=${justOpenedId}`);
     try {
-      const info = JSON.parse(
-        firstText(await late.call("tools/call", { name: "session_info", arguments: {} })),
-      ) as Record<string, unknown>;
+      const info = await late.sessionInfo();
       expect(info).toMatchObject({
         sessionId: justOpenedId,
         protocolVersion: "2025-11-25",

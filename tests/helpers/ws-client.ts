@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import WebSocket from "ws";
 import { requestEnvelope } from "../../shared/errors";
 import { MCP_SUBPROTOCOL } from "../../shared/limits";
-import type { WireMessage } from "./rpc-socket";
+import { firstText, type WireMessage } from "./rpc-socket";
 import { waitFor, withTimeout } from "./wait";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -137,6 +137,12 @@ export class WsRpc {
       throw new Error(`${method} failed: ${JSON.stringify(response.error ?? response)}`);
     }
     return response.result;
+  }
+
+  /** The session_info tool's JSON, parsed. */
+  async sessionInfo(): Promise<Record<string, unknown>> {
+    const result = await this.call("tools/call", { name: "session_info", arguments: {} });
+    return JSON.parse(firstText(result)) as Record<string, unknown>;
   }
 
   /** The session-era handshake. */
