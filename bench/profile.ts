@@ -19,9 +19,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { freePort } from "../tools/free-port";
 import { pause } from "../tools/load/pacing";
 import { bundle } from "./bundles";
-import { freePort, startWranglerDev } from "./targets";
+import { startWranglerDev } from "./targets";
 
 interface CallFrame {
   functionName: string;

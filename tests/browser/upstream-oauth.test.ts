@@ -9,7 +9,8 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { freePort } from "../../tools/free-port";
+import { type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { startOAuthProvider, startOAuthUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";

@@ -23,9 +23,10 @@ import {
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../tools/free-port";
 import { Sealer } from "../../worker/upstream-auth/sealing";
 import { formAction, formValue, HttpBrowser, type Page } from "../helpers/browser-http";
-import { freePort, type Gateway, startGateway } from "../helpers/process";
+import { type Gateway, startGateway } from "../helpers/process";
 import { startOAuthProvider, startOAuthUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { sleep, withTimeout } from "../helpers/wait";
 

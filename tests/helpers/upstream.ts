@@ -16,7 +16,8 @@ import type { ChildProcess } from "node:child_process";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { captureLog, freePort } from "./process";
+import { freePort } from "../../tools/free-port";
+import { captureLog } from "./process";
 import { spawnGroup, stopGroup } from "./process-groups";
 import { sleep, withTimeout } from "./wait";
 
