@@ -21,7 +21,6 @@
  * task still running is handed to the task bridge, which answers it when the
  * task ends (no deadline: the task's own TTL bounds it).
  */
-import * as v from "valibot";
 import type { DecodedFrame } from "../../shared/codec";
 import {
   asJsonRpcError,
@@ -32,13 +31,11 @@ import {
   SESSION_ENDED,
   toWireError,
 } from "../../shared/errors";
-import { acceptsSessionRequest, transition } from "../../shared/lifecycle";
+import { acceptsSessionRequest } from "../../shared/lifecycle";
 import {
-  type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   type RequestId,
-  RequestIdSchema,
   requestKey,
 } from "../../shared/protocol";
 import type { ClientReply } from "../federation/relay-call";
@@ -55,16 +52,12 @@ import { selectEra } from "./era";
 import { findHandler } from "./handlers";
 import { type InFlight, InFlightRequests } from "./in-flight";
 import type { InputBridge } from "./input-bridge";
+import { type CancelRequest, onNotification } from "./notifications";
 import { shapeResult } from "./results";
 import { inputRequiredResult, readRoundTrip } from "./round-trip";
 import { routeOfServerRequestId } from "./server-request-ids";
 import type { TaskBridge } from "./task-bridge";
 import { AwaitTask } from "./task-handlers";
-
-const CancelledSchema = v.looseObject({
-  requestId: RequestIdSchema,
-  reason: v.optional(v.string()),
-});
 
 /**
  * The end of what `Dispatcher.handle` or `run` started, as a promise for a caller
@@ -139,7 +132,7 @@ export class Dispatcher {
         return this.run(frame.message, channel, origin);
       case "notification":
         try {
-          this.#notification(frame.message);
+          onNotification(frame.message, this.session, this.#cancel);
         } catch (error) {
           logEvent("error", "notification_failed", { sessionId: this.session.sessionId, error });
         }
@@ -342,30 +335,12 @@ export class Dispatcher {
     await this.#bridge.start(request, channel, required, call.clientCapabilities());
   }
 
-  #notification(notification: JsonRpcNotification): void {
-    switch (notification.method) {
-      case "notifications/initialized": {
-        const next = transition(this.session.hot().phase, "initialized");
-        if (next !== null && next !== this.session.hot().phase) {
-          this.session.storage.savePhase(next);
-          this.session.updateHot({ phase: next });
-        }
-        return;
-      }
-      case "notifications/cancelled": {
-        const parsed = v.safeParse(CancelledSchema, notification.params);
-        if (!parsed.success) return;
-        const key = requestKey(parsed.output.requestId);
-        this.#inflight.cancel(key, parsed.output.reason ?? "cancelled by client");
-        this.#bridge?.cancel(key);
-        this.#tasks?.forget(key);
-        return;
-      }
-      default:
-        // Unknown notifications are ignored (JSON-RPC: notifications get no reply).
-        return;
-    }
-  }
+  /** Stops a request wherever it waits: running here, for the client's input, or for its task. */
+  readonly #cancel: CancelRequest = (key, reason) => {
+    this.#inflight.cancel(key, reason);
+    this.#bridge?.cancel(key);
+    this.#tasks?.forget(key);
+  };
 
   #askClient(
     call: CallContext,
