@@ -897,6 +897,67 @@ describe("federation over session-era Streamable HTTP", () => {
     }
   }
 
+  it("refuses the session's requests from the moment its DELETE begins, while its upstream sessions are still being ended", async () => {
+    const upstream = locked;
+    if (!upstream) throw new Error("upstream did not start");
+    const init = await postMessage({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "dormouse-e2e-http", version: "1" },
+      },
+    });
+    const sessionId = init.headers.get("Mcp-Session-Id") ?? "";
+    await init.text();
+    await (
+      await postMessage({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId)
+    ).text();
+    const echo = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "still here?" } },
+    });
+    // An upstream session of this gateway session, on an upstream that then stops
+    // answering: ending it waits for its DELETE's bound (seconds).
+    const opened = await postMessage(
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "keyed__recall", arguments: {} },
+      },
+      sessionId,
+    );
+    expect(opened.status).toBe(200);
+    await opened.text();
+    process.kill(upstream.pid, "SIGSTOP");
+    try {
+      let deleteAnswered = false;
+      const deleting = fetch(`${gatewayOf(healthy).url}/mcp`, {
+        method: "DELETE",
+        headers: headers(sessionId),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      }).then((response) => {
+        deleteAnswered = true;
+        return response;
+      });
+      deleting.catch(() => {});
+      // Long enough for the DELETE to reach the session, far shorter than its wait upstream.
+      await sleep(300);
+      const during = await postMessage(echo(3), sessionId);
+      await during.text();
+      expect(deleteAnswered).toBe(false);
+      expect(during.status).toBe(404);
+      expect((await deleting).status).toBe(204);
+    } finally {
+      process.kill(upstream.pid, "SIGCONT");
+    }
+  });
+
   it("relays an upstream elicitation on the call's SSE stream and ends upstream sessions with the session", async () => {
     const init = await postMessage({
       jsonrpc: "2.0",

@@ -18,6 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLOSE_SUPERSEDED } from "../../shared/limits";
 import { META_SESSION_ID } from "../../shared/protocol";
+import { DeafSocket } from "../helpers/deaf-socket";
 import { type Gateway, startGateway } from "../helpers/process";
 import { firstText, RpcSocket, rawUpgrade } from "../helpers/rpc-socket";
 import { sleep, waitFor, withTimeout } from "../helpers/wait";
@@ -294,6 +295,44 @@ describe("re-attaching with ?session=", () => {
       expect(firstText(counter)).toBe("2");
     } finally {
       await socket.close();
+    }
+  });
+
+  it("drops what still arrives on the older socket after a re-attach: it cannot take the session back", async () => {
+    const older = await DeafSocket.open(`${gateway.wsUrl}/ws`, REQUEST_TIMEOUT_MS);
+    const newer: RpcSocket[] = [];
+    try {
+      const sessionId = String(older.headers["mcp-session-id"]);
+      older.sendJson({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: CLIENT_INFO },
+      });
+      await older.response(1, REQUEST_TIMEOUT_MS);
+      older.sendJson({ jsonrpc: "2.0", method: "notifications/initialized" });
+      newer.push(await RpcSocket.open(`${gateway.wsUrl}/ws?session=${sessionId}`));
+      expect(await older.closeCode(REQUEST_TIMEOUT_MS)).toBe(CLOSE_SUPERSEDED);
+      // The older client has not read its close: it still sends, and the gateway still
+      // receives what it sends (a client whose frames were on the wire before the close).
+      older.sendJson({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "counter", arguments: { by: 100 } },
+      });
+      // Served, it would be within milliseconds: the counter would read 100, and the
+      // session would answer on the closed socket (its reply lost).
+      await sleep(500);
+      const socket = newer[0] as RpcSocket;
+      const counter = await socket.call("tools/call", { name: "counter", arguments: { by: 1 } });
+      expect(firstText(counter)).toBe("1");
+      const echo = await socket.call("tools/call", { name: "echo", arguments: { text: "mine" } });
+      expect(firstText(echo)).toBe("mine");
+      expect(older.messages().some((message) => message.id === 2)).toBe(false);
+    } finally {
+      older.destroy();
+      for (const socket of newer) await socket.close();
     }
   });
 

@@ -326,6 +326,18 @@ describe("destroy", () => {
     });
   });
 
+  it("creates no table for a write that comes after it (work that was still finishing): that write fails", async () => {
+    await withFreshStorage(async (storage, state, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      await storage.destroy();
+      expect(() => storage.setToolState("default", "counter", 5)).toThrow(/no session is stored/);
+      expect(() =>
+        storage.outbox.keep(WS_STREAM, [{ seq: 1, text: "{}", delivered: false }]),
+      ).toThrow(/no session is stored/);
+      expect(tableNames(state).filter((name) => !name.startsWith("_cf"))).toEqual([]);
+    });
+  });
+
   it("lets a session be created again afterwards, from scratch", async () => {
     await withFreshStorage(async (storage, _state, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");

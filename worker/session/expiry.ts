@@ -13,7 +13,6 @@ import { CLOSE_SESSION_ENDED } from "../../shared/limits";
 import { ANONYMOUS } from "../auth/authenticate";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
-import { closeQuietly } from "../transports/websocket";
 import type { AlarmClock } from "./alarm-clock";
 import type { SessionState } from "./state";
 
@@ -97,14 +96,17 @@ export class Expiry {
   async end(reason: string): Promise<void> {
     const { state, dispatcher } = this.options;
     dispatcher.endAll(reason);
+    // Ended before anything here waits: from now on the session answers as unknown,
+    // so no request or re-attach can start in it while its slot is released and its
+    // upstream sessions end (that wait is bounded, but seconds long).
+    state.end();
+    if (state.storage.exists()) state.storage.savePhase("ended");
+    for (const ws of this.options.sockets()) state.retire(ws, CLOSE_SESSION_ENDED, reason);
+    this.options.endStreams();
+    logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
     await this.releaseSlot();
     // The upstream sessions this session opened end with it (DELETE, bounded, best effort).
     await state.federation?.terminateAll();
-    state.end();
-    if (state.storage.exists()) state.storage.savePhase("ended");
-    for (const ws of this.options.sockets()) closeQuietly(ws, CLOSE_SESSION_ENDED, reason);
-    this.options.endStreams();
-    logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
     await this.#purge();
   }
 

@@ -15,7 +15,7 @@
 import { CLOSE_OUTBOUND_LIMIT } from "../../shared/limits";
 import { logEvent } from "../observability/log";
 import type { Channel } from "../transports/channel";
-import { closeQuietly, sendText } from "../transports/websocket";
+import { sendText } from "../transports/websocket";
 import type { SocketReplay } from "./replay";
 import type { SessionState } from "./state";
 
@@ -27,6 +27,8 @@ export class SocketChannel implements Channel {
 
   send(message: object): void {
     const ws = this.state.currentSocket();
+    // A request still finishing after its session ended: nobody to tell, nowhere to keep it.
+    if (ws === null && this.state.ended()) return;
     const text = JSON.stringify(message);
     const now = Date.now();
     const sendable = ws !== null && this.state.outbound.spend(text.length, now);
@@ -37,7 +39,7 @@ export class SocketChannel implements Channel {
     if (!sendable) {
       const limit = this.state.outbound.limit;
       logEvent("warn", "outbound_limit", { sessionId: this.state.sessionId, chars: text.length });
-      closeQuietly(
+      this.state.retire(
         ws,
         CLOSE_OUTBOUND_LIMIT,
         `outbound limit: over ${mib(limit?.burst)} MiB sent faster than ${mib(limit?.perSecond)} MiB/s; read replies faster`,

@@ -10,6 +10,8 @@
  * - A re-attach gets, before anything new, what it missed: everything after the
  *   `received`-th message, or without `received` what was produced while no
  *   socket was attached; then a notice listing the requests still running.
+ * - A socket the session closed (superseded, ended, a rule broken) takes no
+ *   more frames: what its client sent before reading the close is dropped.
  * - Nothing here sets a timer: between messages the object can hibernate.
  */
 import { decodeFrame } from "../../shared/codec";
@@ -75,7 +77,7 @@ export class Sockets {
     // Arm the idle TTL now: a client that never sends a message must still expire.
     expiry.activeAt(now);
     for (const old of ctx.getWebSockets(SOCKET_TAG)) {
-      closeQuietly(
+      state.retire(
         old,
         CLOSE_SUPERSEDED,
         "superseded: a newer connection re-attached to this session",
@@ -109,10 +111,12 @@ export class Sockets {
     const checked = checkFrame(data);
     if (!checked.ok) {
       logEvent("warn", "frame_rejected", { sessionId: state.sessionId, code: checked.code });
-      closeQuietly(ws, checked.code, checked.reason);
+      state.retire(ws, checked.code, checked.reason);
       return undefined;
     }
     const adoption = state.adopt(ws);
+    // Sent before its client read the session's close: dropped (state.retire).
+    if (adoption === "retired") return undefined;
     if (adoption === "gone") {
       closeQuietly(ws, CLOSE_SESSION_ENDED, "session ended");
       return undefined;

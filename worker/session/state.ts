@@ -12,10 +12,16 @@
 import type { AccessPolicy } from "../config/access-policy";
 import type { Federation } from "../federation/federation";
 import type { HotState, SessionContext } from "../mcp/context";
-import { ATTACHMENT_VERSION, decodeAttachment, encodeAttachment } from "../storage/attachment";
+import {
+  ATTACHMENT_VERSION,
+  decodeAttachment,
+  encodeAttachment,
+  RETIRED,
+} from "../storage/attachment";
 import type { SessionRecord, SessionStorage } from "../storage/session-storage";
 import type { TaskService } from "../tasks/task-service";
 import type { ToolRegistry } from "../tools/registry";
+import { closeQuietly } from "../transports/websocket";
 import type { MessageRate, OutboundBudget } from "./rate-limit";
 
 export interface SessionStateOptions {
@@ -34,8 +40,8 @@ export interface SessionStateOptions {
   taskService(principal: string): TaskService;
 }
 
-/** What restoring from a socket found. */
-export type Adoption = "adopted" | "rebuilt" | "gone";
+/** What restoring from a socket found ("retired": the session closed that socket). */
+export type Adoption = "adopted" | "rebuilt" | "gone" | "retired";
 
 export class SessionState implements SessionContext {
   readonly sessionId: string;
@@ -147,6 +153,20 @@ export class SessionState implements SessionContext {
     this.saveAttachment();
   }
 
+  /**
+   * Closes `ws` for good: it stops being current, and frames that still arrive
+   * on it are dropped (attachment.ts RETIRED).
+   */
+  retire(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.serializeAttachment(RETIRED);
+    } catch {
+      // Already gone: nothing more can arrive on it.
+    }
+    if (ws === this.#current) this.#current = null;
+    closeQuietly(ws, code, reason);
+  }
+
   /** `ws` is gone; true when it was the current socket. */
   detach(ws: WebSocket): boolean {
     if (ws !== this.#current) return false;
@@ -157,12 +177,15 @@ export class SessionState implements SessionContext {
   /**
    * Makes `ws` current and restores hot state from its attachment (the wake
    * path: no SQLite read). Falls back to storage for a missing or corrupt
-   * attachment ("rebuilt"); "gone" when the session no longer exists or ended.
+   * attachment ("rebuilt"); "gone" when the session no longer exists or ended;
+   * "retired" for a socket the session has closed (retire()).
    */
   adopt(ws: WebSocket): Adoption {
     if (this.#current === ws && this.#hot) return "adopted";
+    const raw = ws.deserializeAttachment();
+    if (raw === RETIRED) return "retired";
     const now = Date.now();
-    const attachment = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
+    const attachment = decodeAttachment(raw, this.sessionId);
     let outcome: Adoption = "adopted";
     if (attachment) {
       this.#hot = {
@@ -191,6 +214,11 @@ export class SessionState implements SessionContext {
   /** Mirrors the hot fields into the current socket's attachment. */
   saveAttachment(): void {
     this.#current?.serializeAttachment(this.#attachment());
+  }
+
+  /** Whether this object lifetime saw the session end (end()). */
+  ended(): boolean {
+    return this.#hot?.phase === "ended";
   }
 
   /** The session ended: nothing is current any more. */

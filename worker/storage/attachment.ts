@@ -37,6 +37,16 @@ const AttachmentSchema = v.object({
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 
+/**
+ * What a socket the session closed (superseded by a re-attach, the session
+ * ended, a rule broken) carries instead of the session's fields. The runtime
+ * still delivers the frames its client sent before reading the close; they are
+ * dropped, not served, so such a socket never becomes the session's current
+ * socket again (RFC 6455 5.5.1: after sending a Close frame an endpoint sends
+ * no more data, and the one that sent it owes nothing to what follows).
+ */
+export const RETIRED = "retired";
+
 export function encodeAttachment(attachment: Attachment): Attachment {
   // Structured clone happens in the runtime; we store the plain validated object.
   return { ...attachment };

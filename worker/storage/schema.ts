@@ -199,10 +199,20 @@ export class SchemaTables {
     return this.#present.has(name);
   }
 
-  /** Creates `name` (with its indexes) when it does not exist yet; true when it did not. */
+  /**
+   * Creates `name` (with its indexes) when it does not exist yet; true when it
+   * did not. Every other table belongs to a session row: where there is none (its
+   * storage deleted when the session ended, under work that was still finishing)
+   * this throws rather than leave tables that no alarm would ever delete.
+   */
   ensure(name: string): boolean {
     if (this.has(name)) return false;
-    if (name !== SESSION_TABLE.name) this.beforeCreate();
+    if (name !== SESSION_TABLE.name) {
+      this.beforeCreate();
+      if (!this.has(SESSION_TABLE.name)) {
+        throw new Error(`no session is stored in this object: table ${name} not created`);
+      }
+    }
     this.sql.exec(tableSpec(name).ddl);
     this.#present?.add(name);
     return true;
