@@ -728,6 +728,14 @@ describe("resources", () => {
     });
   });
 
+  it("does not match a URI whose value is not valid percent-encoding (no expansion makes one)", () => {
+    expect(matchTemplate("test://template/{id}/data", "test://template/%/data")).toBeNull();
+    expect(matchTemplate("test://template/{id}/data", "test://template/%E0%A4%A/data")).toBeNull();
+    expect(matchTemplate("test://template/{id}/data", "test://template/a%20b/data")).toEqual({
+      id: "a b",
+    });
+  });
+
   it("does not match a template path with an extra segment", () => {
     expect(matchTemplate("test://template/{id}/data", "test://template/1/2/data")).toBeNull();
   });

@@ -91,6 +91,16 @@ describe("echo, add and counter", () => {
     expect(toolText(await client.callTool("counter"))).toBe("7");
   });
 
+  it("counter refuses a sum past the safe integer range with a tool error, and keeps its value", async () => {
+    const client = await ready();
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(toolText(await client.callTool("counter", { by: max - 1 }))).toBe(String(max - 1));
+    const over = await client.callTool("counter", { by: 2 });
+    expect(over.isError).toBe(true);
+    expect(toolText(over)).toMatch(/safe integer range/);
+    expect(await client.counter()).toBe(max - 1);
+  });
+
   it("counter is kept per session", async () => {
     const first = await ready();
     await first.callTool("counter", { by: 10 });
@@ -339,5 +349,16 @@ describe("prompts and completion", () => {
       argument: { name: "name", value: "A" },
     });
     expect((none.completion as JsonObject).values).toEqual([]);
+  });
+
+  it("completes an argument named like an inherited property (constructor, __proto__) to nothing", async () => {
+    const client = await ready();
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const result = await client.call("completion/complete", {
+        ref: { type: "ref/prompt", name: "greet" },
+        argument: { name, value: "" },
+      });
+      expect(result.completion).toEqual({ values: [], total: 0, hasMore: false });
+    }
   });
 });

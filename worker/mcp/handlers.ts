@@ -351,7 +351,12 @@ const complete: Handler = (params, call) => {
   if (ref.type === "ref/prompt") {
     const owned = call.session.registry.prompts.get(ref.name);
     if (!owned) throw new JsonRpcError(INVALID_PARAMS, `Unknown prompt: ${ref.name}`);
-    candidates = owned.item.complete?.[argument.name] ?? [];
+    const complete = owned.item.complete;
+    // The argument's name is the client's: only the prompt's own entries count, not
+    // what every object inherits (`constructor`, `__proto__`).
+    if (complete && Object.hasOwn(complete, argument.name)) {
+      candidates = complete[argument.name] ?? [];
+    }
   }
   const values = candidates.filter((c) => c.startsWith(argument.value)).slice(0, 100);
   return { completion: { values, total: values.length, hasMore: false } };

@@ -37,6 +37,15 @@ const counter = defineTool({
   run: ({ by }, ctx) => {
     const current = ctx.state.get("counter");
     const next = (typeof current === "number" ? current : 0) + by;
+    // Past 2^53 the sum would be stored inexact: a tool error, and the counter stays.
+    if (!Number.isSafeInteger(next)) {
+      return {
+        isError: true,
+        content: [
+          { type: "text", text: `counter would leave the safe integer range (${current} + ${by})` },
+        ],
+      };
+    }
     ctx.state.set("counter", next);
     return text(String(next));
   },

@@ -50,7 +50,11 @@ export class ToolRegistry {
   }
 }
 
-/** Matches `uri` against an RFC 6570 level-1 template; returns the variables or null. */
+/**
+ * Matches `uri` against an RFC 6570 level-1 template; returns the variables or
+ * null. A value that is not valid percent-encoding cannot come from expanding
+ * the template, so such a URI does not match (resource not found, not a throw).
+ */
 export function matchTemplate(template: string, uri: string): Record<string, string> | null {
   const names: string[] = [];
   const pattern = template
@@ -64,7 +68,13 @@ export function matchTemplate(template: string, uri: string): Record<string, str
     .join("");
   const match = new RegExp(`^${pattern}$`).exec(uri);
   if (!match) return null;
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+  try {
+    return Object.fromEntries(
+      names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]),
+    );
+  } catch {
+    return null;
+  }
 }
 
 function addAll<T>(
