@@ -117,13 +117,15 @@ export const MAX_SSE_PENDING_BYTES = 16 * 1024 * 1024;
  * recent outgoing messages, WebSocket and SSE alike: at least the newest
  * OUTBOX_MAX_ROWS (past OUTBOX_MAX_ROWS + 32 the oldest are removed down to
  * OUTBOX_MAX_ROWS in one statement), and at most OUTBOX_MAX_CHARS characters
- * of JSON, whichever bound is hit first. A message larger than
- * OUTBOX_MAX_MESSAGE_CHARS is numbered but not kept (a SQLite row holds at most
- * 2 MB); a client that asks for it is told it is lost.
+ * of JSON, whichever bound is hit first. A message over
+ * OUTBOX_MAX_MESSAGE_BYTES of UTF-8 is numbered but not kept: a SQLite row
+ * holds at most 2 MB, counted in bytes, and a character can take three
+ * (https://developers.cloudflare.com/durable-objects/platform/limits/); a
+ * client that asks for it is told it is lost.
  */
 export const OUTBOX_MAX_ROWS = 256;
 export const OUTBOX_MAX_CHARS = 4 * 1024 * 1024;
-export const OUTBOX_MAX_MESSAGE_CHARS = 1024 * 1024;
+export const OUTBOX_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** SSE reply streams whose position a session remembers for resumption, besides the WebSocket's. */
 export const OUTBOX_MAX_STREAMS = 64;
 /** Default bound on stored tasks (any status, until their TTL) per principal (MAX_TASKS_PER_PRINCIPAL). */

@@ -142,6 +142,31 @@ describe("what a re-attach cannot have", () => {
     expect(second.numbered()).toBe(sent);
   });
 
+  it("names a reply too large for a stored row (in UTF-8 bytes, not characters) as lost, and replays what came after it", async () => {
+    const first = await connect();
+    await first.initialize();
+    const before = first.numbered();
+    // 700,000 characters but 2.1 MB of UTF-8: over what a SQLite row holds (2 MB).
+    const wide = "中".repeat(700_000);
+    const big = await first.callTool("echo", { text: wide });
+    expect(toolText(big).length).toBe(wide.length);
+    expect(toolText(await first.callTool("echo", { text: "after" }))).toBe("after");
+    const sent = first.numbered();
+    first.socket.close(1000, "gone");
+    const second = await connect(first.sessionId, before);
+    const replay = await replayOf(second);
+    expect(replay[0]).toMatchObject({
+      method: NOTICE_MESSAGES_LOST,
+      params: { first: before + 1, last: before + 1, count: 1 },
+    });
+    expect(toolText(replay[1]?.result as JsonObject)).toBe("after");
+    expect(replay.at(-1)).toMatchObject({
+      method: NOTICE_RESUMED,
+      params: { received: before, replayed: 1, lost: 1, sent },
+    });
+    expect(toolText(await second.callTool("echo", { text: "and on" }))).toBe("and on");
+  });
+
   it("refuses received larger than what was sent with 400, and the attached socket stays", async () => {
     const first = await connect();
     await first.initialize();

@@ -99,9 +99,12 @@ export class SocketReplay {
     if (this.#ring.length > OUTBOX_MAX_ROWS || this.#ringChars > OUTBOX_MAX_CHARS) {
       this.#dropOldest();
     }
-    this.options.outbox.keep(WS_STREAM, this.#ring);
+    // Taken before the write: a write that fails loses these messages (its caller
+    // logs why) rather than leaving a ring that no later flush is scheduled for.
+    const ring = this.#ring;
     this.#ring = [];
     this.#ringChars = 0;
+    this.options.outbox.keep(WS_STREAM, ring);
   }
 
   /** How many numbered messages the session has sent on its sockets. */

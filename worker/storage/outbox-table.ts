@@ -17,14 +17,14 @@
  * Bounds (shared/limits.ts): at most OUTBOX_MAX_ROWS rows and OUTBOX_MAX_CHARS
  * characters, oldest removed first, in batches of OUTBOX_TRIM_BATCH past the
  * row bound (so a trim is one statement per batch, not one per message); a body
- * over OUTBOX_MAX_MESSAGE_CHARS is numbered but stored as NULL; at most
+ * over OUTBOX_MAX_MESSAGE_BYTES of UTF-8 is numbered but stored as NULL; at most
  * OUTBOX_MAX_STREAMS reply streams are remembered, the oldest forgotten first.
  * Both tables are created at the first write: a session that never sends
  * anything has none.
  */
 import {
   OUTBOX_MAX_CHARS,
-  OUTBOX_MAX_MESSAGE_CHARS,
+  OUTBOX_MAX_MESSAGE_BYTES,
   OUTBOX_MAX_ROWS,
   OUTBOX_MAX_STREAMS,
 } from "../../shared/limits";
@@ -108,7 +108,7 @@ export class OutboxTable {
     this.#ensure();
     const head = this.head(stream) ?? { lastSeq: 0, final: false, callKey: null };
     const seq = head.lastSeq + 1;
-    const kept = body.length <= OUTBOX_MAX_MESSAGE_CHARS ? body : null;
+    const kept = keptBody(body);
     const size = kept?.length ?? 0;
     this.sql.exec(
       "INSERT INTO outbox (stream, seq, body, size, delivered) VALUES (?, ?, ?, ?, ?)",
@@ -150,7 +150,7 @@ export class OutboxTable {
     const head = this.head(stream) ?? { lastSeq: 0, final: false, callKey: null };
     let added = 0;
     for (const message of messages) {
-      const kept = message.text.length <= OUTBOX_MAX_MESSAGE_CHARS ? message.text : null;
+      const kept = keptBody(message.text);
       this.sql.exec(
         "INSERT INTO outbox (stream, seq, body, size, delivered) VALUES (?, ?, ?, ?, ?)",
         stream,
@@ -292,3 +292,16 @@ export class OutboxTable {
     }
   }
 }
+
+/**
+ * The body a row keeps: `text` when it is at most OUTBOX_MAX_MESSAGE_BYTES of
+ * UTF-8, else null. A UTF-16 code unit takes one to three bytes, so the length
+ * alone decides all but messages between a third of the bound and the bound.
+ */
+function keptBody(text: string): string | null {
+  if (text.length * 3 <= OUTBOX_MAX_MESSAGE_BYTES) return text;
+  if (text.length > OUTBOX_MAX_MESSAGE_BYTES) return null;
+  return encoder.encode(text).byteLength <= OUTBOX_MAX_MESSAGE_BYTES ? text : null;
+}
+
+const encoder = new TextEncoder();
