@@ -6,7 +6,7 @@
  * resumes it with Last-Event-ID on a stream the Worker holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REQUEST_TIMEOUT, SESSION_ENDED } from "../../shared/errors";
+import { INVALID_PARAMS, REQUEST_TIMEOUT, SESSION_ENDED } from "../../shared/errors";
 import { type Gateway, startGateway } from "../helpers/process";
 import { type SseMessage, sseOf } from "../helpers/sse";
 
@@ -115,6 +115,59 @@ describe("reply streams end", () => {
     expect(answer.status).toBe(202);
     const [result] = await stream.messages({ until: (m) => m.id === 7 });
     expect(JSON.stringify(result)).toContain("dora");
+  });
+
+  it("ends a waiting call with -32602 when the client's answer is too large to keep, and the session goes on", async () => {
+    const sessionId = await session();
+    const { sse, request } = await waitingElicitation(sessionId);
+    await sse.messages({ timeoutMs: 5_000 });
+    const resumed = await resume(sessionId, lastEventIdOf(sse));
+    const stream = sseOf(resumed);
+    const answer = await post(
+      {
+        jsonrpc: "2.0",
+        id: request.id,
+        result: { action: "accept", content: { username: "x".repeat(600 * 1024), email: "d@x" } },
+      },
+      sessionId,
+    );
+    expect(answer.status).toBe(202);
+    const [ended] = await stream.messages({ until: (m) => m.id === 7 });
+    expect(ended?.error).toMatchObject({
+      code: INVALID_PARAMS,
+      message: expect.stringMatching(/answer is over 524288 bytes/),
+    });
+    const echo = await post(
+      {
+        jsonrpc: "2.0",
+        id: 8,
+        method: "tools/call",
+        params: { name: "echo", arguments: { text: "on" } },
+      },
+      sessionId,
+    );
+    expect(JSON.stringify(await echo.json())).toContain('"text":"on"');
+  });
+
+  it("refuses with -32602, before asking anything, a call whose params are too large to keep while it waits", async () => {
+    const sessionId = await session();
+    const response = await post(
+      {
+        jsonrpc: "2.0",
+        id: 9,
+        method: "tools/call",
+        params: {
+          name: "test_elicitation",
+          arguments: { message: "Name?" },
+          _meta: { padding: "x".repeat(600 * 1024) },
+        },
+      },
+      sessionId,
+    );
+    const text = await response.text();
+    expect(text).not.toContain("elicitation/create");
+    expect(text).toContain(`"code":${INVALID_PARAMS}`);
+    expect(text).toMatch(/too large to keep while it waits/);
   });
 
   it("answers -32001 and closes the stream of a call still running at REPLY_STREAM_MAX_MS", async () => {

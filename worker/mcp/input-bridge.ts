@@ -18,8 +18,10 @@
  * and a `retry`), and the client resumes it with Last-Event-ID; the call's
  * stream id is kept with it, so its answer reaches that stream after a wake.
  */
+import { exceedsUtf8Bytes } from "../../shared/codec";
 import {
   errorEnvelope,
+  INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
   MISSING_CLIENT_CAPABILITY,
@@ -35,7 +37,9 @@ import {
 } from "../../shared/protocol";
 import { logEvent } from "../observability/log";
 import {
+  MAX_INPUT_ANSWER_BYTES,
   MAX_PENDING_CALLS,
+  MAX_WAITING_PARAMS_BYTES,
   type PendingCall,
   type PendingCallTable,
 } from "../storage/pending-call-table";
@@ -97,6 +101,13 @@ export class InputBridge {
     } else {
       delete params.requestState;
     }
+    // Checked before anything is sent: a call too large to keep cannot wait for its answers.
+    if (exceedsUtf8Bytes(JSON.stringify(params), MAX_WAITING_PARAMS_BYTES)) {
+      throw new JsonRpcError(
+        INVALID_PARAMS,
+        `This call waits for client input and its params are too large to keep while it waits (over ${MAX_WAITING_PARAMS_BYTES} bytes of JSON)`,
+      );
+    }
     const inputs = Object.keys(required.inputRequests).map((inputKey) => ({
       inputKey,
       serverId: mintServerRequestId("input"),
@@ -134,8 +145,16 @@ export class InputBridge {
    */
   async onResponse(response: JsonRpcResponse): Promise<Resumption | null> {
     if (typeof response.id !== "string") return null;
-    const error = responseError(response);
-    const answer = error ? { error } : (response as { result?: unknown }).result;
+    let error = responseError(response);
+    let answer = error ? { error } : (response as { result?: unknown }).result;
+    // Too large to keep with its call: the call ends with an error, as after an error answer.
+    if (!error && exceedsUtf8Bytes(JSON.stringify(answer ?? null), MAX_INPUT_ANSWER_BYTES)) {
+      error = {
+        code: INVALID_PARAMS,
+        message: `the answer is over ${MAX_INPUT_ANSWER_BYTES} bytes of JSON`,
+      };
+      answer = { error };
+    }
     const call = this.pending.recordInput(response.id, answer);
     if (!call) return null;
     const channel =

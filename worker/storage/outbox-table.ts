@@ -22,6 +22,8 @@
  * Both tables are created at the first write: a session that never sends
  * anything has none.
  */
+
+import { exceedsUtf8Bytes } from "../../shared/codec";
 import {
   OUTBOX_MAX_CHARS,
   OUTBOX_MAX_MESSAGE_BYTES,
@@ -293,15 +295,7 @@ export class OutboxTable {
   }
 }
 
-/**
- * The body a row keeps: `text` when it is at most OUTBOX_MAX_MESSAGE_BYTES of
- * UTF-8, else null. A UTF-16 code unit takes one to three bytes, so the length
- * alone decides all but messages between a third of the bound and the bound.
- */
+/** The body a row keeps: `text` within OUTBOX_MAX_MESSAGE_BYTES of UTF-8, else null. */
 function keptBody(text: string): string | null {
-  if (text.length * 3 <= OUTBOX_MAX_MESSAGE_BYTES) return text;
-  if (text.length > OUTBOX_MAX_MESSAGE_BYTES) return null;
-  return encoder.encode(text).byteLength <= OUTBOX_MAX_MESSAGE_BYTES ? text : null;
+  return exceedsUtf8Bytes(text, OUTBOX_MAX_MESSAGE_BYTES) ? null : text;
 }
-
-const encoder = new TextEncoder();

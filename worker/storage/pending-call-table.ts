@@ -14,6 +14,13 @@ import type { SchemaTables } from "./schema";
 
 /** Bound on session-era calls waiting for client input at once. */
 export const MAX_PENDING_CALLS = 32;
+/**
+ * Bounds on what one row holds (a SQLite row is at most 2 MB): the waiting
+ * call's params, and each answer the client sends for it (a tool asks for one
+ * or two inputs; sampling answers can carry images).
+ */
+export const MAX_WAITING_PARAMS_BYTES = 512 * 1024;
+export const MAX_INPUT_ANSWER_BYTES = 512 * 1024;
 
 export interface PendingCall {
   /** JSON of the original request id: the key `notifications/cancelled` names. */
