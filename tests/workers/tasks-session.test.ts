@@ -188,6 +188,37 @@ describe("input_required through elicitation", () => {
     expect(result.structuredContent).toEqual({ approved: true, action: "rotate keys" });
   });
 
+  it("repeats the task's elicitation on each tasks/result under the id it was first sent with: one row per input, however often asked", async () => {
+    const client = await ready();
+    const taskId = await startTask(client, "approve", { action: "rotate keys" });
+    await runDurableObjectAlarm(taskStub(taskId));
+    const first = (await client.nextMessage(isElicitation, "the task's elicitation")) as JsonObject;
+    for (const id of ["result-1", "result-2", "result-3"]) {
+      client.sendJson({ jsonrpc: "2.0", id, method: "tasks/result", params: { taskId } });
+      const again = (await client.nextMessage(
+        isElicitation,
+        "the repeated elicitation",
+      )) as JsonObject;
+      expect(again.id).toBe(first.id);
+      client.notify("notifications/cancelled", { requestId: id });
+    }
+    const rows = await runInDurableObject(sessionStub(client.sessionId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_input WHERE task_id = ?", taskId)
+        .one(),
+    );
+    expect(rows.n).toBe(1);
+    client.sendJson({
+      jsonrpc: "2.0",
+      id: first.id,
+      result: { action: "accept", content: { approved: true } },
+    });
+    await client.nextNotification("notifications/tasks/status");
+    await runDurableObjectAlarm(taskStub(taskId));
+    const result = await client.call("tasks/result", { taskId });
+    expect(result.structuredContent).toEqual({ approved: true, action: "rotate keys" });
+  });
+
   it("answers a waiting tasks/result after the session object was evicted", async () => {
     const client = await ready();
     const taskId = await startTask(client, "approve", { action: "drop table" });

@@ -179,9 +179,12 @@ export class TaskBridge {
     for (const [key, input] of Object.entries(view.inputRequests)) {
       const capability = CAPABILITY_FOR_CLIENT_REQUEST[input.method];
       if (capability && !(capability in declared)) continue;
-      if (!force && this.options.table.sentInput(view.taskId, key)) continue;
-      const serverId = mintServerRequestId("task");
-      this.options.table.recordInput(serverId, view.taskId, key);
+      const sent = this.options.table.sentInput(view.taskId, key);
+      if (sent !== null && !force) continue;
+      // A repeat goes under the id it was first sent with: one row per input,
+      // however often the client asks (each tasks/result repeats the requests).
+      const serverId = sent ?? mintServerRequestId("task");
+      if (sent === null) this.options.table.recordInput(serverId, view.taskId, key);
       const meta = isRecord(input.params._meta) ? input.params._meta : {};
       channel.send(
         requestEnvelope(serverId, input.method, {

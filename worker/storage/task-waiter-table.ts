@@ -87,18 +87,17 @@ export class TaskWaiterTable {
     return row ? { taskId: row.task_id, inputKey: row.input_key } : null;
   }
 
-  /** Whether an input request of the task was already sent under some server id. */
-  sentInput(taskId: string, inputKey: string): boolean {
-    if (!this.#tables.has("task_input")) return false;
-    return (
-      this.#sql
-        .exec(
-          "SELECT 1 FROM task_input WHERE task_id = ? AND input_key = ? LIMIT 1",
-          taskId,
-          inputKey,
-        )
-        .toArray().length > 0
-    );
+  /** The server id an input request of the task was sent under, or null when it was not sent. */
+  sentInput(taskId: string, inputKey: string): string | null {
+    if (!this.#tables.has("task_input")) return null;
+    const row = this.#sql
+      .exec<{ server_id: string }>(
+        "SELECT server_id FROM task_input WHERE task_id = ? AND input_key = ? LIMIT 1",
+        taskId,
+        inputKey,
+      )
+      .toArray()[0];
+    return row?.server_id ?? null;
   }
 
   forgetInputs(taskId: string): void {
