@@ -123,8 +123,15 @@ export class PrincipalObject extends DurableObject<Env> {
     return traced(traceId, () => this.#keeper.authorize(principal, upstream, challenge));
   }
 
-  awaitGrant(upstream: string, timeoutMs: number): Promise<GrantWait> {
-    return this.#keeper.awaitGrant(upstream, Math.min(Math.max(timeoutMs, 0), MAX_GRANT_WAIT_MS));
+  /** `waitId` (any string the caller chooses) lets cancelGrantWait end this wait early. */
+  awaitGrant(upstream: string, timeoutMs: number, waitId?: string): Promise<GrantWait> {
+    const bounded = Math.min(Math.max(timeoutMs, 0), MAX_GRANT_WAIT_MS);
+    const id = typeof waitId === "string" && waitId.length <= 128 ? waitId : undefined;
+    return this.#keeper.awaitGrant(upstream, bounded, id);
+  }
+
+  cancelGrantWait(waitId: string): void {
+    this.#keeper.cancelGrantWait(waitId);
   }
 
   describeFlow(principal: string, flowId: string): Promise<FlowView | null> {

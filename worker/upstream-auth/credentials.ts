@@ -28,11 +28,20 @@ export function principalCredentials(
       (await stub().authorizations(principal())) as unknown as Record<string, unknown>[],
     awaitGrant: (upstream: Upstream, signal: AbortSignal) => {
       if (signal.aborted) return Promise.resolve("timeout" as const);
+      // The wait runs in the principal's object: a call that stops waiting ends it
+      // there too, or it would hold one of MAX_GRANT_WAITERS for the whole timeout.
+      // One stub for both calls: calls on one stub arrive in order, so a cancel
+      // never overtakes the wait it ends.
+      const waitId = crypto.randomUUID();
+      const principalObject = stub();
       return new Promise((resolve) => {
-        const onAbort = () => resolve("timeout");
+        const onAbort = () => {
+          resolve("timeout");
+          principalObject.cancelGrantWait(waitId).catch(() => {});
+        };
         signal.addEventListener("abort", onAbort, { once: true });
-        stub()
-          .awaitGrant(upstream.name, AUTHORIZATION_WAIT_MS)
+        principalObject
+          .awaitGrant(upstream.name, AUTHORIZATION_WAIT_MS, waitId)
           .then(resolve, () => resolve("timeout"))
           .finally(() => signal.removeEventListener("abort", onAbort));
       });

@@ -284,9 +284,14 @@ export class GrantKeeper {
   }
 
   /** Resolves when the principal holds a grant for `name`, the user declined, or `timeoutMs` passed. */
-  awaitGrant(name: string, timeoutMs: number): Promise<GrantWait> {
+  awaitGrant(name: string, timeoutMs: number, waitId?: string): Promise<GrantWait> {
     if (this.options.storage.grant(name)) return Promise.resolve("granted");
-    return this.#waiters.wait(name, timeoutMs);
+    return this.#waiters.wait(name, timeoutMs, waitId);
+  }
+
+  /** The call behind `waitId` stopped waiting (cancelled, or its session ended). */
+  cancelGrantWait(waitId: string): void {
+    this.#waiters.cancel(waitId);
   }
 
   // --- listing and revoking

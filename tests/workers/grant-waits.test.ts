@@ -1,0 +1,56 @@
+/**
+ * Calls waiting for an upstream grant in their principal's object
+ * (worker/upstream-auth/grant-waiters.ts), driven over RPC as the session
+ * objects drive them: at most MAX_GRANT_WAITERS at once, and a call that stops
+ * waiting gives its slot back at once instead of holding it for its timeout.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { MAX_GRANT_WAITERS } from "../../worker/upstream-auth/grant-waiters";
+import { delay } from "../helpers/workerd";
+
+const LONG_MS = 60_000;
+
+function principalObject() {
+  return env.PRINCIPALS.get(env.PRINCIPALS.idFromName(`grant-waits-${crypto.randomUUID()}`));
+}
+
+/** What `wait` has settled to within `ms`, or "pending". */
+function settledWithin<T>(wait: Promise<T>, ms: number): Promise<T | "pending"> {
+  return Promise.race([wait, delay(ms).then(() => "pending" as const)]);
+}
+
+describe("waiting for an upstream grant", () => {
+  it("tells one wait more than MAX_GRANT_WAITERS 'timeout' at once", async () => {
+    const stub = principalObject();
+    const ids = Array.from({ length: MAX_GRANT_WAITERS }, () => crypto.randomUUID());
+    const waits = ids.map((id) => stub.awaitGrant("up", LONG_MS, id));
+    expect(await stub.awaitGrant("up", LONG_MS, crypto.randomUUID())).toBe("timeout");
+    for (const id of ids) await stub.cancelGrantWait(id);
+    expect(await Promise.all(waits)).toEqual(ids.map(() => "timeout"));
+  });
+
+  it("gives a cancelled wait's slot back at once", async () => {
+    const stub = principalObject();
+    const ids = Array.from({ length: MAX_GRANT_WAITERS }, () => crypto.randomUUID());
+    const waits = ids.map((id) => stub.awaitGrant("up", LONG_MS, id));
+    for (const id of ids) await stub.cancelGrantWait(id);
+    expect(await Promise.all(waits)).toEqual(ids.map(() => "timeout"));
+    // Every slot is free again: a new wait waits (it would be told "timeout" at once if not).
+    const next = crypto.randomUUID();
+    const wait = stub.awaitGrant("up", LONG_MS, next);
+    expect(await settledWithin(wait, 200)).toBe("pending");
+    await stub.cancelGrantWait(next);
+    expect(await wait).toBe("timeout");
+  });
+
+  it("ignores a cancel for an id it does not know", async () => {
+    const stub = principalObject();
+    const id = crypto.randomUUID();
+    const wait = stub.awaitGrant("up", LONG_MS, id);
+    await stub.cancelGrantWait(crypto.randomUUID());
+    expect(await settledWithin(wait, 200)).toBe("pending");
+    await stub.cancelGrantWait(id);
+    expect(await wait).toBe("timeout");
+  });
+});
