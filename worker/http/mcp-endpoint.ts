@@ -34,8 +34,8 @@ import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } fro
 import { resumeStream } from "./resume-stream";
 import {
   checkSessionEraVersion,
+  createSession,
   forward,
-  reserveSessionSlot,
   sessionFromHeader,
 } from "./session-forwarding";
 import { serveStateless, statelessFederation } from "./stateless";
@@ -81,9 +81,7 @@ export async function postMcp(c: AppContext): Promise<Response> {
   if (sessionHeader === undefined) {
     if (frame.kind === "request" && frame.message.method === "initialize") {
       const newId = newSessionId(c.env.SESSIONS);
-      const refused = await reserveSessionSlot(c, newId);
-      if (refused) return refused;
-      return forward(c, newId, "create", text);
+      return createSession(c, newId, () => forward(c, newId, "create", text));
     }
     return jsonRpcErrorResponse(
       400,

@@ -6,28 +6,65 @@
  */
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
 import { isSessionEraVersion } from "../../shared/protocol";
+import type { PrincipalObject } from "../auth/principal-object";
 import { maxSessionsPerPrincipal } from "../config/vars";
 import type { HttpOp } from "../session/http-exchanges";
 import { parseSessionId, unknownSession } from "../session/session-ids";
 import { INTERNAL_HTTP, PRINCIPAL_HEADER, RECEIVED_HEADER } from "../session/session-object";
 import type { AppContext } from "./app-env";
 
-/** MAX_SESSIONS_PER_PRINCIPAL for authenticated principals (open loopback mode has one user). */
-export async function reserveSessionSlot(
+/**
+ * Creates the session `id` with `create` (the forwarded initialize or upgrade),
+ * holding one of an authenticated principal's MAX_SESSIONS_PER_PRINCIPAL slots
+ * for it (open loopback mode has one user and no slots).
+ */
+export function createSession(
   c: AppContext,
   id: DurableObjectId,
-): Promise<Response | null> {
-  if (!c.get("authenticated")) return null;
-  const limit = maxSessionsPerPrincipal(c.env);
-  const principals = c.env.PRINCIPALS;
-  const ok = await principals
-    .get(principals.idFromName(c.get("principal")))
-    .reserve(id.toString(), limit);
-  if (ok) return null;
-  return c.text(
-    `Too Many Requests: this principal already holds ${limit} live sessions; end one (DELETE /mcp) or let one expire\n`,
-    429,
+  create: () => Promise<Response>,
+): Promise<Response> {
+  if (!c.get("authenticated")) return create();
+  return withSessionSlot(
+    c.env.PRINCIPALS,
+    c.get("principal"),
+    id.toString(),
+    maxSessionsPerPrincipal(c.env),
+    create,
   );
+}
+
+/**
+ * Reserves the principal's slot for `sessionId`, then runs `create`. The
+ * session's object frees the slot when the session ends (its expiry), and a
+ * failed initialize frees it there too; a creation that fails before the
+ * object could take charge of it (the object threw, or could not be reached:
+ * a 5xx or an exception) frees it here, or the slot would stay counted for
+ * good. A release for a session whose row was written after all is harmless:
+ * the session's own end releases it again (release is idempotent).
+ */
+export async function withSessionSlot(
+  principals: DurableObjectNamespace<PrincipalObject>,
+  principal: string,
+  sessionId: string,
+  limit: number,
+  create: () => Promise<Response>,
+): Promise<Response> {
+  const stub = principals.get(principals.idFromName(principal));
+  if (!(await stub.reserve(sessionId, limit))) {
+    return new Response(
+      `Too Many Requests: this principal already holds ${limit} live sessions; end one (DELETE /mcp) or let one expire\n`,
+      { status: 429, headers: { "Content-Type": "text/plain; charset=UTF-8" } },
+    );
+  }
+  let response: Response;
+  try {
+    response = await create();
+  } catch (error) {
+    await stub.release(sessionId).catch(() => {});
+    throw error;
+  }
+  if (response.status >= 500) await stub.release(sessionId).catch(() => {});
+  return response;
 }
 
 /** One Streamable HTTP operation on the session object `id`. */

@@ -11,7 +11,7 @@ import { RECEIVED_PARAM } from "../../shared/protocol-constants";
 import { newSessionId, parseSessionId, unknownSession } from "../session/session-ids";
 import { INTERNAL_WS_ATTACH, INTERNAL_WS_CREATE } from "../session/session-object";
 import type { AppContext } from "./app-env";
-import { internalUpgrade, reserveSessionSlot } from "./session-forwarding";
+import { createSession, internalUpgrade } from "./session-forwarding";
 
 export async function openSocket(c: AppContext): Promise<Response> {
   if (c.req.method !== "GET") {
@@ -34,9 +34,9 @@ export async function openSocket(c: AppContext): Promise<Response> {
   const namespace = c.env.SESSIONS;
   if (sessionParam === undefined) {
     const id = newSessionId(namespace);
-    const refused = await reserveSessionSlot(c, id);
-    if (refused) return refused;
-    return namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_CREATE));
+    return createSession(c, id, () =>
+      namespace.get(id).fetch(internalUpgrade(c, INTERNAL_WS_CREATE)),
+    );
   }
   const id = parseSessionId(namespace, sessionParam);
   if (!id) return unknownSession();
