@@ -38,6 +38,7 @@ const tokens = {
   bob: randomBytes(24).toString("hex"),
   carol: randomBytes(24).toString("hex"),
   dave: randomBytes(24).toString("hex"),
+  erin: randomBytes(24).toString("hex"),
 };
 type Who = keyof typeof tokens;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -344,6 +345,39 @@ describe("OAuth to an upstream, per principal", () => {
     expect(rpcError(await whoami(client).catch((e: unknown) => e)).code).toBe(-32042);
     // Alice's grant is untouched.
     expect((await authorizations("alice")).authorizations.map((a) => a.upstream)).toEqual(["sec"]);
+  });
+
+  it("keeps a revocation made while a refresh was in flight: the refreshed tokens are not saved", async () => {
+    const as = provider;
+    if (!as) throw new Error("provider did not start");
+    const url = await startUrlFor("erin");
+    expect((await authorizeInBrowser(url, "erin-at-idp")).text).toContain("Authorized sec");
+    const client = await connect("erin", false);
+    expect(textOf(await whoami(client))).toBe("erin-at-idp");
+    // The access token expires: the next call refreshes it, at an authorization server
+    // that stops answering for a while, and the user revokes meanwhile.
+    await sleep(ACCESS_TTL_S * 1000 + 500);
+    process.kill(as.pid, "SIGSTOP");
+    let call: Promise<unknown> | undefined;
+    let revoked: Promise<Response> | undefined;
+    try {
+      call = whoami(client).catch((e: unknown) => e);
+      await sleep(500);
+      revoked = fetch(`${gw().url}/oauth/authorizations/sec`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${tokens.erin}` },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      revoked.catch(() => {});
+      await sleep(500);
+    } finally {
+      process.kill(as.pid, "SIGCONT");
+    }
+    expect((await revoked)?.status).toBe(204);
+    const answer = await call;
+    expect(rpcError(answer).code).toBe(-32042);
+    expect((await authorizations("erin")).authorizations).toEqual([]);
+    expect(rpcError(await whoami(client).catch((e: unknown) => e)).code).toBe(-32042);
   });
 
   it("stores tokens only sealed: no access token, refresh token or code appears in the gateway's files", async () => {

@@ -82,7 +82,7 @@ export class GrantKeeper {
     if (!refused && !due) return { kind: "token", token: tokens.accessToken };
     let pending = this.#refreshing.get(name);
     if (!pending) {
-      pending = this.#refresh(principal, upstream, grant, refused).finally(() =>
+      pending = this.#refresh(principal, upstream, grant, row.sealed, refused).finally(() =>
         this.#refreshing.delete(name),
       );
       this.#refreshing.set(name, pending);
@@ -90,10 +90,12 @@ export class GrantKeeper {
     return pending;
   }
 
+  /** `from`: the sealed grant as read before the refresh, which the refreshed one replaces. */
   async #refresh(
     principal: string,
     upstream: Upstream,
     grant: Grant,
+    from: string,
     refused: boolean,
   ): Promise<AccessTokenOutcome> {
     const { tokens, plan } = grant;
@@ -110,7 +112,29 @@ export class GrantKeeper {
         tokens.refreshToken,
         this.options.fetcher,
       );
-      await this.#saveGrant(principal, { ...grant, tokens: next });
+      if (!(await this.#saveGrant(principal, { ...grant, tokens: next }, from))) {
+        // Revoked (or replaced) while the refresh was in flight: the user's word stands,
+        // and the tokens the refresh minted are revoked too (best effort).
+        logEvent("info", "upstream_refresh_discarded", { upstream: upstream.name });
+        const client = this.#client(grant.plan);
+        if (next.refreshToken) {
+          await revokeToken(
+            grant.plan,
+            client,
+            next.refreshToken,
+            "refresh_token",
+            this.options.fetcher,
+          );
+        }
+        await revokeToken(
+          grant.plan,
+          client,
+          next.accessToken,
+          "access_token",
+          this.options.fetcher,
+        );
+        return { kind: "none" };
+      }
       logEvent("info", "upstream_token_refreshed", { upstream: upstream.name, refused });
       return { kind: "token", token: next.accessToken };
     } catch (error) {
@@ -352,13 +376,22 @@ export class GrantKeeper {
     return { secret: typeof named === "string" ? named : undefined };
   }
 
-  async #saveGrant(principal: string, grant: Grant): Promise<void> {
+  /**
+   * Seals and stores `grant`. With `replacing` (the sealed grant it was made
+   * from), only while that grant is still the one stored: false, and nothing
+   * written, when it was revoked or replaced meanwhile.
+   */
+  async #saveGrant(principal: string, grant: Grant, replacing?: string): Promise<boolean> {
     const name = grant.plan.upstream;
     const sealed = await this.options.sealer.seal(
       JSON.stringify(grant),
       grantContext(principal, name),
     );
+    if (replacing !== undefined && this.options.storage.grant(name)?.sealed !== replacing) {
+      return false;
+    }
     this.options.storage.saveGrant(name, sealed, grant.tokens.expiresAt ?? null, Date.now());
+    return true;
   }
 
   async #openGrant(principal: string, name: string, sealed: string): Promise<Grant | null> {
