@@ -27,6 +27,7 @@ import {
   sessionPost,
 } from "../helpers/http";
 import { sseOf } from "../helpers/sse";
+import { waitFor } from "../helpers/wait";
 import {
   type Client,
   connect,
@@ -214,6 +215,18 @@ describe("input_required through elicitation", () => {
       result: { action: "accept", content: { approved: true } },
     });
     await client.nextNotification("notifications/tasks/status");
+    // Answered: the link goes, so the same answer sent again reaches nothing.
+    await waitFor(
+      () =>
+        runInDurableObject(
+          sessionStub(client.sessionId),
+          (_instance, state) =>
+            state.storage.sql
+              .exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_input WHERE task_id = ?", taskId)
+              .one().n === 0 || undefined,
+        ),
+      { timeoutMs: 5_000, what: "the answered input's link to go" },
+    );
     await runDurableObjectAlarm(taskStub(taskId));
     const result = await client.call("tasks/result", { taskId });
     expect(result.structuredContent).toEqual({ approved: true, action: "rotate keys" });

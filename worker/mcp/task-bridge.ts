@@ -125,6 +125,9 @@ export class TaskBridge {
     const answer = (response as { result?: unknown }).result;
     try {
       await this.options.tasks().update(link.taskId, { [link.inputKey]: answer });
+      // Answered: the same answer sent again is no longer routed (and costs the task
+      // object nothing); a later round that asks this input again gets a new id.
+      this.options.table.forgetInput(response.id);
     } catch (thrown) {
       logEvent("warn", "task_input_rejected", { taskId: link.taskId, error: thrown });
     }

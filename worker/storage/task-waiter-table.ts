@@ -6,7 +6,9 @@
  *                (counted with the HTTP waiters the bridge holds in memory).
  *   task_input   the server-issued id of an elicitation (or sampling, roots)
  *                request sent for a task's input round -> (task id, input key),
- *                so the client's answer reaches the task. Deleted when the task ends.
+ *                so the client's answer reaches the task. One per open input
+ *                (a repeat goes under the same id); deleted when answered or
+ *                when the task ends.
  */
 import { type RequestId, requestKey } from "../../shared/protocol";
 import type { SchemaTables } from "./schema";
@@ -98,6 +100,12 @@ export class TaskWaiterTable {
       )
       .toArray()[0];
     return row?.server_id ?? null;
+  }
+
+  /** The input request sent under `serverId` was answered: its link goes. */
+  forgetInput(serverId: string): void {
+    if (!this.#tables.has("task_input")) return;
+    this.#sql.exec("DELETE FROM task_input WHERE server_id = ?", serverId);
   }
 
   forgetInputs(taskId: string): void {
