@@ -6,7 +6,11 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { publishListChange } from "../../worker/feed/change-feed";
+import {
+  LISTENER_HEADER,
+  MAX_LISTENERS_PER_PRINCIPAL,
+  publishListChange,
+} from "../../worker/feed/change-feed";
 import { modern } from "../helpers/http";
 import { sseOf } from "../helpers/sse";
 
@@ -50,7 +54,7 @@ describe("list-change feed", () => {
       [0, 1, 2, 3].map(async (index) => {
         const shard = env.FEEDS.get(env.FEEDS.idFromName(`feed-${index}`));
         const response = await shard.fetch("https://feed.internal/listen", {
-          headers: { Upgrade: "websocket" },
+          headers: { Upgrade: "websocket", [LISTENER_HEADER]: "0".repeat(64) },
         });
         const ws = response.webSocket;
         if (!ws) throw new Error(`shard ${index} did not upgrade`);
@@ -75,6 +79,41 @@ describe("list-change feed", () => {
       ]);
     } finally {
       for (const { ws } of sockets) ws.close(1000, "done");
+    }
+  });
+
+  it(`holds at most ${MAX_LISTENERS_PER_PRINCIPAL} listeners of one principal on a shard (429 beyond), while others still get in`, async () => {
+    const shard = env.FEEDS.get(env.FEEDS.idFromName(`feed-limit-${crypto.randomUUID()}`));
+    const open = (tag: string) =>
+      shard.fetch("https://feed.internal/listen", {
+        headers: { Upgrade: "websocket", [LISTENER_HEADER]: tag },
+      });
+    const busy = "a".repeat(64);
+    const sockets: WebSocket[] = [];
+    try {
+      for (let i = 0; i < MAX_LISTENERS_PER_PRINCIPAL; i++) {
+        const response = await open(busy);
+        expect(response.status).toBe(101);
+        const ws = response.webSocket as WebSocket;
+        ws.accept();
+        sockets.push(ws);
+      }
+      const refused = await open(busy);
+      expect(refused.status).toBe(429);
+      await refused.body?.cancel();
+      const other = await open("b".repeat(64));
+      expect(other.status).toBe(101);
+      const otherSocket = other.webSocket as WebSocket;
+      otherSocket.accept();
+      sockets.push(otherSocket);
+      // A listener without a principal is not the Worker's: refused.
+      const anonymous = await shard.fetch("https://feed.internal/listen", {
+        headers: { Upgrade: "websocket" },
+      });
+      expect(anonymous.status).toBe(400);
+      await anonymous.body?.cancel();
+    } finally {
+      for (const ws of sockets) ws.close(1000, "done");
     }
   });
 

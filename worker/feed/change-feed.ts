@@ -18,6 +18,10 @@ import { holdSocket } from "../transports/held-socket";
 export type ListKind = "tools" | "prompts" | "resources";
 
 export const FEED_SHARDS = 4;
+/** Listen streams of one principal on one shard (FEED_SHARDS shards: about 1,000 in all). */
+export const MAX_LISTENERS_PER_PRINCIPAL = 256;
+/** Set by the Worker on the internal upgrade: the listener's principal, hashed (listenerTag). */
+export const LISTENER_HEADER = "Dormouse-Listener";
 const FEED_URL = "https://feed.internal/listen";
 
 export function isListKind(value: unknown): value is ListKind {
@@ -34,17 +38,24 @@ export interface Subscription {
 }
 
 /**
- * Subscribes to the feed; resolves once subscribed (a change published after
- * this resolves is delivered), or to null when the shard is at its bound.
- * `onEnd` runs if the feed drops the subscription (e.g. a deploy restarts it).
+ * Subscribes `principal`'s listen stream to the feed; resolves once subscribed
+ * (a change published after this resolves is delivered), to "principal_limit"
+ * when the principal holds MAX_LISTENERS_PER_PRINCIPAL streams on the shard,
+ * or to null when the shard is at its bound. `onEnd` runs if the feed drops
+ * the subscription (e.g. a deploy restarts it).
  */
 export async function subscribe(
+  principal: string,
   onChange: (kind: ListKind) => void,
   onEnd: () => void,
-): Promise<Subscription | null> {
+): Promise<Subscription | "principal_limit" | null> {
   const response = await shard(Math.floor(Math.random() * FEED_SHARDS)).fetch(FEED_URL, {
-    headers: { Upgrade: "websocket" },
+    headers: { Upgrade: "websocket", [LISTENER_HEADER]: await listenerTag(principal) },
   });
+  if (response.status === 429) {
+    await response.body?.cancel();
+    return "principal_limit";
+  }
   return holdSocket(
     response,
     (text) => {
@@ -52,6 +63,12 @@ export async function subscribe(
     },
     onEnd,
   );
+}
+
+/** A principal as a feed shard tags its sockets: SHA-256, hex (tags are short; principals need not be). */
+async function listenerTag(principal: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(principal));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** Announces a change to every listen stream of the deployment; returns how many it reached. */

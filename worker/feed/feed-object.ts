@@ -6,13 +6,18 @@
  * The sockets are accepted through the Hibernation API, so a shard sleeps
  * between changes and an idle feed costs nothing. The object stores nothing.
  *
- * Bounded: at most MAX_LISTENERS_PER_FEED sockets per shard (503 beyond).
+ * Bounded: at most MAX_LISTENERS_PER_FEED sockets per shard (503 beyond), and
+ * at most MAX_LISTENERS_PER_PRINCIPAL of them for one principal (429 beyond),
+ * so that one principal cannot take every slot of the deployment. The Worker
+ * names the listener's principal by a hash (LISTENER_HEADER), kept as the
+ * socket's tag.
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeQuietly } from "../transports/websocket";
-import { isListKind } from "./change-feed";
+import { isListKind, LISTENER_HEADER, MAX_LISTENERS_PER_PRINCIPAL } from "./change-feed";
 
 export const MAX_LISTENERS_PER_FEED = 10_000;
+const LISTENER_TAG = /^[0-9a-f]{64}$/;
 
 export class FeedObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
@@ -22,8 +27,13 @@ export class FeedObject extends DurableObject<Env> {
     if (this.ctx.getWebSockets().length >= MAX_LISTENERS_PER_FEED) {
       return new Response("Too many listeners on this feed shard\n", { status: 503 });
     }
+    const tag = request.headers.get(LISTENER_HEADER) ?? "";
+    if (!LISTENER_TAG.test(tag)) return new Response("Listener required\n", { status: 400 });
+    if (this.ctx.getWebSockets(tag).length >= MAX_LISTENERS_PER_PRINCIPAL) {
+      return new Response("Too many listeners of this principal on this shard\n", { status: 429 });
+    }
     const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1]);
+    this.ctx.acceptWebSocket(pair[1], [tag]);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 

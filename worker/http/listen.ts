@@ -22,11 +22,18 @@ import {
   JsonRpcError,
   MISSING_CLIENT_CAPABILITY,
   notificationEnvelope,
+  TOO_MANY_IN_FLIGHT,
 } from "../../shared/errors";
 import { MAX_LISTEN_TASK_IDS } from "../../shared/limits";
 import { isRecord, type JsonRpcRequest, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
 import { declaresTasksExtension, TASKS_EXTENSION } from "../../shared/tasks";
-import { type ListKind, subscribe } from "../feed/change-feed";
+import {
+  FEED_SHARDS,
+  type ListKind,
+  MAX_LISTENERS_PER_PRINCIPAL,
+  type Subscription,
+  subscribe,
+} from "../feed/change-feed";
 import { parseParams } from "../mcp/params";
 import { watchTask } from "../tasks/task-listeners";
 import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
@@ -92,6 +99,7 @@ export async function openListenStream(
     else held.push(frame);
   };
   const subscription = await subscribe(
+    options.principal,
     (kind) => {
       if (filter[FLAG_FOR[kind]] !== true) return;
       send(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta }));
@@ -99,9 +107,16 @@ export async function openListenStream(
     // The feed dropped us (a restart): end the stream so the client listens again.
     () => close(),
   );
+  if (subscription === "principal_limit") {
+    throw new JsonRpcError(
+      TOO_MANY_IN_FLIGHT,
+      `Too many listen streams open for this principal (at most ${MAX_LISTENERS_PER_PRINCIPAL} per feed shard, ${FEED_SHARDS} shards); close one first`,
+    );
+  }
   if (!subscription) {
     throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
+  const feed: Subscription = subscription;
   const tasks = await watchOwnTasks(filter.taskIds ?? [], options.principal, emitTask);
   send(
     notificationEnvelope("notifications/subscriptions/acknowledged", {
@@ -114,7 +129,7 @@ export async function openListenStream(
   const stop = keepAlive(sse, options.keepaliveMs, () => close());
   function close(): void {
     stop();
-    subscription?.close();
+    feed.close();
     tasks.close();
     sse.close();
   }

@@ -5,7 +5,7 @@
  * state (the counter) starts afresh on every request.
  */
 import type { DecodedFrame } from "../../shared/codec";
-import { asJsonRpcError, errorEnvelope } from "../../shared/errors";
+import { asJsonRpcError, errorEnvelope, TOO_MANY_IN_FLIGHT } from "../../shared/errors";
 import { isRecord, META_CLIENT_CAPABILITIES } from "../../shared/protocol";
 import type { AccessPolicy } from "../config/access-policy";
 import { configuredUpstreams } from "../config/configuration";
@@ -73,7 +73,7 @@ export async function serveStateless(
     } catch (thrown) {
       const error = asJsonRpcError(thrown);
       return Response.json(errorEnvelope(frame.message.id, error), {
-        status: modernStatusFor(error),
+        status: error.code === TOO_MANY_IN_FLIGHT ? 429 : modernStatusFor(error),
       });
     }
   }
