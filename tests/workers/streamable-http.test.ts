@@ -529,6 +529,25 @@ describe("Host and Origin", () => {
     }
   });
 
+  it("allows the Mcp-Param-* headers a preflight asks for (SEP-2243), and nothing else it asks for", async () => {
+    const response = await fetchWorker("/mcp", {
+      method: "OPTIONS",
+      headers: {
+        Origin: INSPECTOR_ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, mcp-method, mcp-param-region, x-evil",
+      },
+    });
+    expect(response.status).toBe(204);
+    const allowed = (response.headers.get("Access-Control-Allow-Headers") ?? "")
+      .toLowerCase()
+      .split(",")
+      .map((name) => name.trim());
+    expect(allowed).toContain("mcp-param-region");
+    expect(allowed).toContain("mcp-method");
+    expect(allowed).not.toContain("x-evil");
+  });
+
   it("answers 403 to an OPTIONS preflight from a foreign origin", async () => {
     const response = await fetchWorker("/mcp", {
       method: "OPTIONS",

@@ -20,7 +20,9 @@ export const originGate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.method === "OPTIONS") {
     return new Response(null, {
       status: 204,
-      headers: verdict.corsOrigin ? corsHeaders(verdict.corsOrigin) : {},
+      headers: verdict.corsOrigin
+        ? corsHeaders(verdict.corsOrigin, c.req.header("Access-Control-Request-Headers"))
+        : {},
     });
   }
   await next();

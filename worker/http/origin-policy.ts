@@ -98,11 +98,27 @@ export const CORS_ALLOW_HEADERS = [
   "Last-Event-ID",
 ].join(", ");
 
-export function corsHeaders(origin: string): Record<string, string> {
+/** SEP-2243 parameter headers a preflight may ask for; their names depend on the tools, so they are matched. */
+const PARAM_HEADER = /^mcp-param-[a-z0-9-]{1,64}$/i;
+const MAX_PARAM_HEADERS = 32;
+
+/**
+ * CORS headers for an allowed origin. `requested` (a preflight's
+ * Access-Control-Request-Headers) adds the `Mcp-Param-*` headers it names
+ * (SEP-2243): a fixed list cannot name them, and a browser client must be
+ * allowed to send them. Nothing else a preflight asks for is added.
+ */
+export function corsHeaders(origin: string, requested?: string | null): Record<string, string> {
+  const params = (requested ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => PARAM_HEADER.test(name))
+    .slice(0, MAX_PARAM_HEADERS);
   return {
     "Access-Control-Allow-Origin": origin,
     "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+    "Access-Control-Allow-Headers":
+      params.length > 0 ? `${CORS_ALLOW_HEADERS}, ${params.join(", ")}` : CORS_ALLOW_HEADERS,
     "Access-Control-Expose-Headers": "Mcp-Session-Id, MCP-Protocol-Version",
     "Access-Control-Max-Age": "600",
     Vary: "Origin",
