@@ -215,6 +215,21 @@ async function expectUnknown(sessionId: string): Promise<void> {
   expect((await deleteSession(sessionId)).status).toBe(404);
 }
 
+describe("a session deleted with replies not yet written", () => {
+  it("leaves no storage once its socket has closed and its deferred write would have run", async () => {
+    const client = await initialized();
+    // Replies to an attached socket wait in memory for the deferred write.
+    expect(toolText(await client.callTool("echo", { text: "kept in the ring" }))).toBe(
+      "kept in the ring",
+    );
+    expect((await deleteSession(client.sessionId)).status).toBe(204);
+    await client.waitForClose();
+    await delay(DEFERRED_WRITE_MS + 500);
+    expect(await storageLeft(client.sessionId)).toMatchObject({ tables: [], alarm: null });
+    await expectUnknown(client.sessionId);
+  });
+});
+
 describe("idle TTL", () => {
   it("arms the expiry alarm of a WebSocket session whose client never speaks, with its row, within the deferred write and not before the 101", async () => {
     const client = await connect();

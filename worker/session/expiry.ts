@@ -33,6 +33,8 @@ export interface ExpiryOptions {
   lastKeepaliveAt(): number | null;
   /** Closes the internal sockets of resumed HTTP reply streams. */
   endStreams(): void;
+  /** Drops what the replay ring still holds: nobody can re-attach to an ended session. */
+  dropReplay(): void;
   /** Frees the creator's slot in MAX_SESSIONS_PER_PRINCIPAL when the session ends. */
   releaseSlot(principal: string, sessionId: string): Promise<void>;
 }
@@ -103,6 +105,7 @@ export class Expiry {
     if (state.storage.exists()) state.storage.savePhase("ended");
     for (const ws of this.options.sockets()) state.retire(ws, CLOSE_SESSION_ENDED, reason);
     this.options.endStreams();
+    this.options.dropReplay();
     logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
     await this.releaseSlot();
     // The upstream sessions this session opened end with it (DELETE, bounded, best effort).

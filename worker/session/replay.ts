@@ -107,6 +107,12 @@ export class SocketReplay {
     this.options.outbox.keep(WS_STREAM, ring);
   }
 
+  /** Forgets the ring unwritten (the session ended: its storage goes, and nobody can re-attach). */
+  drop(): void {
+    this.#ring = [];
+    this.#ringChars = 0;
+  }
+
   /** How many numbered messages the session has sent on its sockets. */
   sent(): number {
     this.#sent ??= this.options.outbox.head(WS_STREAM)?.lastSeq ?? 0;

@@ -117,6 +117,7 @@ export class SessionRuntime {
       sockets,
       lastKeepaliveAt: () => latestKeepalive(ctx, sockets()),
       endStreams: () => replies.endAll(),
+      dropReplay: () => replay.drop(),
       releaseSlot: options.releaseSlot,
     });
     this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel, replay });
