@@ -45,6 +45,7 @@ import {
 import { sseOf } from "../helpers/sse";
 import {
   connect,
+  delay,
   expectError,
   expectResult,
   fetchWorker,
@@ -217,6 +218,28 @@ describe("ending a streamed call early", () => {
     expect(cancelled.status).toBe(202);
     const messages = await reader.messages({ timeoutMs: 2_000 });
     expect(messages.filter((m) => m.id === id)).toEqual([]);
+    expect(await counterHttp(sessionId)).toBe(1);
+  });
+
+  it("answers a request cancelled before its reply began with an SSE stream that ends with no event, not 202", async () => {
+    const sessionId = await initializeHttp();
+    const id = freshId();
+    const call = sessionPost(
+      sessionId,
+      requestEnvelope(id, "tools/call", { name: "sleep", arguments: { ms: 5000 } }),
+    );
+    // Well within the second before a quiet call's reply turns into a stream.
+    await delay(100);
+    const cancelled = await sessionPost(sessionId, {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason: "changed my mind" },
+    });
+    expect(cancelled.status).toBe(202);
+    const response = await call;
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    expect(await response.text()).toBe("");
     expect(await counterHttp(sessionId)).toBe(1);
   });
 

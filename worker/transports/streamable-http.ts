@@ -250,13 +250,21 @@ export class HttpExchange implements Channel {
     this.#detach();
   }
 
-  /** Ends the exchange without a reply (a cancelled request): empty 202, or the stream closed. */
+  /**
+   * Ends the exchange without a reply (a cancelled request: spec, no response
+   * to it): an SSE stream that ends with no event, or the open stream closed.
+   * Not 202, which answers notifications and responses only: a POSTed request
+   * gets application/json or text/event-stream.
+   */
   abandon(): void {
     if (this.#state === "done") return;
     this.#clearOpener();
     if (this.#state === "pending") {
       this.#state = "done";
-      this.#resolve(new Response(null, { status: 202, headers: this.headers }));
+      const headers = new Headers(this.headers);
+      headers.set("Content-Type", "text/event-stream");
+      headers.set("Cache-Control", "no-cache, no-transform");
+      this.#resolve(new Response("", { status: 200, headers }));
       return;
     }
     this.#finish();
