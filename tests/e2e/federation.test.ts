@@ -897,41 +897,39 @@ describe("federation over session-era Streamable HTTP", () => {
     }
   }
 
-  it("refuses the session's requests from the moment its DELETE begins, while its upstream sessions are still being ended", async () => {
-    const upstream = locked;
-    if (!upstream) throw new Error("upstream did not start");
+  /** initialize and notifications/initialized over POST; the new session's id. */
+  async function openSession(capabilities: Record<string, unknown> = {}): Promise<string> {
     const init = await postMessage({
       jsonrpc: "2.0",
       id: 1,
       method: "initialize",
       params: {
         protocolVersion: "2025-11-25",
-        capabilities: {},
+        capabilities,
         clientInfo: { name: "dormouse-e2e-http", version: "1" },
       },
     });
+    expect(init.status).toBe(200);
     const sessionId = init.headers.get("Mcp-Session-Id") ?? "";
     await init.text();
-    await (
-      await postMessage({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId)
-    ).text();
-    const echo = (id: number) => ({
-      jsonrpc: "2.0",
-      id,
-      method: "tools/call",
-      params: { name: "echo", arguments: { text: "still here?" } },
-    });
+    expect(
+      (await postMessage({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId))
+        .status,
+    ).toBe(202);
+    return sessionId;
+  }
+
+  function toolCall(id: number, name: string, args: Record<string, unknown> = {}) {
+    return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
+  }
+
+  it("refuses the session's requests from the moment its DELETE begins, while its upstream sessions are still being ended", async () => {
+    const upstream = locked;
+    if (!upstream) throw new Error("upstream did not start");
+    const sessionId = await openSession();
     // An upstream session of this gateway session, on an upstream that then stops
     // answering: ending it waits for its DELETE's bound (seconds).
-    const opened = await postMessage(
-      {
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "keyed__recall", arguments: {} },
-      },
-      sessionId,
-    );
+    const opened = await postMessage(toolCall(2, "keyed__recall"), sessionId);
     expect(opened.status).toBe(200);
     await opened.text();
     process.kill(upstream.pid, "SIGSTOP");
@@ -948,7 +946,7 @@ describe("federation over session-era Streamable HTTP", () => {
       deleting.catch(() => {});
       // Long enough for the DELETE to reach the session, far shorter than its wait upstream.
       await sleep(300);
-      const during = await postMessage(echo(3), sessionId);
+      const during = await postMessage(toolCall(3, "echo", { text: "still here?" }), sessionId);
       await during.text();
       expect(deleteAnswered).toBe(false);
       expect(during.status).toBe(404);
@@ -959,34 +957,10 @@ describe("federation over session-era Streamable HTTP", () => {
   });
 
   it("relays an upstream elicitation on the call's SSE stream and ends upstream sessions with the session", async () => {
-    const init = await postMessage({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: {
-        protocolVersion: "2025-11-25",
-        capabilities: { elicitation: {} },
-        clientInfo: { name: "dormouse-e2e-http", version: "1" },
-      },
-    });
-    expect(init.status).toBe(200);
-    const sessionId = init.headers.get("Mcp-Session-Id") ?? "";
-    await init.text();
-    expect(
-      (await postMessage({ jsonrpc: "2.0", method: "notifications/initialized" }, sessionId))
-        .status,
-    ).toBe(202);
+    const sessionId = await openSession({ elicitation: {} });
     const sessionsBefore = await upstreamSessions();
 
-    const reply = await postMessage(
-      {
-        jsonrpc: "2.0",
-        id: 2,
-        method: "tools/call",
-        params: { name: "state__ask_name", arguments: {} },
-      },
-      sessionId,
-    );
+    const reply = await postMessage(toolCall(2, "state__ask_name"), sessionId);
     expect(reply.headers.get("Content-Type")).toMatch(/text\/event-stream/);
     const stream = sseOf(reply);
     const [asked] = await stream.messages({

@@ -57,16 +57,17 @@ async function session(): Promise<string> {
   return id;
 }
 
+function toolCall(id: number, name: string, args: Record<string, unknown>, meta?: object) {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+  };
+}
+
 async function waitingElicitation(sessionId: string) {
-  const response = await post(
-    {
-      jsonrpc: "2.0",
-      id: 7,
-      method: "tools/call",
-      params: { name: "test_elicitation", arguments: { message: "Name?" } },
-    },
-    sessionId,
-  );
+  const response = await post(toolCall(7, "test_elicitation", { message: "Name?" }), sessionId);
   expect(response.headers.get("Content-Type")).toMatch(/text\/event-stream/);
   const sse = sseOf(response);
   const [request] = await sse.messages({ until: (m) => m.method === "elicitation/create" });
@@ -137,33 +138,19 @@ describe("reply streams end", () => {
       code: INVALID_PARAMS,
       message: expect.stringMatching(/answer is over 524288 bytes/),
     });
-    const echo = await post(
-      {
-        jsonrpc: "2.0",
-        id: 8,
-        method: "tools/call",
-        params: { name: "echo", arguments: { text: "on" } },
-      },
-      sessionId,
-    );
+    const echo = await post(toolCall(8, "echo", { text: "on" }), sessionId);
     expect(JSON.stringify(await echo.json())).toContain('"text":"on"');
   });
 
   it("refuses with -32602, before asking anything, a call whose params are too large to keep while it waits", async () => {
     const sessionId = await session();
-    const response = await post(
-      {
-        jsonrpc: "2.0",
-        id: 9,
-        method: "tools/call",
-        params: {
-          name: "test_elicitation",
-          arguments: { message: "Name?" },
-          _meta: { padding: "x".repeat(600 * 1024) },
-        },
-      },
-      sessionId,
+    const padded = toolCall(
+      9,
+      "test_elicitation",
+      { message: "Name?" },
+      { padding: "x".repeat(600 * 1024) },
     );
+    const response = await post(padded, sessionId);
     const text = await response.text();
     expect(text).not.toContain("elicitation/create");
     expect(text).toContain(`"code":${INVALID_PARAMS}`);
