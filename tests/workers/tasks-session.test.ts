@@ -31,6 +31,7 @@ import { waitFor } from "../helpers/wait";
 import {
   type Client,
   connect,
+  delay,
   expectError,
   expectResult,
   isObject,
@@ -339,6 +340,19 @@ describe("bounds", () => {
     await client.call("tasks/cancel", { taskId });
     const answered = await client.nextResponse("wait-0");
     expect(answered.error?.code).toBe(REQUEST_CANCELLED);
+  });
+});
+
+describe("a task past its TTL", () => {
+  it("still counts against its principal's bound, and is listed, while it is kept in its grace", async () => {
+    const client = await ready();
+    const taskId = await startTask(client, "wait", { seconds: 600, stepSeconds: 60 }, 1_000);
+    await delay(1_300);
+    await runDurableObjectAlarm(taskStub(taskId));
+    // Unfinished at its TTL: kept readable as failed for the grace, so it holds its slot too.
+    expect((await client.call("tasks/get", { taskId })).status).toBe("failed");
+    const listed = await client.call("tasks/list");
+    expect((listed.tasks as JsonObject[]).map((task) => task.taskId)).toContain(taskId);
   });
 });
 

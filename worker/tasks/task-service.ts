@@ -16,7 +16,11 @@
  * secret half is wrong; only a malformed id says so.
  */
 import { INVALID_PARAMS, JsonRpcError, TOO_MANY_TASKS } from "../../shared/errors";
-import { MAX_TASK_ARGUMENTS_BYTES, TASK_LIST_PAGE_SIZE } from "../../shared/limits";
+import {
+  MAX_TASK_ARGUMENTS_BYTES,
+  TASK_EXPIRED_GRACE_MS,
+  TASK_LIST_PAGE_SIZE,
+} from "../../shared/limits";
 import type { ProgressToken } from "../../shared/protocol";
 import { parseTaskId, type TaskView } from "../../shared/tasks";
 import type { TaskRecord } from "../storage/task-storage";
@@ -80,9 +84,14 @@ export class DurableTaskService implements TaskService {
     const now = record.createdAt;
     const slots = this.#principalObject();
     const object = this.bindings.TASKS.get(id);
+    // The slot lasts as long as the task can be stored: its TTL, and the grace an
+    // unfinished task is kept for as `failed` after it (task-engine.ts). Its own end
+    // only matters when a release is lost; a slot that ended at the TTL let a
+    // principal keep tasks in their grace beyond its bound.
+    const slotExpiresAt = record.expiresAt + TASK_EXPIRED_GRACE_MS;
     // Both writes at once: the reply waits for both, so it is still only sent once the task is durable.
     const [reserved, view] = await Promise.allSettled([
-      slots.reserveTask(record.taskId, task.sessionId, now, record.expiresAt, this.maxTasks),
+      slots.reserveTask(record.taskId, task.sessionId, now, slotExpiresAt, this.maxTasks),
       object.create(record),
     ]);
     if (
@@ -93,8 +102,9 @@ export class DurableTaskService implements TaskService {
     ) {
       return view.value;
     }
-    // Undo whichever half succeeded.
-    if (view.status === "fulfilled" && view.value) await object.discard().catch(() => {});
+    // Undo whichever half succeeded. The object is discarded whatever its answer: a
+    // create that failed after its write committed would otherwise run unbounded by any slot.
+    await object.discard().catch(() => {});
     if (reserved.status === "fulfilled" && reserved.value) {
       await slots.releaseTask(record.taskId).catch(() => {});
     }
