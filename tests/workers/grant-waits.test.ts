@@ -2,11 +2,16 @@
  * Calls waiting for an upstream grant in their principal's object
  * (worker/upstream-auth/grant-waiters.ts), driven over RPC as the session
  * objects drive them: at most MAX_GRANT_WAITERS at once, and a call that stops
- * waiting gives its slot back at once instead of holding it for its timeout.
+ * waiting gives its slot back at once instead of holding it for its timeout. A
+ * grant that cannot be opened any more is no grant at all.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { PrincipalStorage } from "../../worker/storage/principal-storage";
+import { GrantKeeper } from "../../worker/upstream-auth/grant-keeper";
 import { MAX_GRANT_WAITERS } from "../../worker/upstream-auth/grant-waiters";
+import { Sealer } from "../../worker/upstream-auth/sealing";
 import { delay } from "../helpers/workerd";
 
 const LONG_MS = 60_000;
@@ -52,5 +57,35 @@ describe("waiting for an upstream grant", () => {
     expect(await settledWithin(wait, 200)).toBe("pending");
     await stub.cancelGrantWait(id);
     expect(await wait).toBe("timeout");
+  });
+});
+
+describe("a grant sealed under another key", () => {
+  it("is dropped when read, so the principal waits for a new authorization instead of being told it has one", async () => {
+    const stub = env.PRINCIPALS.get(env.PRINCIPALS.idFromName(`unreadable-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const storage = new PrincipalStorage(state.storage);
+      const keeper = new GrantKeeper({
+        storage,
+        sealer: new Sealer("a-key-that-did-not-seal-this-grant-0123456789abcdef"),
+        env: {
+          ...env,
+          UPSTREAM_TOKEN_KEY: "a-key-that-did-not-seal-this-grant-0123456789abcdef",
+          PUBLIC_URL: "http://127.0.0.1:8787",
+          UPSTREAMS: JSON.stringify([
+            { name: "sec", url: "http://127.0.0.1:9/mcp", prefix: "sec", auth: { type: "oauth" } },
+          ]),
+        } as Env,
+        scheduleAlarm: async () => {},
+        register: async () => {
+          throw new Error("no registration in this test");
+        },
+      });
+      // What a grant sealed before UPSTREAM_TOKEN_KEY changed reads as now.
+      storage.saveGrant("sec", "v1.bm90LWEtZ3JhbnQ.c2VhbGVkLWVsc2V3aGVyZQ", null, Date.now());
+      expect(await keeper.accessToken("someone", "sec")).toEqual({ kind: "none" });
+      expect(storage.grant("sec")).toBeNull();
+      expect(await keeper.awaitGrant("sec", 100)).toBe("timeout");
+    });
   });
 });

@@ -73,7 +73,13 @@ export class GrantKeeper {
     const row = this.options.storage.grant(name);
     if (!upstream || !row) return { kind: "none" };
     const grant = await this.#openGrant(principal, name, row.sealed);
-    if (!grant) return { kind: "none" };
+    if (!grant) {
+      // Sealed under another key (UPSTREAM_TOKEN_KEY changed) or damaged: no grant at
+      // all, or awaitGrant would answer "granted" at once and the principal could never
+      // authorize again.
+      this.#drop(name, "unreadable");
+      return { kind: "none" };
+    }
     const { tokens } = grant;
     const refused = stale !== undefined && stale === tokens.accessToken;
     const lifetime = (tokens.expiresAt ?? Number.POSITIVE_INFINITY) - row.updatedAt;
