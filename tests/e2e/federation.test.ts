@@ -648,6 +648,39 @@ describe("the request deadline and a person answering", () => {
   }, 30_000);
 });
 
+describe("an upstream that never acknowledges the client's answer", () => {
+  it("fails the call by the upstream's own timeout (-32031, naming it), not at the request deadline", async () => {
+    const upstream = await startStatefulUpstream({ mode: "stall-replies" });
+    let gateway: Gateway | undefined;
+    try {
+      gateway = await startGateway({
+        vars: {
+          REQUEST_DEADLINE_MS: String(TIMEOUT_MS + 10_000),
+          UPSTREAMS: JSON.stringify([
+            { name: "stall", url: upstream.url, prefix: "stall", timeoutMs: 1_000 },
+          ]),
+        },
+      });
+      const client = await connect(gateway, { name: "Quick" });
+      try {
+        // The upstream asks for a name; the client answers at once; the gateway's POST of
+        // that answer is never acknowledged.
+        const error = await call(client, "stall__ask_name").then(
+          () => null,
+          (e: { code?: number; message: string }) => e,
+        );
+        expect(error?.code).toBe(UPSTREAM_TIMEOUT);
+        expect(error?.message).toContain('Upstream "stall" timed out');
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await gateway?.stop();
+      await upstream.stop();
+    }
+  }, 60_000);
+});
+
 describe("failing upstreams", () => {
   it("lists what works and names the unavailable upstreams in _meta", async () => {
     const client = await connect(faulty);

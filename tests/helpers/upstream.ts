@@ -39,7 +39,14 @@ const READY_TIMEOUT_MS = 20_000;
 const CONNECT_PROBE_TIMEOUT_MS = 1_000;
 const PORT_RELEASE_TIMEOUT_MS = 5_000;
 
-export type StatefulMode = "normal" | "garbage" | "hang" | "chatty" | "busy" | "redirect";
+export type StatefulMode =
+  | "normal"
+  | "garbage"
+  | "hang"
+  | "chatty"
+  | "busy"
+  | "redirect"
+  | "stall-replies";
 
 export interface UpstreamProcess {
   /** `http://127.0.0.1:<port>/mcp` */

@@ -17,7 +17,8 @@
  * tools/list and tools/call are answered with an SSE stream carrying a
  * notifications/message every 100 ms and never a result; `busy` is the same with
  * notifications/progress instead (it looks like work, forever); `redirect` answers
- * every /mcp request 307 to `--redirect-to`.
+ * every /mcp request 307 to `--redirect-to`; `stall-replies` is normal except
+ * that the client's answers to this server's requests are never acknowledged.
  *
  * Usage: node tests/upstreams/stateful-upstream.ts --port N
  *        [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL]
@@ -58,7 +59,7 @@ const RESOURCE_NOT_FOUND = -32002;
 /** What the SDK's own transport answers for an unknown session. */
 const SESSION_NOT_FOUND = -32001;
 
-const MODES = ["normal", "garbage", "hang", "chatty", "busy", "redirect"] as const;
+const MODES = ["normal", "garbage", "hang", "chatty", "busy", "redirect", "stall-replies"] as const;
 /** Gap between the chatty mode's log messages. */
 const CHATTER_MS = 100;
 const CHATTY_METHODS = new Set(["tools/list", "tools/call"]);
@@ -437,12 +438,34 @@ function handle(
     return;
   }
   const served =
-    mode === "chatty" || mode === "busy" ? handleChatty(req, res, mode) : handleNormal(req, res);
+    mode === "chatty" || mode === "busy"
+      ? handleChatty(req, res, mode)
+      : mode === "stall-replies"
+        ? handleStallingReplies(req, res)
+        : handleNormal(req, res);
   served.catch((error: unknown) => {
     console.error("stateful-upstream: request failed:", error);
     if (!res.headersSent) refuse(res, 500, ErrorCode.InternalError, "Internal error");
     else res.end();
   });
+}
+
+/**
+ * Stall-replies mode: normal, except that a POST carrying the client's answer to
+ * one of this server's requests (a JSON-RPC response: elicitation, sampling,
+ * ping) is read and never answered, the connection left open.
+ */
+async function handleStallingReplies(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "POST") return handleNormal(req, res);
+  const parsed = await readJson(req);
+  const body = parsed?.json as Record<string, unknown> | undefined;
+  const isResponse =
+    typeof body === "object" &&
+    body !== null &&
+    !("method" in body) &&
+    ("result" in body || "error" in body);
+  if (isResponse) return;
+  return handleNormal(req, res, parsed);
 }
 
 /**
@@ -506,7 +529,7 @@ function parseCli(): {
   const split = header?.indexOf("=") ?? -1;
   if (!Number.isInteger(port) || port < 1 || port > 65_535 || !mode || (header && split < 1)) {
     console.error(
-      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang|chatty|busy|redirect] [--redirect-to URL] [--require-header name=value]",
+      "usage: stateful-upstream.ts --port N [--mode normal|garbage|hang|chatty|busy|redirect|stall-replies] [--redirect-to URL] [--require-header name=value]",
     );
     process.exit(2);
   }

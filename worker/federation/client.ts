@@ -205,10 +205,12 @@ export class UpstreamClient {
           if (data.trim() === "") continue;
           const message = parseMessage(data);
           if (message.kind === "request") {
+            // Paused only while the client (a person, maybe) answers: the POST of that
+            // answer to the upstream is the upstream's work, under its own limits again.
             bounds.pause();
             const reply = await this.#answer(message.message, hooks, controller.signal);
-            await this.#reply(message.message.id, reply, session, controller.signal);
             bounds.resume();
+            await this.#reply(message.message.id, reply, session, controller.signal);
             continue;
           }
           if (message.kind === "notification") {
