@@ -6,6 +6,7 @@ import {
   parseUpstreams,
   upstreamsFor,
 } from "../../worker/config/upstreams";
+import { MAX_LIST_CHARS, MAX_LIST_ITEMS, readList } from "../../worker/federation/lists";
 import { MAX_POOLED_UPSTREAM_SESSIONS, pooledUpstreamStore } from "../../worker/federation/store";
 
 const valid = { name: "everything", url: "http://127.0.0.1:3001/mcp", prefix: "ev" };
@@ -191,5 +192,40 @@ describe("UPSTREAMS OAuth entries", () => {
   ])("fails on %s", (_case, raw, secrets, message) => {
     expect(() => parseUpstreams(raw, secrets)).toThrow(ConfigError);
     expect(() => parseUpstreams(raw, secrets)).toThrow(message);
+  });
+});
+
+describe("readList", () => {
+  const [upstream] = parseUpstreams(
+    [{ name: "big", url: "http://127.0.0.1:9/mcp", prefix: "big" }],
+    {},
+  );
+  if (!upstream) throw new Error("no upstream parsed");
+
+  it("keeps at most MAX_LIST_CHARS of an upstream's list, however large its items", async () => {
+    const description = "x".repeat(64 * 1024);
+    let pages = 0;
+    const items = await readList(upstream, "tools", async () => {
+      pages += 1;
+      const tools = Array.from({ length: 50 }, (_, i) => ({
+        name: `tool_${pages}_${i}`,
+        description,
+        inputSchema: { type: "object" },
+      }));
+      return { tools, nextCursor: `page-${pages}` };
+    });
+    const chars = items.reduce((sum, item) => sum + JSON.stringify(item).length, 0);
+    expect(chars).toBeLessThanOrEqual(MAX_LIST_CHARS);
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.length).toBeLessThan(MAX_LIST_ITEMS);
+    // Reading stopped once the bound was reached: no page was fetched for nothing.
+    expect(pages).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps a list of small items whole", async () => {
+    const items = await readList(upstream, "tools", async () => ({
+      tools: [{ name: "a", inputSchema: { type: "object" } }],
+    }));
+    expect(items.map((item) => item.name)).toEqual(["big__a"]);
   });
 });

@@ -16,9 +16,14 @@ import { UpstreamFailure, UpstreamRpcError } from "./failures";
 
 /** Scheme of namespaced upstream resource URIs: `upstream://<prefix>/<original>`. */
 export const UPSTREAM_URI_SCHEME = "upstream://";
-/** Pages followed per upstream list, and items kept. */
+/**
+ * Pages followed per upstream list, and what is kept of it: items, and their
+ * JSON in all (a list is cached for the session object's lifetime, per upstream
+ * and kind, so 2,000 items of an upstream's choosing must not fill the isolate).
+ */
 export const MAX_LIST_PAGES = 32;
 export const MAX_LIST_ITEMS = 2_000;
+export const MAX_LIST_CHARS = 4 * 1024 * 1024;
 
 export type ListKind = "tools" | "prompts" | "resources" | "resourceTemplates";
 
@@ -91,7 +96,12 @@ export async function readList(
   const items: Record<string, unknown>[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
-  for (let page = 0; page < MAX_LIST_PAGES && items.length < MAX_LIST_ITEMS; page++) {
+  let chars = 0;
+  for (
+    let page = 0;
+    page < MAX_LIST_PAGES && items.length < MAX_LIST_ITEMS && chars < MAX_LIST_CHARS;
+    page++
+  ) {
     let result: Record<string, unknown>;
     try {
       result = await fetchPage(cursor ? { cursor } : {});
@@ -109,7 +119,10 @@ export async function readList(
       if (kind === "tools" && !toolAllowed(upstream, original)) continue;
       const renamed =
         spec.field === "name" ? namespaced(upstream, original) : namespacedUri(upstream, original);
-      items.push({ ...item, [spec.field]: renamed });
+      const kept = { ...item, [spec.field]: renamed };
+      chars += JSON.stringify(kept).length;
+      if (chars > MAX_LIST_CHARS) break;
+      items.push(kept);
     }
     const next = result.nextCursor;
     // A repeated cursor would loop forever: stop at the first repeat.
