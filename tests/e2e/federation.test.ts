@@ -469,6 +469,38 @@ describe("federation over WebSocket", () => {
     }
   });
 
+  it("opens an upstream session once for calls waiting together, and one caller's cancel ends only its own wait", async () => {
+    const upstream = stateful;
+    if (!upstream) throw new Error("upstream did not start");
+    const client = await connect(healthy);
+    // The upstream stops answering: this new session's first calls wait on one initialize.
+    process.kill(upstream.pid, "SIGSTOP");
+    let resumed = false;
+    try {
+      const controller = new AbortController();
+      const first = client.callTool({ name: "state__recall", arguments: {} }, undefined, {
+        signal: controller.signal,
+        timeout: TIMEOUT_MS,
+      });
+      first.catch(() => {});
+      await sleep(300);
+      const second = client.callTool({ name: "state__recall", arguments: {} }, undefined, {
+        timeout: TIMEOUT_MS,
+      });
+      await sleep(300);
+      controller.abort("changed my mind");
+      await expect(first).rejects.toThrow();
+      await sleep(300);
+      process.kill(upstream.pid, "SIGCONT");
+      resumed = true;
+      const answered = (await second) as CallToolResult;
+      expect(answered.isError).not.toBe(true);
+    } finally {
+      if (!resumed) process.kill(upstream.pid, "SIGCONT");
+      await client.close();
+    }
+  });
+
   it("keeps one upstream session per gateway session", async () => {
     const [a, b] = await Promise.all([connect(healthy), connect(healthy)]);
     try {

@@ -30,19 +30,23 @@ export class UpstreamSessions {
 
   constructor(private readonly options: UpstreamSessionsOptions) {}
 
-  /** The client of `upstream`'s session, opening one (once, however many ask at once). */
+  /**
+   * The client of `upstream`'s session, opening one (once, however many ask at
+   * once). The opening serves every caller waiting for it, so no one caller's
+   * cancellation or deadline ends it for the others (the upstream's own limits
+   * bound it); each caller stops waiting at its own signal.
+   */
   async client(upstream: Upstream, call: RelayCall): Promise<UpstreamClient> {
     const existing = this.#clients.get(upstream.name);
     if (existing?.state) return existing;
-    const pending = this.#connecting.get(upstream.name);
-    if (pending) return pending;
-    const connecting = this.#connect(upstream, call);
-    this.#connecting.set(upstream.name, connecting);
-    try {
-      return await connecting;
-    } finally {
-      this.#connecting.delete(upstream.name);
+    let pending = this.#connecting.get(upstream.name);
+    if (!pending) {
+      pending = this.#connect(upstream, call).finally(() => this.#connecting.delete(upstream.name));
+      // Settled with nobody left waiting (every caller gave up): not an unhandled rejection.
+      pending.catch(() => {});
+      this.#connecting.set(upstream.name, pending);
     }
+    return untilAborted(pending, call.signal);
   }
 
   /** The stored upstream session, or a new one (initialize) remembered in the store. */
@@ -60,7 +64,7 @@ export class UpstreamSessions {
     }
     const client = this.#newClient(upstream, stored);
     if (!stored) {
-      const state = await client.initialize(relayableCapabilities(call), call.signal);
+      const state = await client.initialize(relayableCapabilities(call));
       this.options.store.saveUpstream(upstream.name, state);
       logEvent("info", "upstream_session_opened", {
         sessionId: call.sessionId,
@@ -130,4 +134,14 @@ export class UpstreamSessions {
       }),
     );
   }
+}
+
+/** `work`'s outcome, or `signal`'s reason as soon as it aborts (the work goes on for others). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
