@@ -19,6 +19,7 @@ import type { PrincipalStorage } from "../storage/principal-storage";
 import type { Fetcher } from "./bounded-fetch";
 import { planFor } from "./client-identity";
 import { AuthorizationFailure, discover, forgetDiscovery } from "./discovery";
+import { GrantVault } from "./grant-vault";
 import { GrantWaiters } from "./grant-waiters";
 import type {
   AccessTokenOutcome,
@@ -35,13 +36,12 @@ import {
   type FlowSecrets,
   FlowSecretsSchema,
   type Grant,
-  GrantSchema,
   OAUTH_START_PATH,
   type Plan,
   type TokenSet,
 } from "./plan";
 import { digest, randomToken, type Sealer, sameText } from "./sealing";
-import { exchangeCode, refreshTokens, revokeToken, TokenEndpointError } from "./token-endpoint";
+import { exchangeCode, refreshTokens, revokeTokens, TokenEndpointError } from "./token-endpoint";
 
 /** How long a start link and the flow behind it live. */
 export const OAUTH_FLOW_TTL_MS = 10 * 60_000;
@@ -63,8 +63,11 @@ export interface KeeperOptions {
 export class GrantKeeper {
   readonly #refreshing = new Map<string, Promise<AccessTokenOutcome>>();
   readonly #waiters = new GrantWaiters();
+  readonly #vault: GrantVault;
 
-  constructor(private readonly options: KeeperOptions) {}
+  constructor(private readonly options: KeeperOptions) {
+    this.#vault = new GrantVault(options.storage, options.sealer);
+  }
 
   // --- tokens
 
@@ -72,12 +75,12 @@ export class GrantKeeper {
     const upstream = this.#upstream(name);
     const row = this.options.storage.grant(name);
     if (!upstream || !row) return { kind: "none" };
-    const grant = await this.#openGrant(principal, name, row.sealed);
+    const grant = await this.#vault.open(principal, name, row.sealed);
     if (!grant) {
       // Sealed under another key (UPSTREAM_TOKEN_KEY changed) or damaged: no grant at
       // all, or awaitGrant would answer "granted" at once and the principal could never
       // authorize again.
-      this.#drop(name, "unreadable");
+      this.#vault.drop(name, "unreadable");
       return { kind: "none" };
     }
     const { tokens } = grant;
@@ -108,7 +111,7 @@ export class GrantKeeper {
     const expired = tokens.expiresAt !== undefined && tokens.expiresAt <= Date.now();
     if (!tokens.refreshToken) {
       if (!refused && !expired) return { kind: "token", token: tokens.accessToken };
-      this.#drop(upstream.name, "no_refresh_token");
+      this.#vault.drop(upstream.name, "no_refresh_token");
       return { kind: "none" };
     }
     try {
@@ -118,27 +121,11 @@ export class GrantKeeper {
         tokens.refreshToken,
         this.options.fetcher,
       );
-      if (!(await this.#saveGrant(principal, { ...grant, tokens: next }, from))) {
+      if (!(await this.#vault.save(principal, { ...grant, tokens: next }, from))) {
         // Revoked (or replaced) while the refresh was in flight: the user's word stands,
         // and the tokens the refresh minted are revoked too (best effort).
         logEvent("info", "upstream_refresh_discarded", { upstream: upstream.name });
-        const client = this.#client(grant.plan);
-        if (next.refreshToken) {
-          await revokeToken(
-            grant.plan,
-            client,
-            next.refreshToken,
-            "refresh_token",
-            this.options.fetcher,
-          );
-        }
-        await revokeToken(
-          grant.plan,
-          client,
-          next.accessToken,
-          "access_token",
-          this.options.fetcher,
-        );
+        await revokeTokens(grant.plan, this.#client(grant.plan), next, this.options.fetcher);
         return { kind: "none" };
       }
       logEvent("info", "upstream_token_refreshed", { upstream: upstream.name, refused });
@@ -146,7 +133,7 @@ export class GrantKeeper {
     } catch (error) {
       const code = error instanceof TokenEndpointError ? error.code : "unavailable";
       if (DEAD_GRANT_ERRORS.has(code)) {
-        this.#drop(upstream.name, code);
+        this.#vault.drop(upstream.name, code);
         return { kind: "none" };
       }
       logEvent("warn", "upstream_token_refresh_failed", { upstream: upstream.name, code });
@@ -306,7 +293,7 @@ export class GrantKeeper {
         `code_refused:${error instanceof TokenEndpointError ? error.code : "unavailable"}`,
       );
     }
-    await this.#saveGrant(principal, { plan, tokens, grantedAt: Date.now() });
+    await this.#vault.save(principal, { plan, tokens, grantedAt: Date.now() });
     this.options.storage.deleteFlowsOf(flow.upstream);
     logEvent("info", "upstream_authorized", { upstream: flow.upstream });
     this.#waiters.wake(flow.upstream, "granted");
@@ -329,7 +316,7 @@ export class GrantKeeper {
   async authorizations(principal: string): Promise<AuthorizationView[]> {
     const views: AuthorizationView[] = [];
     for (const row of this.options.storage.grants()) {
-      const grant = await this.#openGrant(principal, row.upstream, row.sealed);
+      const grant = await this.#vault.open(principal, row.upstream, row.sealed);
       if (!grant) continue;
       views.push({
         upstream: row.upstream,
@@ -349,14 +336,10 @@ export class GrantKeeper {
     const row = this.options.storage.grant(name);
     this.options.storage.deleteFlowsOf(name);
     if (!row) return false;
-    const grant = await this.#openGrant(principal, name, row.sealed);
+    const grant = await this.#vault.open(principal, name, row.sealed);
     this.options.storage.deleteGrant(name);
     if (grant) {
-      const client = this.#client(grant.plan);
-      const { refreshToken, accessToken } = grant.tokens;
-      if (refreshToken)
-        await revokeToken(grant.plan, client, refreshToken, "refresh_token", this.options.fetcher);
-      await revokeToken(grant.plan, client, accessToken, "access_token", this.options.fetcher);
+      await revokeTokens(grant.plan, this.#client(grant.plan), grant.tokens, this.options.fetcher);
     }
     logEvent("info", "upstream_authorization_revoked", { upstream: name });
     return true;
@@ -382,32 +365,6 @@ export class GrantKeeper {
     return { secret: typeof named === "string" ? named : undefined };
   }
 
-  /**
-   * Seals and stores `grant`. With `replacing` (the sealed grant it was made
-   * from), only while that grant is still the one stored: false, and nothing
-   * written, when it was revoked or replaced meanwhile.
-   */
-  async #saveGrant(principal: string, grant: Grant, replacing?: string): Promise<boolean> {
-    const name = grant.plan.upstream;
-    const sealed = await this.options.sealer.seal(
-      JSON.stringify(grant),
-      grantContext(principal, name),
-    );
-    if (replacing !== undefined && this.options.storage.grant(name)?.sealed !== replacing) {
-      return false;
-    }
-    this.options.storage.saveGrant(name, sealed, grant.tokens.expiresAt ?? null, Date.now());
-    return true;
-  }
-
-  async #openGrant(principal: string, name: string, sealed: string): Promise<Grant | null> {
-    const parsed = v.safeParse(
-      GrantSchema,
-      await this.options.sealer.unsealJson(sealed, grantContext(principal, name)),
-    );
-    return parsed.success ? parsed.output : null;
-  }
-
   async #openFlow(principal: string, flowId: string, sealed: string): Promise<FlowSecrets | null> {
     const parsed = v.safeParse(
       FlowSecretsSchema,
@@ -415,20 +372,11 @@ export class GrantKeeper {
     );
     return parsed.success ? parsed.output : null;
   }
-
-  #drop(name: string, reason: string): void {
-    this.options.storage.deleteGrant(name);
-    logEvent("info", "upstream_grant_dropped", { upstream: name, reason });
-  }
 }
 
 function refuse(reason: string): CallbackOutcome {
   logEvent("warn", "oauth_callback_refused", { reason });
   return { ok: false, reason };
-}
-
-function grantContext(principal: string, upstream: string): string {
-  return `grant\u0000${principal}\u0000${upstream}`;
 }
 
 function flowContext(principal: string, flowId: string): string {

@@ -78,6 +78,19 @@ export async function refreshTokens(
   return { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken };
 }
 
+/** Revokes a token set at its server, refresh token first (best effort, as revokeToken). */
+export async function revokeTokens(
+  plan: Plan,
+  client: ClientSecret,
+  tokens: { accessToken: string; refreshToken?: string | undefined },
+  fetcher?: Fetcher,
+): Promise<void> {
+  if (tokens.refreshToken) {
+    await revokeToken(plan, client, tokens.refreshToken, "refresh_token", fetcher);
+  }
+  await revokeToken(plan, client, tokens.accessToken, "access_token", fetcher);
+}
+
 /** RFC 7009 revocation, best effort (false when the server has no endpoint or refused). */
 export async function revokeToken(
   plan: Plan,
