@@ -137,6 +137,13 @@ export const DEFAULT_TASK_TTL_MS = 60 * 60_000;
 /** The longest TTL a task may have, whatever its tool or client asks for. */
 export const MAX_TASK_TTL_MS = 7 * 24 * 60 * 60_000;
 
+/**
+ * A new task's first step waits until its creator confirms the task (both its
+ * object and its principal's slot were written; TaskObject.start). If that
+ * confirmation is lost, the step starts this long after creation anyway.
+ */
+export const TASK_START_FALLBACK_MS = 5_000;
+
 /** How long a task that outlived its TTL unfinished stays readable as `failed` before deletion. */
 export const TASK_EXPIRED_GRACE_MS = 10 * 60_000;
 

@@ -26,6 +26,7 @@ import {
   MAX_TASK_STATUS_MESSAGE_CHARS,
   MAX_TASK_STEP_ATTEMPTS,
   TASK_LIST_PAGE_SIZE,
+  TASK_START_FALLBACK_MS,
 } from "../../shared/limits";
 import { parseTaskId, type TaskView } from "../../shared/tasks";
 import { TaskStorage } from "../../worker/storage/task-storage";
@@ -44,6 +45,7 @@ import {
 import { defineTool, text } from "../../worker/tools/define";
 import { ToolRegistry } from "../../worker/tools/registry";
 import { done } from "../../worker/tools/task-steps";
+import { waitFor } from "../helpers/wait";
 
 function service(principal: string, max = 1_000) {
   return new DurableTaskService(env, principal, max);
@@ -155,6 +157,47 @@ describe("the per-principal cap", () => {
     await runDurableObjectAlarm(stubOf(first.taskId));
     await expect(tasks.get(first.taskId)).rejects.toThrow(TASK_NOT_FOUND);
     expect((await tasks.create(spec("sleep", { ms: 0 }))).status).toBe("working");
+  });
+
+  it("holds a new task's first step until it is handed out, so a task refused at the cap never acts", async () => {
+    const principal = uniquePrincipal("unstarted");
+    const id = env.TASKS.newUniqueId();
+    const stub = env.TASKS.get(id);
+    const alarmOf = () => runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    const before = Date.now();
+    // The first half of a creation, as DurableTaskService writes it beside the slot.
+    await stub.create(
+      newTaskRecord(id.toString(), principal, spec("approve", { action: "x" }), before),
+    );
+    expect(await alarmOf()).toBeGreaterThanOrEqual(before + TASK_START_FALLBACK_MS);
+    // Refused at the cap: discarded before its first step could ask anyone anything.
+    await stub.discard();
+    expect(await alarmOf()).toBeNull();
+
+    // A task handed out runs its first step at once.
+    const task = await service(uniquePrincipal("started")).create(spec("approve", { action: "y" }));
+    expect(
+      await runInDurableObject(stubOf(task.taskId), (_i, state) => state.storage.getAlarm()),
+    ).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("starts a task whose start was lost after TASK_START_FALLBACK_MS", async () => {
+    const id = env.TASKS.newUniqueId();
+    const stub = env.TASKS.get(id);
+    const createdAt = Date.now() - TASK_START_FALLBACK_MS;
+    await stub.create(
+      newTaskRecord(id.toString(), "p", spec("approve", { action: "z" }), createdAt),
+    );
+    // The alarm is due now: it may already have fired by itself.
+    await runDurableObjectAlarm(stub);
+    await waitFor(
+      () =>
+        runInDurableObject(
+          stub,
+          (_i, state) => new TaskStorage(state.storage).read()?.status === "input_required",
+        ),
+      { timeoutMs: 5_000, what: "the unstarted task's first step" },
+    );
   });
 });
 

@@ -25,6 +25,7 @@ import {
   MAX_TASK_STATUS_MESSAGE_CHARS,
   MAX_TASK_STEP_ATTEMPTS,
   TASK_EXPIRED_GRACE_MS,
+  TASK_START_FALLBACK_MS,
 } from "../../shared/limits";
 import { isTerminal, nextStatus, type TaskEvent } from "../../shared/tasks";
 import { logEvent } from "../observability/log";
@@ -49,12 +50,27 @@ export class TaskEngine {
 
   constructor(private readonly options: TaskEngineOptions) {}
 
-  /** Stores a new task and asks for its first step at once. */
+  /**
+   * Stores a new task. Its first step waits for `start`: a task refused at its
+   * principal's cap is discarded before it could act (run a step, ask its
+   * client a question) for a call that was answered with an error. Should the
+   * start be lost, the alarm runs the step TASK_START_FALLBACK_MS later.
+   */
   create(record: TaskRecord): boolean {
     const { storage } = this.options;
     if (!storage.create(record)) return false;
-    storage.scheduleAlarm(record.nextStepAt ?? record.expiresAt);
+    const fallback = Math.min(record.createdAt + TASK_START_FALLBACK_MS, record.expiresAt);
+    storage.scheduleAlarm(Math.max(wakeAt(record), fallback));
     logEvent("info", "task_created", { taskId: record.taskId, tool: record.tool });
+    return true;
+  }
+
+  /** The task was handed out: its first step may run now. False if no task lives here. */
+  start(): boolean {
+    const { storage } = this.options;
+    const record = storage.read();
+    if (!record) return false;
+    storage.scheduleAlarm(wakeAt(record));
     return true;
   }
 

@@ -64,6 +64,11 @@ export class TaskObject extends DurableObject<Env> {
     return this.#engine.create(record) ? viewOf(record) : null;
   }
 
+  /** The task was handed out (its principal's slot is held): its first step may run. */
+  async start(): Promise<boolean> {
+    return this.#engine.start();
+  }
+
   /** Deletes a task that was never handed out (its principal was at its cap). */
   async discard(): Promise<void> {
     await this.#storage.destroy();

@@ -9,7 +9,9 @@
  * object's row are written at the same time (each durable when its RPC
  * returns), and the answer waits for both. When the principal is at its cap
  * (TOO_MANY_TASKS) the new task is discarded before it is ever named to
- * anyone; when the task cannot be created, the slot is given back.
+ * anyone, and before it has done anything: its first step waits for `start`,
+ * sent once both halves are written; when the task cannot be created, the
+ * slot is given back.
  *
  * Every error about a task the caller cannot reach is the same -32602, whether
  * the task never existed, expired, belongs to another principal or the id's
@@ -100,6 +102,8 @@ export class DurableTaskService implements TaskService {
       view.status === "fulfilled" &&
       view.value
     ) {
+      // Only now may it act. Should this be lost, the task starts after TASK_START_FALLBACK_MS.
+      await object.start().catch(() => false);
       return view.value;
     }
     // Undo whichever half succeeded. The object is discarded whatever its answer: a
