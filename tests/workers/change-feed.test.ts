@@ -11,8 +11,10 @@ import {
   MAX_LISTENERS_PER_PRINCIPAL,
   publishListChange,
 } from "../../worker/feed/change-feed";
+import { LIST_CHANGE_INTERVAL_MS } from "../../worker/feed/feed-object";
 import { modern } from "../helpers/http";
 import { sseOf } from "../helpers/sse";
+import { sleep, waitFor } from "../helpers/wait";
 
 async function listen(notifications: Record<string, boolean>) {
   const { response, id } = await modern("subscriptions/listen", { notifications });
@@ -114,6 +116,39 @@ describe("list-change feed", () => {
       await anonymous.body?.cancel();
     } finally {
       for (const ws of sockets) ws.close(1000, "done");
+    }
+  });
+
+  it(`tells a listener of one kind's changes at most once per ${LIST_CHANGE_INTERVAL_MS} ms, the last change never lost`, async () => {
+    const shard = env.FEEDS.get(env.FEEDS.idFromName(`feed-burst-${crypto.randomUUID()}`));
+    const response = await shard.fetch("https://feed.internal/listen", {
+      headers: { Upgrade: "websocket", [LISTENER_HEADER]: "c".repeat(64) },
+    });
+    const ws = response.webSocket as WebSocket;
+    ws.accept();
+    const heard: { kind: unknown; at: number }[] = [];
+    ws.addEventListener("message", (event) => heard.push({ kind: event.data, at: Date.now() }));
+    try {
+      const start = Date.now();
+      // An upstream sending list_changed in a loop, relayed by one session after another.
+      for (let i = 0; i < 50; i++) expect(await shard.publish("tools")).toBe(1);
+      expect(await shard.publish("prompts")).toBe(1);
+      await waitFor(() => heard.length >= 3, {
+        timeoutMs: 5_000,
+        what: "the burst's trailing notification",
+      });
+      // Nothing more comes after the interval's end.
+      await sleep(LIST_CHANGE_INTERVAL_MS + 500);
+      expect(heard.map((h) => h.kind).sort()).toEqual(["prompts", "tools", "tools"]);
+      const tools = heard.filter((h) => h.kind === "tools");
+      expect((tools[1]?.at ?? 0) - (tools[0]?.at ?? 0)).toBeGreaterThanOrEqual(
+        LIST_CHANGE_INTERVAL_MS - 50,
+      );
+      expect((tools[0]?.at ?? Number.POSITIVE_INFINITY) - start).toBeLessThan(
+        LIST_CHANGE_INTERVAL_MS,
+      );
+    } finally {
+      ws.close(1000, "done");
     }
   });
 

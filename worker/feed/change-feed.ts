@@ -79,9 +79,28 @@ export async function publishListChange(kind: ListKind): Promise<number> {
   return reached.reduce((sum, count) => sum + count, 0);
 }
 
-/** Publishes a change without waiting; a failure is logged (listeners re-read lists anyway). */
+/** Kinds this isolate is publishing, each with whether another change came meanwhile. */
+const publishing = new Map<ListKind, boolean>();
+
+/**
+ * Publishes a change without waiting; a failure is logged (listeners re-read
+ * lists anyway). While one kind's publish is under way, further changes of it
+ * make one more publish when it ends, not one each: an upstream sending
+ * `list_changed` in a loop costs the feed a few calls, not one per message.
+ */
 export function announceListChange(kind: ListKind): void {
-  publishListChange(kind).catch((error: unknown) => {
-    logEvent("warn", "list_change_publish_failed", { kind, error });
-  });
+  if (publishing.has(kind)) {
+    publishing.set(kind, true);
+    return;
+  }
+  publishing.set(kind, false);
+  publishListChange(kind)
+    .catch((error: unknown) => {
+      logEvent("warn", "list_change_publish_failed", { kind, error });
+    })
+    .finally(() => {
+      const again = publishing.get(kind) === true;
+      publishing.delete(kind);
+      if (again) announceListChange(kind);
+    });
 }

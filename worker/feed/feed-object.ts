@@ -11,15 +11,33 @@
  * so that one principal cannot take every slot of the deployment. The Worker
  * names the listener's principal by a hash (LISTENER_HEADER), kept as the
  * socket's tag.
+ *
+ * Coalesced: a shard tells its listeners of one kind's change at most once
+ * per LIST_CHANGE_INTERVAL_MS. A change within that time is told once at its
+ * end (none is lost: a listener always hears of the latest), so an upstream
+ * that sends `list_changed` in a loop cannot flood every listen stream of the
+ * deployment.
  */
 import { DurableObject } from "cloudflare:workers";
 import { closeQuietly } from "../transports/websocket";
-import { isListKind, LISTENER_HEADER, MAX_LISTENERS_PER_PRINCIPAL } from "./change-feed";
+import {
+  isListKind,
+  LISTENER_HEADER,
+  type ListKind,
+  MAX_LISTENERS_PER_PRINCIPAL,
+} from "./change-feed";
 
 export const MAX_LISTENERS_PER_FEED = 10_000;
+/** The least time between two notifications of one kind from a shard to its listeners. */
+export const LIST_CHANGE_INTERVAL_MS = 1_000;
 const LISTENER_TAG = /^[0-9a-f]{64}$/;
 
 export class FeedObject extends DurableObject<Env> {
+  /** When each kind was last told (this object's lifetime; after an eviction, at once). */
+  readonly #toldAt = new Map<ListKind, number>();
+  /** Kinds whose change waits for the end of their interval. */
+  readonly #waiting = new Set<ListKind>();
+
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("Upgrade required\n", { status: 426 });
@@ -37,9 +55,27 @@ export class FeedObject extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /** Sends `kind` to every listener of this shard; returns how many were reached (0 for a non-kind). */
+  /**
+   * Tells every listener of this shard that `kind` changed, now or at the end
+   * of its interval; returns how many listeners will hear it (0 for a non-kind).
+   */
   publish(kind: string): number {
     if (!isListKind(kind)) return 0;
+    const wait = (this.#toldAt.get(kind) ?? Number.NEGATIVE_INFINITY) + LIST_CHANGE_INTERVAL_MS;
+    const now = Date.now();
+    if (now >= wait) return this.#tell(kind, now);
+    if (!this.#waiting.has(kind)) {
+      this.#waiting.add(kind);
+      setTimeout(() => {
+        this.#waiting.delete(kind);
+        this.#tell(kind, Date.now());
+      }, wait - now);
+    }
+    return this.ctx.getWebSockets().length;
+  }
+
+  #tell(kind: ListKind, now: number): number {
+    this.#toldAt.set(kind, now);
     let reached = 0;
     for (const ws of this.ctx.getWebSockets()) {
       try {
