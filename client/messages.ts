@@ -16,6 +16,8 @@ export interface Outgoing {
   requestId: RequestId | undefined;
   /** The request it cancels (`notifications/cancelled`: no answer will come). */
   cancels: unknown;
+  /** Whether it answers a request of the session's (a result or an error). */
+  answers: boolean;
 }
 
 export function outgoing(message: JsonRpcMessage): Outgoing {
@@ -26,6 +28,7 @@ export function outgoing(message: JsonRpcMessage): Outgoing {
     requestId: isRequest ? id : undefined,
     cancels:
       method === "notifications/cancelled" && isObject(params) ? params.requestId : undefined,
+    answers: method === undefined && "id" in message && ("result" in message || "error" in message),
   };
 }
 

@@ -12,6 +12,10 @@
  * sees a disconnect that the session survived. What it sends meanwhile is
  * queued (bounded) and sent once a socket is open again.
  *
+ * Answers to the session's own requests and cancellations written into a
+ * connection that died are written again after the re-attach, unless the
+ * keepalive showed that the session read them (unconfirmed.ts).
+ *
  * A request sent before a drop that the session, once re-attached, neither
  * answered nor still runs (outstanding.ts) is answered here with a REQUEST_LOST
  * error, delivered through `onmessage` like any answer, rather than left to
@@ -29,6 +33,7 @@ import { Outstanding, type RequestId } from "./outstanding";
 import { probeSession } from "./probe";
 import { type MessagesLost, ReceivedCount, type Resumed } from "./received-count";
 import { browserSocket, type SocketEnd, type SocketFactory, type SocketHandle } from "./socket";
+import { Unconfirmed } from "./unconfirmed";
 import { describeEnd, verdictOf } from "./verdict";
 
 export type { JsonRpcMessage } from "./messages";
@@ -66,7 +71,8 @@ export type TransportEvent =
   | { type: "retry"; attempt: number; delayMs: number; reason: string }
   | { type: "keepalive_timeout" }
   | { type: "messages_lost"; notice: MessagesLost }
-  | { type: "resumed"; notice: Resumed; failed: RequestId[] }
+  /** `rewritten`: answers and cancellations written again (unconfirmed.ts). */
+  | { type: "resumed"; notice: Resumed; failed: RequestId[]; rewritten: number }
   | { type: "closed"; reason: string };
 
 type State = "new" | "connecting" | "open" | "reconnecting" | "closed";
@@ -76,6 +82,10 @@ interface Queued {
   requestId: RequestId | undefined;
   /** Order of the `send` call: the queue stays in this order. */
   order: number;
+  /** An answer or a cancellation: written again after a re-attach unless confirmed read. */
+  rewrite: boolean;
+  /** JSON of the request id a cancellation cancels. */
+  cancelsKey: string | undefined;
 }
 
 interface Starter {
@@ -99,6 +109,7 @@ export class ResumableWebSocketTransport {
   readonly #backoff: BackoffOptions;
   readonly #count: ReceivedCount;
   readonly #outstanding = new Outstanding();
+  readonly #unconfirmed = new Unconfirmed<Queued>();
   readonly #queue: Queued[] = [];
   #state: State = "new";
   #socket: SocketHandle | null = null;
@@ -154,9 +165,15 @@ export class ResumableWebSocketTransport {
 
   async send(message: JsonRpcMessage): Promise<void> {
     if (this.#state === "closed" || this.#state === "new") throw new Error("Not connected");
-    const { requestId, cancels } = outgoing(message);
+    const { requestId, cancels, answers } = outgoing(message);
     if (cancels !== undefined) this.#outstanding.settled(cancels);
-    const entry: Queued = { text: JSON.stringify(message), requestId, order: this.#sends++ };
+    const entry: Queued = {
+      text: JSON.stringify(message),
+      requestId,
+      order: this.#sends++,
+      rewrite: answers || cancels !== undefined,
+      cancelsKey: cancels === undefined ? undefined : JSON.stringify(cancels),
+    };
     if (this.#state === "open" && this.#write(entry)) return;
     const max = this.#options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
     if (this.#queue.length >= max) {
@@ -237,9 +254,12 @@ export class ResumableWebSocketTransport {
     this.#attempt = 0;
     this.#useReceived = true;
     this.#knownSessionId ??= handle.sessionId;
+    this.#unconfirmed.connected();
     this.#keepalive = new Keepalive(
       this.#options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
-      (text) => this.#trySend(handle, text),
+      (text) => {
+        if (this.#trySend(handle, text)) this.#unconfirmed.pinged();
+      },
       () => this.#onKeepaliveTimeout(handle),
     );
     this.#keepalive.start();
@@ -258,6 +278,7 @@ export class ResumableWebSocketTransport {
     const observed = this.#count.observe(text);
     switch (observed.kind) {
       case "keepalive":
+        this.#unconfirmed.ponged(this.#epoch);
         return;
       case "lost":
         this.#event({ type: "messages_lost", notice: observed.notice });
@@ -297,8 +318,10 @@ export class ResumableWebSocketTransport {
         ),
       );
     }
-    this.#event({ type: "resumed", notice, failed });
+    const again = this.#unconfirmed.again(notice.inFlight, this.#epoch);
+    this.#event({ type: "resumed", notice, failed, rewritten: again.length });
     for (const id of failed) this.onmessage?.(requestLost(id));
+    for (const entry of again) if (!this.#write(entry)) this.#queue.push(entry);
   }
 
   #onEnd(end: SocketEnd, starter: Starter | undefined): void {
@@ -384,6 +407,7 @@ export class ResumableWebSocketTransport {
     const epoch = this.#epoch;
     const unsent = () => this.#onUnsent(entry, epoch);
     if (!this.#trySend(socket, entry.text, unsent)) return false;
+    this.#unconfirmed.wrote(epoch, entry.rewrite ? entry : undefined);
     if (entry.requestId !== undefined) this.#outstanding.sent(entry.requestId, epoch);
     return true;
   }
@@ -395,6 +419,7 @@ export class ResumableWebSocketTransport {
    */
   #onUnsent(entry: Queued, epoch: number): void {
     if (this.#state === "closed") return;
+    this.#unconfirmed.drop(entry);
     if (entry.requestId !== undefined) {
       // Already failed as lost, or cancelled: nobody waits for it any more.
       if (!this.#outstanding.has(entry.requestId)) return;
@@ -431,6 +456,7 @@ export class ResumableWebSocketTransport {
     this.#retryTimer = undefined;
     this.#queue.length = 0;
     this.#outstanding.clear();
+    this.#unconfirmed.clear();
     this.#event({ type: "closed", reason });
   }
 

@@ -11,7 +11,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client as V2Client } from "@modelcontextprotocol/client";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ElicitRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeTransport } from "../../client/node";
 import type { TransportEvent } from "../../client/resumable-websocket";
@@ -30,7 +31,8 @@ let gateway: Gateway;
 const proxies: TcpProxy[] = [];
 
 beforeAll(async () => {
-  gateway = await startGateway();
+  // The conformance toolset for test_elicitation (a call that asks the client).
+  gateway = await startGateway({ vars: { TOOLSETS: "default,conformance" } });
 });
 
 afterAll(async () => {
@@ -149,6 +151,50 @@ describe("a call spanning a network fault", () => {
       }
     } finally {
       await resumable.close();
+    }
+  });
+});
+
+describe("what the client wrote into a connection that died", () => {
+  it("writes an answer to the session's elicitation again after the re-attach, so the call ends", async () => {
+    const proxy = await proxyTo(gateway.port);
+    const events: TransportEvent[] = [];
+    const transport = nodeTransport({
+      url: `${proxy.wsUrl}/ws`,
+      ...FAST,
+      onEvent: (event) => events.push(event),
+    });
+    const client = new Client(CLIENT_INFO, { capabilities: { elicitation: { form: {} } } });
+    let asked = 0;
+    client.setRequestHandler(ElicitRequestSchema, async () => {
+      asked += 1;
+      // The network stops forwarding just as the person answers: the answer is
+      // written into a connection that will never deliver it.
+      proxy.blackhole();
+      return { action: "accept", content: { username: "ada", email: "ada@example.com" } };
+    });
+    await withTimeout(client.connect(transport), 15_000, "the client to initialize");
+    try {
+      const call = client.callTool(
+        { name: "test_elicitation", arguments: { message: "Who are you?" } },
+        undefined,
+        { timeout: CALL_TIMEOUT_MS },
+      );
+      call.catch(() => {});
+      await waitFor(() => events.some((e) => e.type === "keepalive_timeout"), {
+        timeoutMs: WAIT_MS,
+        what: "the keepalive to find the connection dead",
+      });
+      // What it held is discarded with the connection (a reset), then the network returns.
+      proxy.cut();
+      proxy.up();
+      const result = await withTimeout(call, 15_000, "the elicitation call to end");
+      expect(firstText(result as Record<string, unknown>)).toMatch(/ada/);
+      expect(asked).toBe(1);
+      const resumed = resumedEvents(events).at(-1);
+      expect(resumed?.rewritten).toBe(1);
+    } finally {
+      await withTimeout(client.close(), 5_000, "the client to close").catch(() => {});
     }
   });
 });

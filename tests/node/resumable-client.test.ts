@@ -19,6 +19,7 @@ import {
   type TransportEvent,
 } from "../../client/resumable-websocket";
 import type { SocketEnd, SocketEvents, SocketFactory } from "../../client/socket";
+import { Unconfirmed } from "../../client/unconfirmed";
 import { verdictOf } from "../../client/verdict";
 import { REQUEST_LOST } from "../../shared/errors";
 import { CLOSE_SESSION_ENDED, CLOSE_SUPERSEDED } from "../../shared/limits";
@@ -104,6 +105,53 @@ describe("Outstanding", () => {
     outstanding.sent(2, 1);
     outstanding.sent(3, 1);
     expect(outstanding.lost([], 2)).toEqual([2, 3]);
+  });
+});
+
+describe("Unconfirmed", () => {
+  const entry = (text: string, cancelsKey?: string) => ({ text, cancelsKey });
+
+  it("gives back what was written on earlier connections once, and cancels only of requests still running", () => {
+    const kept = new Unconfirmed<ReturnType<typeof entry>>();
+    const answer = entry('{"id":"a"}');
+    const cancelRunning = entry("{}", "7");
+    const cancelDone = entry("{}", "8");
+    kept.wrote(1, answer);
+    kept.wrote(1, cancelRunning);
+    kept.wrote(1, cancelDone);
+    const current = entry('{"id":"b"}');
+    kept.wrote(2, current);
+    expect(kept.again([7], 2)).toEqual([answer, cancelRunning]);
+    expect(kept.size).toBe(1);
+    expect(kept.again([7], 2)).toEqual([]);
+  });
+
+  it("forgets what a keepalive pong confirmed read, and only on the connection it was written on", () => {
+    const kept = new Unconfirmed<ReturnType<typeof entry>>();
+    const before = entry("before");
+    const after = entry("after");
+    kept.wrote(1, before);
+    kept.pinged();
+    kept.wrote(1, after);
+    kept.ponged(1);
+    expect(kept.again([], 2)).toEqual([after]);
+    // A pong on a later connection confirms nothing written on an earlier one.
+    const old = entry("old");
+    kept.wrote(2, old);
+    kept.pinged();
+    kept.connected();
+    kept.ponged(3);
+    expect(kept.again([], 3)).toEqual([old]);
+  });
+
+  it("keeps at most its bound of messages and characters, the newest", () => {
+    const kept = new Unconfirmed<ReturnType<typeof entry>>(3, 10);
+    const written = ["aaaa", "bbbb", "cc", "d", "e"].map((text) => entry(text));
+    for (const e of written) kept.wrote(1, e);
+    expect(kept.again([], 2).map((e) => e.text)).toEqual(["cc", "d", "e"]);
+    const big = entry("x".repeat(11));
+    kept.wrote(2, big);
+    expect(kept.size).toBe(0);
   });
 });
 
