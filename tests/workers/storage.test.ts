@@ -392,6 +392,26 @@ describe("what a new session's storage knows without asking SQLite", () => {
     });
   });
 
+  it("keeps the newest event of a reply stream still running through a trim, and a finished stream's last number", async () => {
+    await withFreshStorage((storage, state, sessionId) => {
+      storage.create(sessionId, 1_000, "anonymous");
+      const running = "00000000000000aa";
+      const finished = "00000000000000bb";
+      storage.outbox.openStream(running, "1", 1_000);
+      storage.outbox.openStream(finished, "2", 1_001);
+      storage.outbox.append(running, '{"e":1}', false);
+      storage.outbox.append(running, '{"e":2}', false);
+      storage.outbox.append(finished, '{"e":1}', false);
+      storage.outbox.append(finished, '{"id":2,"result":{}}', false, true);
+      // The WebSocket sequence pushes both streams' events out of the store.
+      storage.outbox.keep(WS_STREAM, messages(1, OUTBOX_MAX_ROWS + 40));
+      const woken = new SessionStorage(state.storage);
+      expect(woken.outbox.head(running)).toMatchObject({ lastSeq: 2, final: false });
+      expect(woken.outbox.after(running, 1).map((m) => m.seq)).toEqual([2]);
+      expect(woken.outbox.head(finished)).toMatchObject({ lastSeq: 2, final: true });
+    });
+  });
+
   it("knows the tables again after a session is destroyed and created anew", async () => {
     await withFreshStorage(async (storage, state, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");

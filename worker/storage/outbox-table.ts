@@ -10,15 +10,17 @@
  * WebSocket message was sent.
  *
  * Cost: one INSERT per message. A stream's last number is the largest `seq`
- * it holds (the newest WebSocket row is never trimmed, so the count of messages
- * sent survives any trim); `outbox_stream` is written when a reply stream opens
- * and when its final reply is sent, not per event.
+ * it holds (the newest row of the WebSocket sequence and of each unfinished
+ * reply stream is never trimmed, so their counts survive any trim);
+ * `outbox_stream` is written when a reply stream opens and when it ends (its
+ * final reply, or its call cancelled), with its last number, not per event.
  *
  * Bounds (shared/limits.ts): at most OUTBOX_MAX_ROWS rows and OUTBOX_MAX_CHARS
  * characters, oldest removed first, in batches of OUTBOX_TRIM_BATCH past the
  * row bound (so a trim is one statement per batch, not one per message); a body
  * over OUTBOX_MAX_MESSAGE_BYTES of UTF-8 is numbered but stored as NULL; at most
- * OUTBOX_MAX_STREAMS reply streams are remembered, the oldest forgotten first.
+ * OUTBOX_MAX_STREAMS reply streams are remembered, finished ones forgotten
+ * first (oldest first), so a call still running or waiting keeps its stream.
  * Both tables are created at the first write: a session that never sends
  * anything has none.
  */
@@ -34,6 +36,12 @@ import type { SchemaTables } from "./schema";
 
 /** The WebSocket sequence's stream name. */
 export const WS_STREAM = "ws";
+/**
+ * The rows a trim never removes: the newest of the WebSocket sequence and of
+ * every unfinished reply stream, so each keeps its last number (a stream's
+ * position is the largest `seq` it holds) and a resume can follow on from it.
+ */
+const NEWEST_KEPT_ROWS = `SELECT MAX(n) FROM outbox WHERE stream = '${WS_STREAM}' OR stream IN (SELECT stream FROM outbox_stream WHERE final = 0) GROUP BY stream`;
 /** Rows removed at once when the row bound is passed. */
 const OUTBOX_TRIM_BATCH = 32;
 
@@ -58,6 +66,7 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
 interface HeadRow extends Record<string, SqlStorageValue> {
   final: number;
   call_key: string | null;
+  last_seq: number;
 }
 
 export class OutboxTable {
@@ -83,10 +92,15 @@ export class OutboxTable {
       head = { lastSeq: this.#maxSeq(stream), final: false, callKey: null };
     } else {
       const row = this.sql
-        .exec<HeadRow>("SELECT final, call_key FROM outbox_stream WHERE stream = ?", stream)
+        .exec<HeadRow>(
+          "SELECT final, call_key, last_seq FROM outbox_stream WHERE stream = ?",
+          stream,
+        )
         .toArray()[0];
       if (!row) return null;
-      head = { lastSeq: this.#maxSeq(stream), final: row.final === 1, callKey: row.call_key };
+      // A finished stream's last number is written with its end; a running one keeps its newest row.
+      const lastSeq = Math.max(this.#maxSeq(stream), row.last_seq);
+      head = { lastSeq, final: row.final === 1, callKey: row.call_key };
     }
     this.#heads.set(stream, head);
     return head;
@@ -103,6 +117,18 @@ export class OutboxTable {
     );
     this.#heads.set(stream, { lastSeq: 0, final: false, callKey });
     this.#boundStreams();
+  }
+
+  /** A reply stream ends with no final message (its call was cancelled or lost). */
+  endStream(stream: string): void {
+    const head = this.head(stream);
+    if (!head || head.final || stream === WS_STREAM) return;
+    this.sql.exec(
+      "UPDATE outbox_stream SET last_seq = ?, final = 1 WHERE stream = ?",
+      head.lastSeq,
+      stream,
+    );
+    this.#heads.set(stream, { ...head, final: true });
   }
 
   /** Appends one message to `stream`; returns its sequence number. */
@@ -221,26 +247,28 @@ export class OutboxTable {
    * time. The WebSocket sequence's newest row always stays.
    */
   #trim(): void {
-    const keep = this.#newestRow(WS_STREAM);
     for (let pass = 0; pass < 64; pass++) {
       const excess = Math.max(this.#rows - OUTBOX_MAX_ROWS, 0);
       const overChars = this.#chars > OUTBOX_MAX_CHARS && this.#rows > 1;
       if (excess === 0 && !overChars) return;
       const batch = Math.max(excess, overChars ? OUTBOX_TRIM_BATCH : 0);
       this.sql.exec(
-        "DELETE FROM outbox WHERE n IN (SELECT n FROM outbox WHERE n != ? ORDER BY n LIMIT ?)",
-        keep,
+        `DELETE FROM outbox WHERE n IN (SELECT n FROM outbox WHERE n NOT IN (${NEWEST_KEPT_ROWS}) ORDER BY n LIMIT ?)`,
         batch,
       );
       this.#count();
     }
   }
 
-  /** Forgets the oldest reply streams past OUTBOX_MAX_STREAMS (their events go too). */
+  /**
+   * Forgets reply streams past OUTBOX_MAX_STREAMS (their events go too):
+   * finished ones first, oldest first; a stream whose call still runs or waits
+   * for an answer only when more than that many are unfinished.
+   */
   #boundStreams(): void {
     const extra = this.sql
       .exec<{ stream: string }>(
-        "SELECT stream FROM outbox_stream ORDER BY created_at DESC LIMIT -1 OFFSET ?",
+        "SELECT stream FROM outbox_stream ORDER BY final ASC, created_at DESC LIMIT -1 OFFSET ?",
         OUTBOX_MAX_STREAMS,
       )
       .toArray();
@@ -257,14 +285,6 @@ export class OutboxTable {
       this.sql
         .exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM outbox WHERE stream = ?", stream)
         .one().seq ?? 0
-    );
-  }
-
-  #newestRow(stream: string): number {
-    return (
-      this.sql
-        .exec<{ n: number | null }>("SELECT MAX(n) AS n FROM outbox WHERE stream = ?", stream)
-        .one().n ?? -1
     );
   }
 
