@@ -29,9 +29,10 @@ export const TOO_MANY_IN_FLIGHT = -32006;
 /** The session ended (DELETE, idle expiry) while the request was in flight. */
 export const SESSION_ENDED = -32007;
 /**
- * Client side of the resumable WebSocket binding (client/): a request sent
- * before a drop that the gateway, once re-attached, neither answered nor still
- * runs (it never arrived, or was lost with a gateway restart). Not retried.
+ * A request lost with its connection or a gateway restart, not retried: the
+ * resumable WebSocket client's answer (client/) to a request the gateway,
+ * once re-attached, neither answered nor still runs; and the gateway's reply
+ * on a resumed SSE reply stream whose call a restart took.
  */
 export const REQUEST_LOST = -32008;
 /** Tasks: a task's result is larger than it may store (MAX_TASK_RESULT_BYTES). */

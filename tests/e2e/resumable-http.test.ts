@@ -13,6 +13,10 @@
  *   restarts (a new SDK Client holding only the session id and the last event
  *   id) resumes the same reply stream with resumeStream and gets the result.
  */
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -23,6 +27,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
+import { sseOf } from "../helpers/sse";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 import { sleep, waitFor, withTimeout } from "../helpers/wait";
 
@@ -235,4 +240,82 @@ describe("a reply stream cut mid-call", () => {
     },
     CALL_TIMEOUT_MS + 10_000,
   );
+});
+
+describe("a reply stream whose call a gateway restart took", () => {
+  const restarted: Gateway[] = [];
+  let persistDir: string | undefined;
+
+  afterAll(async () => {
+    await Promise.all(restarted.map((g) => g.stop()));
+    if (persistDir) await rm(persistDir, { recursive: true, force: true, maxRetries: 3 });
+  });
+
+  const post = (url: string, body: unknown, sessionId?: string) =>
+    fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+        ...(sessionId ? { "Mcp-Session-Id": sessionId } : {}),
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+
+  it("ends the resumed stream with REQUEST_LOST (-32008) instead of holding it open", async () => {
+    persistDir = await mkdtemp(join(tmpdir(), "dormouse-resume-http-crash-"));
+    const first = await startGateway({ persistTo: persistDir, keepState: true });
+    restarted.push(first);
+    const init = await post(first.url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "restart-e2e", version: "1.0.0" },
+      },
+    });
+    const sessionId = init.headers.get("Mcp-Session-Id") ?? "";
+    expect(sessionId).toMatch(/^[0-9a-f]{64}$/);
+    await init.text();
+    await (
+      await post(first.url, { jsonrpc: "2.0", method: "notifications/initialized" }, sessionId)
+    ).text();
+    const call = await post(
+      first.url,
+      {
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "sleep", arguments: { ms: 60_000 }, _meta: { progressToken: "t" } },
+      },
+      sessionId,
+    );
+    const reader = sseOf(call);
+    const seen = await reader.messages({ until: (m) => m.method === "notifications/progress" });
+    expect(seen.length).toBeGreaterThan(0);
+    const lastEventId = [...reader.items].reverse().find((item) => item.kind === "event")?.id ?? "";
+    expect(lastEventId).toMatch(/^[0-9a-f]{16}\.\d+$/);
+    await first.crash();
+    await reader.cancel().catch(() => {});
+
+    const second = await startGateway({ persistTo: persistDir, keepState: true });
+    restarted.push(second);
+    const resumed = await fetch(`${second.url}/mcp`, {
+      headers: {
+        Accept: "text/event-stream",
+        "MCP-Protocol-Version": "2025-11-25",
+        "Mcp-Session-Id": sessionId,
+        "Last-Event-ID": lastEventId,
+      },
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(resumed.status).toBe(200);
+    // Before: kept open with keepalives; now the call's reply says it was lost, and the stream ends.
+    const rest = await sseOf(resumed).messages({ timeoutMs: 10_000 });
+    expect(rest.at(-1)).toMatchObject({ id: 7, error: { code: -32008 } });
+  }, 90_000);
 });

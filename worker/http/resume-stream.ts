@@ -7,14 +7,16 @@
  * the stream's final reply. Between events the object sleeps; the keepalive
  * comments are the Worker's, never the object's.
  *
- * Event ids are `<stream>.<n>` (worker/session/reply-streams.ts); anything
- * else, a stream of another session or another principal's, answers exactly
- * like an unknown session.
+ * Event ids are `<stream>.<n>` (worker/session/reply-streams.ts). Anything
+ * else is 400, as is an event this session does not know (another session's,
+ * a forgotten stream's): the session is alive, and 404 would tell the client
+ * to start a new one (spec: 404 means the session is gone). A session this
+ * principal cannot reach answers 404 exactly like an unknown one.
  */
 import { SESSION_ID_HEADER } from "../../shared/limits";
 import { isRecord } from "../../shared/protocol";
 import { STREAM_ID_PATTERN } from "../session/reply-streams";
-import { unknownSession } from "../session/session-ids";
+import { unknownEvent, unknownSession } from "../session/session-ids";
 import { INTERNAL_RESUME, PRINCIPAL_HEADER } from "../session/session-object";
 import { keepAlive, SseWriter, sseResponse } from "../transports/sse";
 import type { AppContext } from "./app-env";
@@ -31,7 +33,7 @@ export async function resumeStream(
   const stream = match?.[1];
   const after = Number(match?.[2]);
   if (!stream || !STREAM_ID_PATTERN.test(stream) || !Number.isSafeInteger(after)) {
-    return unknownSession();
+    return unknownEvent();
   }
   const url = `${INTERNAL_RESUME}?stream=${stream}&after=${after}`;
   const answer = await c.env.SESSIONS.get(sessionId).fetch(url, {

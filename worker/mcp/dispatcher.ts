@@ -312,6 +312,19 @@ export class Dispatcher {
   }
 
   /** Whether a request started in this object lifetime still waits (client input, or its task). */
+  /**
+   * Whether the request with this key is anywhere in this session: running,
+   * waiting for client input (kept in SQLite, so across a restart too), or
+   * waiting for its task's end. False for a call a restart took with it.
+   */
+  holds(callKey: string): boolean {
+    return (
+      this.#inflight.has(callKey) ||
+      (this.#bridge?.waitingKeys().includes(callKey) ?? false) ||
+      (this.#tasks?.isParked(callKey) ?? false)
+    );
+  }
+
   isWaitingForInput(request: JsonRpcRequest): boolean {
     const key = requestKey(request.id);
     return (this.#bridge?.isWaiting(key) ?? false) || (this.#tasks?.isParked(key) ?? false);

@@ -68,6 +68,10 @@ export class InFlightRequests {
     this.#entries.get(key)?.abort.abort(new Error(reason));
   }
 
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
   keys(): IterableIterator<string> {
     return this.#entries.keys();
   }

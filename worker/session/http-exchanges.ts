@@ -17,7 +17,7 @@ import { HttpExchange } from "../transports/streamable-http";
 import type { Expiry } from "./expiry";
 import { admitFrame } from "./rate-limit";
 import type { ReplyStreams } from "./reply-streams";
-import { unknownSession } from "./session-ids";
+import { unknownEvent, unknownSession } from "./session-ids";
 import type { SocketChannel } from "./socket-channel";
 import type { SessionState } from "./state";
 
@@ -73,13 +73,15 @@ export class HttpExchanges {
   /**
    * GET with Last-Event-ID: an internal socket for the Worker that carries the
    * stream's kept events after `point.after`, then its new ones. A stream this
-   * session does not know answers exactly like an unknown session.
+   * session does not know is 400 (the session is alive: 404 would end it for
+   * the client).
    */
   resume(point: ResumePoint, principal: string): Response {
     const { state, expiry, replies } = this.options;
     if (!state.reachableBy(principal)) return unknownSession();
     expiry.touch(Date.now());
-    return replies.resume(point.stream, point.after) ?? unknownSession();
+    const holds = (callKey: string) => this.options.dispatcher.holds(callKey);
+    return replies.resume(point.stream, point.after, holds) ?? unknownEvent();
   }
 
   async #post(

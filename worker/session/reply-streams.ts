@@ -13,6 +13,7 @@
  * for a person's answer holds no open response in the object, and the object
  * sleeps until the answer arrives.
  */
+import { errorEnvelope, JsonRpcError, REQUEST_LOST } from "../../shared/errors";
 import type { RequestId } from "../../shared/protocol";
 import { DeadlineSweep } from "../mcp/deadline";
 import type { OutboxTable } from "../storage/outbox-table";
@@ -64,6 +65,13 @@ export class ReplyStreams implements ReplyStore {
     return seq;
   }
 
+  end(stream: string): void {
+    this.outbox.endStream(stream);
+    for (const ws of this.ctx.getWebSockets(streamTag(stream))) {
+      closeQuietly(ws, 1000, "call ended without a reply");
+    }
+  }
+
   /**
    * A channel for a call whose original response is gone (it waited for input
    * across a sleep): its events go into its stream, and to a resumer if any.
@@ -71,6 +79,7 @@ export class ReplyStreams implements ReplyStore {
   channel(stream: string, requestId: RequestId): Channel {
     return {
       streamId: stream,
+      abandon: () => this.end(stream),
       send: (message) => {
         const record = message as Record<string, unknown>;
         const final =
@@ -85,12 +94,22 @@ export class ReplyStreams implements ReplyStore {
   /**
    * Accepts a resumer for `stream` after event `after`: an internal socket that
    * gets the kept events first. Null when the stream is unknown, or `after` is
-   * past its last event (the caller answers like an unknown session).
+   * past its last event (the caller answers 400). A stream whose call is no
+   * longer anywhere (`holds` says so: a restart took it) is ended first with a
+   * REQUEST_LOST error as its reply, so its resumer is not held open for nothing.
    */
-  resume(stream: string, after: number): Response | null {
+  resume(stream: string, after: number, holds: (callKey: string) => boolean): Response | null {
     if (!STREAM_ID_PATTERN.test(stream)) return null;
-    const head = this.outbox.head(stream);
+    let head = this.outbox.head(stream);
     if (!head || head.callKey === null || after > head.lastSeq) return null;
+    if (!head.final && !holds(head.callKey)) {
+      const lost = new JsonRpcError(
+        REQUEST_LOST,
+        "Request lost: the session's gateway restarted while this call ran (it may have had effects); not retried",
+      );
+      this.publish(stream, JSON.stringify(errorEnvelope(JSON.parse(head.callKey), lost)), true);
+      head = this.outbox.head(stream) ?? head;
+    }
     const pair = new WebSocketPair();
     const server = pair[1];
     this.ctx.acceptWebSocket(server, [RESUME_TAG, streamTag(stream)]);

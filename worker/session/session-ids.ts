@@ -32,3 +32,15 @@ export function unknownSession(): Response {
     headers: { "Content-Type": "text/plain; charset=utf-8" },
   });
 }
+
+/**
+ * 400 for a Last-Event-ID that names no event of a session the caller can
+ * reach (or is no event id at all): the session is alive, and a 404 would tell
+ * the client to start a new one.
+ */
+export function unknownEvent(): Response {
+  return new Response(
+    "Bad Request: Last-Event-ID names no event of this session's reply streams (send the request again instead)\n",
+    { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
+  );
+}

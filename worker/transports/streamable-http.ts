@@ -132,6 +132,8 @@ export interface ReplyStore {
   publish(stream: string, text: string, final: boolean): number;
   /** Runs `fire` once, `ms` from now, unless stopped first (the SSE_OPEN_AFTER_MS switch). */
   after(ms: number, fire: () => void): { stop(): void };
+  /** `stream` ends with no reply (its call was cancelled): whoever resumes it is let go. */
+  end(stream: string): void;
 }
 
 export interface ExchangeOptions {
@@ -268,6 +270,8 @@ export class HttpExchange implements Channel {
       return;
     }
     this.#finish();
+    // A resumable stream ends too, or a client resuming it would wait for a reply forever.
+    if (this.#stream !== null) this.options.replies?.end(this.#stream);
   }
 
   /** Opens the SSE reply now (a reply that waits for a task); no-op once answered or streaming. */
