@@ -253,8 +253,9 @@ export class Connection {
   }
 
   #install(transport: Transport): void {
-    this.client.attach(transport);
     this.client.event(transport.kind === "websocket" ? "WebSocket open" : "Streamable HTTP ready");
+    // Writes the answers given while there was no transport.
+    this.client.attach(transport);
     transport.onEnd = (end) => {
       if (this.client.transport !== transport) return;
       this.client.event(
@@ -323,15 +324,19 @@ export class Connection {
     });
   }
 
-  /** The session's resumed notice after a re-attach: fail the calls it no longer has. */
+  /**
+   * The session's resumed notice after a re-attach: fail the calls it no longer
+   * has, and write again what went on an earlier socket (it may have died half-open).
+   */
   #onResumed(params: Record<string, unknown>): void {
     const transport = this.client.transport;
     const inFlight = Array.isArray(params.inFlight) ? params.inFlight : [];
     if (!transport) return;
     const failed = this.client.failLost(inFlight, transport);
+    const resent = this.client.resend(inFlight, transport);
     const replayed = typeof params.replayed === "number" ? params.replayed : 0;
     const lost = typeof params.lost === "number" ? params.lost : 0;
-    const summary = `Replayed ${replayed} missed message${replayed === 1 ? "" : "s"}${lost ? `, ${lost} no longer held` : ""}; ${inFlight.length} call${inFlight.length === 1 ? "" : "s"} still running${failed ? `, ${failed} lost` : ""}.`;
+    const summary = `Replayed ${replayed} missed message${replayed === 1 ? "" : "s"}${lost ? `, ${lost} no longer held` : ""}; ${inFlight.length} call${inFlight.length === 1 ? "" : "s"} still running${failed ? `, ${failed} lost` : ""}${resent ? `; ${resent} answer${resent === 1 ? "" : "s"} written again` : ""}.`;
     this.client.event(summary);
     if (this.state.status === "ready") this.#set({ notice: `${this.state.notice} ${summary}` });
   }

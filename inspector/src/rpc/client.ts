@@ -4,6 +4,11 @@
  * every message with its timing. It outlives transports: after a re-attach the
  * connection hands it the new one and calls still in flight keep waiting, since
  * Dormouse sends their replies on the session's current socket.
+ *
+ * Answers to server->client requests are never dropped for want of a socket:
+ * one given while detached (or whose write fails) is held until the next
+ * attach, and one written is remembered with the transport it went on, since
+ * a socket that died half-open may never have delivered it (`resend`).
  */
 import { INTERNAL_ERROR, REQUEST_LOST } from "../../../shared/errors";
 import { isRecord } from "../dom";
@@ -72,6 +77,16 @@ interface Pending {
   via: Transport | null;
 }
 
+/** An answer (or a cancellation) written on `via`, kept for `resend`. */
+interface Written {
+  message: RpcMessage;
+  method: string | undefined;
+  via: Transport;
+}
+
+/** Answers held while detached, and answers remembered once written: at most this many each. */
+const MAX_KEPT_ANSWERS = 64;
+
 /** A short per-page tag keeps ids unique across reloads of the same session. */
 const PAGE_TAG = Math.random().toString(36).slice(2, 5);
 
@@ -81,6 +96,10 @@ export class McpClient {
   #seq = 0;
   readonly #pending = new Map<RequestId, Pending>();
   readonly #serverRequests = new Map<RequestId, { method: string; startedAt: number }>();
+  /** Answers given while no transport could take them, oldest first. */
+  #held: RpcResponse[] = [];
+  /** Answers and cancellations written, oldest first, with the transport each went on. */
+  #written: Written[] = [];
 
   constructor(private readonly hooks: ClientHooks) {}
 
@@ -88,9 +107,13 @@ export class McpClient {
     return this.#transport;
   }
 
+  /** Takes a new transport and writes on it the answers held while there was none. */
   attach(transport: Transport): void {
     this.#transport = transport;
     transport.onMessage = (message) => this.#receive(message);
+    const held = this.#held;
+    this.#held = [];
+    for (const answer of held) void this.#deliver(answer);
   }
 
   detach(): void {
@@ -129,7 +152,16 @@ export class McpClient {
 
   cancel(id: RequestId, reason: string): void {
     if (!this.#pending.has(id)) return;
-    this.notify("notifications/cancelled", { requestId: id, reason });
+    const via = this.#transport;
+    const message: RpcNotification = {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: id, reason },
+    };
+    this.#send(message).then(
+      () => via && this.#remember(message, undefined, via),
+      () => {},
+    );
     this.#transport?.abandon?.(id);
     this.#settle(id, (pending) => pending.reject(new CancelledError(reason)));
   }
@@ -138,11 +170,18 @@ export class McpClient {
     this.#send({ jsonrpc: "2.0", method, ...(params ? { params } : {}) }).catch(() => {});
   }
 
-  /** Rejects every call in flight (the session is gone or the person disconnected). */
+  /**
+   * Rejects every call in flight (the session is gone or the person
+   * disconnected), and forgets the answers held or written for the session.
+   */
   failAll(reason: string): void {
     for (const id of [...this.#pending.keys()]) {
       this.#settle(id, (pending) => pending.reject(new Error(reason)));
     }
+    const unsent = this.#held.length;
+    if (unsent) this.event(`${unsent} held answer${unsent === 1 ? "" : "s"} not sent: ${reason}`);
+    this.#held = [];
+    this.#written = [];
   }
 
   /**
@@ -168,6 +207,29 @@ export class McpClient {
     return failed;
   }
 
+  /**
+   * After a re-attach (the session's resumed notice, arriving on `current`):
+   * writes again, once, what was written on an earlier transport, which may
+   * have died half-open before the session read it. Answers are always written
+   * again (the gateway ignores a second answer to a request: its ids are random
+   * and answered once); a cancellation only when the session still runs that
+   * call. The rule: everything written on an earlier transport is re-sent here
+   * and then forgotten; what went on `current` is kept until the resumed notice
+   * of a later one. Returns how many were written again.
+   */
+  resend(inFlight: readonly unknown[], current: Transport): number {
+    const running = new Set(inFlight.map((id) => JSON.stringify(id)));
+    const earlier = this.#written.filter((w) => w.via !== current);
+    this.#written = this.#written.filter((w) => w.via === current);
+    let sent = 0;
+    for (const { message, method } of earlier) {
+      if ("method" in message && !running.has(JSON.stringify(message.params?.requestId))) continue;
+      sent++;
+      void this.#write(message, method, current).catch(() => {});
+    }
+    return sent;
+  }
+
   /** Records a transport event (open, close, re-attach) in the traffic log. */
   event(message: string): void {
     this.hooks.traffic(this.#entry("event", "event", { message }, { method: message }));
@@ -176,6 +238,47 @@ export class McpClient {
   async #send(message: RpcMessage): Promise<void> {
     const transport = this.#transport;
     if (!transport) throw new Error("Not connected");
+    this.#recordOut(message, undefined);
+    await transport.send(message);
+  }
+
+  /** Writes an answer on the current transport, or holds it for the next one. */
+  async #deliver(answer: RpcResponse): Promise<void> {
+    const transport = this.#transport;
+    const method = answer.id === null ? undefined : this.#serverRequests.get(answer.id)?.method;
+    try {
+      if (!transport) throw new Error("Not connected");
+      await this.#write(answer, method, transport);
+      this.#remember(answer, method, transport);
+    } catch {
+      if (this.#transport && this.#transport !== transport) return this.#deliver(answer);
+      this.#held.push(answer);
+      this.event(`Answer to ${method ?? "a server request"} held until the page re-attaches`);
+      if (this.#held.length > MAX_KEPT_ANSWERS) {
+        const dropped = this.#held.shift();
+        this.event(
+          `Held answer ${JSON.stringify(dropped?.id)} dropped: more than ${MAX_KEPT_ANSWERS} waiting`,
+        );
+      }
+    }
+  }
+
+  /** Writes on `transport` and records the message once it is written. */
+  async #write(
+    message: RpcMessage,
+    method: string | undefined,
+    transport: Transport,
+  ): Promise<void> {
+    await transport.send(message);
+    this.#recordOut(message, method);
+  }
+
+  #remember(message: RpcMessage, method: string | undefined, via: Transport): void {
+    this.#written.push({ message, method, via });
+    if (this.#written.length > MAX_KEPT_ANSWERS) this.#written.shift();
+  }
+
+  #recordOut(message: RpcMessage, method: string | undefined): void {
     const kind: TrafficKind =
       "method" in message
         ? "id" in message
@@ -190,13 +293,12 @@ export class McpClient {
     if (answered !== undefined) this.#serverRequests.delete(answered);
     this.hooks.traffic(
       this.#entry("out", kind, message, {
-        method: "method" in message ? message.method : serverRequest?.method,
+        method: "method" in message ? message.method : (serverRequest?.method ?? method),
         detail: "method" in message ? detailOf(message.params) : undefined,
         id: "id" in message ? message.id : undefined,
         durationMs: serverRequest ? performance.now() - serverRequest.startedAt : undefined,
       }),
     );
-    await transport.send(message);
   }
 
   #receive(raw: unknown): void {
@@ -273,16 +375,16 @@ export class McpClient {
   }
 
   async #answer(request: RpcRequest): Promise<void> {
+    let answer: RpcResponse;
     try {
       const result = request.method === "ping" ? {} : await this.hooks.serverRequest(request);
-      await this.#send({ jsonrpc: "2.0", id: request.id, result });
+      answer = { jsonrpc: "2.0", id: request.id, result };
     } catch (error) {
       const code = error instanceof RpcError ? error.code : INTERNAL_ERROR;
       const message = error instanceof Error ? error.message : String(error);
-      await this.#send({ jsonrpc: "2.0", id: request.id, error: { code, message } }).catch(
-        () => {},
-      );
+      answer = { jsonrpc: "2.0", id: request.id, error: { code, message } };
     }
+    await this.#deliver(answer);
   }
 
   #settle(id: RequestId, apply: (pending: Pending) => void): void {
