@@ -196,3 +196,23 @@ describe("reply streams end", () => {
     expect(stream.done).toBe(true);
   });
 });
+
+describe("the standalone GET stream", () => {
+  it(`ends after REPLY_STREAM_MAX_MS with a retry, and the next GET of a deleted session gets 404`, async () => {
+    const sessionId = await session();
+    const opened = await post(null, sessionId, "GET");
+    expect(opened.status).toBe(200);
+    const stream = sseOf(opened);
+    expect((await post(null, sessionId, "DELETE")).status).toBe(204);
+    // Before: keepalives for as long as the client held it, the session long gone.
+    const raw = await stream.readUntil(/retry: \d+\n\n/, MAX_OPEN_MS + 3_000);
+    expect(raw).toMatch(/: stream open/);
+    // Then it ends (what is still queued is read first; each read is bounded).
+    for (let item = await stream.next(2_000); item !== null; item = await stream.next(2_000)) {
+      expect(item.kind).not.toBe("event");
+    }
+    const again = await post(null, sessionId, "GET");
+    expect(again.status).toBe(404);
+    await again.body?.cancel();
+  });
+});

@@ -28,6 +28,7 @@ import {
   jsonRpcErrorResponse,
   plainError,
   readBoundedText,
+  SSE_RETRY_MS,
 } from "../transports/streamable-http";
 import type { AppContext } from "./app-env";
 import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";
@@ -116,7 +117,11 @@ export async function getMcp(c: AppContext): Promise<Response> {
   }
   const probe = await forward(c, sessionId, "probe", "");
   if (probe.status !== 204) return probe;
-  return standaloneStream(probe.headers.get(SESSION_ID_HEADER) ?? "", sseKeepaliveMs(c.env));
+  return standaloneStream(
+    probe.headers.get(SESSION_ID_HEADER) ?? "",
+    sseKeepaliveMs(c.env),
+    replyStreamMaxMs(c.env),
+  );
 }
 
 export async function deleteMcp(c: AppContext): Promise<Response> {
@@ -139,11 +144,19 @@ function tooMany(id: RequestId | null, error: JsonRpcError): Response {
  * The session-era standalone GET stream, held by the Worker rather than the
  * session object, so it never keeps the object awake. Dormouse sends nothing
  * unsolicited on it (calls stream on their own POST), so it carries keepalive
- * comments only.
+ * comments only. It ends after `maxOpenMs` with a `retry` (SSE polling): the
+ * client's next GET asks the session again, so a stream never outlives its
+ * session (deleted or expired) by more than that.
  */
-function standaloneStream(sessionId: string, keepaliveMs: number): Response {
+function standaloneStream(sessionId: string, keepaliveMs: number, maxOpenMs: number): Response {
   const sse = new SseWriter();
   sse.comment("stream open");
-  keepAlive(sse, keepaliveMs, () => {});
+  const end = setTimeout(() => {
+    stop();
+    if (sse.closed) return;
+    sse.retry(SSE_RETRY_MS);
+    sse.close();
+  }, maxOpenMs);
+  const stop = keepAlive(sse, keepaliveMs, () => clearTimeout(end));
   return sseResponse(sse, { [SESSION_ID_HEADER]: sessionId });
 }
