@@ -496,7 +496,14 @@ describe("Host and Origin", () => {
     );
     expect(response.status).toBe(200);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe(INSPECTOR_ORIGIN);
-    expect(response.headers.get("Access-Control-Expose-Headers")).toMatch(/Mcp-Session-Id/i);
+    const exposed = response.headers.get("Access-Control-Expose-Headers") ?? "";
+    for (const name of [
+      "Mcp-Session-Id",
+      "MCP-Protocol-Version",
+      "Retry-After",
+      "WWW-Authenticate",
+    ])
+      expect(exposed.split(/,\s*/)).toContain(name);
     expect(response.headers.get("Vary")).toMatch(/Origin/);
     await response.body?.cancel();
   });

@@ -106,7 +106,9 @@ const MAX_PARAM_HEADERS = 32;
  * CORS headers for an allowed origin. `requested` (a preflight's
  * Access-Control-Request-Headers) adds the `Mcp-Param-*` headers it names
  * (SEP-2243): a fixed list cannot name them, and a browser client must be
- * allowed to send them. Nothing else a preflight asks for is added.
+ * allowed to send them. Nothing else a preflight asks for is added. A browser
+ * client may read the session headers, Retry-After (a 429's wait) and
+ * WWW-Authenticate (a 401's resource metadata, for OAuth discovery).
  */
 export function corsHeaders(origin: string, requested?: string | null): Record<string, string> {
   const params = (requested ?? "")
@@ -119,7 +121,8 @@ export function corsHeaders(origin: string, requested?: string | null): Record<s
     "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
     "Access-Control-Allow-Headers":
       params.length > 0 ? `${CORS_ALLOW_HEADERS}, ${params.join(", ")}` : CORS_ALLOW_HEADERS,
-    "Access-Control-Expose-Headers": "Mcp-Session-Id, MCP-Protocol-Version",
+    "Access-Control-Expose-Headers":
+      "Mcp-Session-Id, MCP-Protocol-Version, Retry-After, WWW-Authenticate",
     "Access-Control-Max-Age": "600",
     Vary: "Origin",
   };
