@@ -5,19 +5,20 @@
  * tools/list_changed (from the stateful upstream's `grow`) reloads the list.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DeadPort, deadPort, type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { startStatefulUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";
-import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
+import { type Chromium, launchChromium } from "./chromium";
+import { checkedPages } from "./pages";
 
 let upstream: UpstreamProcess | undefined;
 let down: DeadPort | undefined;
 let gateway: Gateway | undefined;
 let chromium: Chromium | undefined;
 let browser: Browser;
-const opened: InspectorPage[] = [];
+const pages = checkedPages();
 
 beforeAll(async () => {
   buildInspector();
@@ -43,18 +44,9 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.stop(), gateway?.stop(), upstream?.stop(), down?.close()]);
 });
 
-afterEach(async () => {
-  const errors = opened.flatMap((o) => o.errors);
-  await Promise.allSettled(opened.map((o) => o.context.close()));
-  opened.length = 0;
-  expect(errors).toEqual([]);
-});
-
 async function open(): Promise<Page> {
   if (!gateway) throw new Error("gateway did not start");
-  const inspector = await openInspector(browser, `${gateway.url}/`);
-  opened.push(inspector);
-  return inspector.page;
+  return pages.open(browser, `${gateway.url}/`);
 }
 
 describe("inspector with upstreams", () => {

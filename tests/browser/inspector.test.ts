@@ -10,7 +10,7 @@
  */
 import { request } from "node:http";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { sleep } from "../helpers/wait";
@@ -24,7 +24,8 @@ import {
   selectTool,
   submitCall,
 } from "./actions";
-import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
+import { type Chromium, launchChromium } from "./chromium";
+import { checkedPages } from "./pages";
 
 /** Local workerd evicts an idle object after 10 s (docs/platform.md); leave margin. */
 const IDLE_FOR_EVICTION_MS = 12_500;
@@ -33,7 +34,7 @@ const MAX_IDLE_PERIODS = 3;
 let gateway: Gateway;
 let chromium: Chromium;
 let browser: Browser;
-const opened: InspectorPage[] = [];
+const pages = checkedPages();
 
 beforeAll(async () => {
   buildInspector();
@@ -48,18 +49,8 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
-afterEach(async () => {
-  // Every page must have run without script errors or CSP violations.
-  const errors = opened.flatMap((o) => o.errors);
-  await Promise.allSettled(opened.map((o) => o.context.close()));
-  opened.length = 0;
-  expect(errors).toEqual([]);
-});
-
 async function open(path = "/", viewport?: { width: number; height: number }): Promise<Page> {
-  const inspector = await openInspector(browser, `${gateway.url}${path}`, viewport);
-  opened.push(inspector);
-  return inspector.page;
+  return pages.open(browser, `${gateway.url}${path}`, viewport);
 }
 
 describe("serving the page", () => {

@@ -11,7 +11,7 @@
  * until the test lets the next attempt through.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import {
@@ -23,7 +23,8 @@ import {
   selectTool,
   submitCall,
 } from "./actions";
-import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
+import { type Chromium, launchChromium } from "./chromium";
+import { checkedPages } from "./pages";
 
 /** Re-attach attempts back off up to 2 s after the first refusals; leave margin, far below the server's own wait. */
 const FINISH_WITHIN_MS = 20_000;
@@ -31,7 +32,7 @@ const FINISH_WITHIN_MS = 20_000;
 let gateway: Gateway;
 let chromium: Chromium;
 let browser: Browser;
-const opened: InspectorPage[] = [];
+const pages = checkedPages();
 
 beforeAll(async () => {
   buildInspector();
@@ -46,18 +47,8 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
-afterEach(async () => {
-  // Every page must have run without script errors or CSP violations.
-  const errors = opened.flatMap((o) => o.errors);
-  await Promise.allSettled(opened.map((o) => o.context.close()));
-  opened.length = 0;
-  expect(errors).toEqual([]);
-});
-
 async function open(): Promise<Page> {
-  const inspector = await openInspector(browser, gateway.url);
-  opened.push(inspector);
-  return inspector.page;
+  return pages.open(browser, gateway.url);
 }
 
 interface ReattachGate {

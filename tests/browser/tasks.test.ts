@@ -6,16 +6,17 @@
  * showing a finished task's result, and the list surviving a page reload.
  */
 import type { Browser, Locator, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";
-import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
+import { type Chromium, launchChromium } from "./chromium";
+import { checkedPages } from "./pages";
 
 let gateway: Gateway;
 let chromium: Chromium;
 let browser: Browser;
-const opened: InspectorPage[] = [];
+const pages = checkedPages();
 
 beforeAll(async () => {
   buildInspector();
@@ -27,17 +28,8 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.stop(), gateway?.stop()]);
 });
 
-afterEach(async () => {
-  const errors = opened.flatMap((o) => o.errors);
-  await Promise.allSettled(opened.map((o) => o.context.close()));
-  opened.length = 0;
-  expect(errors).toEqual([]);
-});
-
 async function open(): Promise<Page> {
-  const inspector = await openInspector(browser, gateway.url);
-  opened.push(inspector);
-  return inspector.page;
+  return pages.open(browser, gateway.url);
 }
 
 /** Calls `tool` as a task with `args` (JSON); returns the new task id from the call card. */

@@ -8,20 +8,21 @@
  * the Session tab lists the upstream among the authorized ones and revokes it.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../tools/free-port";
 import { type Gateway, startGateway } from "../helpers/process";
 import { startAll } from "../helpers/start-all";
 import { startOAuthProvider, startOAuthUpstream, type UpstreamProcess } from "../helpers/upstream";
 import { buildInspector, call, connect, expectText, poll, selectTool } from "./actions";
-import { type Chromium, type InspectorPage, launchChromium, openInspector } from "./chromium";
+import { type Chromium, type InspectorPage, launchChromium } from "./chromium";
+import { checkedPages } from "./pages";
 
 let provider: UpstreamProcess | undefined;
 let upstream: UpstreamProcess | undefined;
 let gateway: Gateway | undefined;
 let chromium: Chromium | undefined;
 let browser: Browser;
-const opened: InspectorPage[] = [];
+const pages = checkedPages();
 
 beforeAll(async () => {
   buildInspector();
@@ -53,18 +54,9 @@ afterAll(async () => {
   await Promise.allSettled([chromium?.stop(), gateway?.stop(), upstream?.stop(), provider?.stop()]);
 });
 
-afterEach(async () => {
-  const errors = opened.flatMap((o) => o.errors);
-  await Promise.allSettled(opened.map((o) => o.context.close()));
-  opened.length = 0;
-  expect(errors).toEqual([]);
-});
-
 async function open(): Promise<InspectorPage> {
   if (!gateway) throw new Error("gateway did not start");
-  const inspector = await openInspector(browser, `${gateway.url}/`);
-  opened.push(inspector);
-  return inspector;
+  return pages.inspector(browser, `${gateway.url}/`);
 }
 
 /** The new window's walk: the gateway's confirmation, the server's login, its consent. */
