@@ -695,6 +695,14 @@ describe("2026-07-28 over HTTP, without a session", () => {
     await expectHttpError(response, 400, HEADER_MISMATCH);
   });
 
+  it("takes Mcp-Name base64-wrapped (=?base64?...?=), as Mcp-Param-* values may be, and still checks it", async () => {
+    const wrap = (text: string) => `=?base64?${btoa(text)}?=`;
+    const read = (name: string) =>
+      modern("resources/read", { uri: "dormouse://about" }, {}, { "Mcp-Name": name });
+    expect((await read(wrap("dormouse://about"))).response.status).toBe(200);
+    await expectHttpError((await read(wrap("dormouse://session"))).response, 400, HEADER_MISMATCH);
+  });
+
   // Whitespace around Mcp-Name (RFC 9110 OWS) is not testable here: fetch trims header
   // values before the Worker sees them. The official suite's http-header-validation
   // scenario sends it over a raw socket (tests/conformance).

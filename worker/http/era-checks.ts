@@ -88,7 +88,9 @@ export function checkModernRequest(
   const expectedName = nameOf(String(body.method), params);
   if (expectedName !== undefined) {
     const name = request.headers.get("Mcp-Name")?.trim();
-    if (name !== expectedName) {
+    // A name a plain ASCII header cannot carry (non-ASCII, edge spaces) comes
+    // base64-wrapped, as `Mcp-Param-*` values do; the literal is accepted too.
+    if (name !== expectedName && (name === undefined || decodeParamHeader(name) !== expectedName)) {
       return new JsonRpcError(
         HEADER_MISMATCH,
         name === undefined
