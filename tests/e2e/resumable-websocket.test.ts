@@ -16,11 +16,12 @@ import { ElicitRequestSchema, McpError } from "@modelcontextprotocol/sdk/types.j
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeTransport } from "../../client/node";
 import type { TransportEvent } from "../../client/resumable-websocket";
-import { REQUEST_LOST } from "../../shared/errors";
+import { INVALID_PARAMS, INVALID_REQUEST, REQUEST_LOST } from "../../shared/errors";
+import { MAX_IN_FLIGHT_PER_SESSION } from "../../shared/limits";
 import { WsSession } from "../../tools/load/ws-session";
 import { type Gateway, startGateway } from "../helpers/process";
 import { CLIENT_INFO, FAST, openResumableClient } from "../helpers/resumable-client";
-import { firstText } from "../helpers/rpc-socket";
+import { firstText, RpcSocket, type WireMessage } from "../helpers/rpc-socket";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 import { sleep, waitFor, withTimeout } from "../helpers/wait";
 
@@ -297,4 +298,128 @@ describe("a gateway SIGKILLed and restarted on its state", () => {
       await resumable.close();
     }
   }, 180_000);
+});
+
+describe("calls that wait: for the client's answer, or for their task", () => {
+  const ELICIT = { elicitation: { form: {} } };
+  const sockets: RpcSocket[] = [];
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.close().catch(() => undefined)));
+  });
+
+  async function session(capabilities: Record<string, unknown>, url = `${gateway.wsUrl}/ws`) {
+    const socket = await RpcSocket.open(url);
+    sockets.push(socket);
+    const init = await socket.call("initialize", {
+      protocolVersion: "2025-11-25",
+      capabilities,
+      clientInfo: CLIENT_INFO,
+    });
+    socket.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const meta = init._meta as Record<string, unknown> | undefined;
+    return { socket, sessionId: String(meta?.["dormouse/sessionId"]) };
+  }
+
+  const replies = (socket: RpcSocket, id: unknown) =>
+    socket.received.filter((m) => m.id === id && m.method === undefined);
+
+  async function waitingElicitation(socket: RpcSocket, id: string) {
+    socket.send({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "test_elicitation", arguments: { message: "Who?" } },
+    });
+    return waitFor(
+      () => socket.received.find((m) => m.method === "elicitation/create" && m.id !== undefined),
+      { timeoutMs: WAIT_MS, what: "the elicitation request" },
+    );
+  }
+
+  const accept = (asked: WireMessage, username: string) => ({
+    jsonrpc: "2.0",
+    id: asked.id,
+    result: { action: "accept", content: { username, email: `${username}@example.com` } },
+  });
+
+  it("refuses a new request with the id of a call waiting for its answer (-32600), and the call ends with its own answer", async () => {
+    const { socket } = await session(ELICIT);
+    const asked = await waitingElicitation(socket, "E");
+    socket.send({
+      jsonrpc: "2.0",
+      id: "E",
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "same id" } },
+    });
+    await waitFor(() => replies(socket, "E").length >= 1, {
+      timeoutMs: WAIT_MS,
+      what: "the refusal",
+    });
+    expect(replies(socket, "E")[0]?.error?.code).toBe(INVALID_REQUEST);
+    socket.send(accept(asked, "ada"));
+    await waitFor(() => replies(socket, "E").length >= 2, {
+      timeoutMs: WAIT_MS,
+      what: "the result",
+    });
+    expect(firstText(replies(socket, "E")[1]?.result ?? {})).toMatch(/ada/);
+    await sleep(200);
+    expect(replies(socket, "E")).toHaveLength(2);
+  });
+
+  it(`resumes a call with its answer while ${MAX_IN_FLIGHT_PER_SESSION} other requests run`, async () => {
+    const { socket } = await session(ELICIT);
+    const asked = await waitingElicitation(socket, "E");
+    for (let i = 0; i < MAX_IN_FLIGHT_PER_SESSION; i++) {
+      socket.send({
+        jsonrpc: "2.0",
+        id: `s${i}`,
+        method: "tools/call",
+        params: { name: "sleep", arguments: { ms: 3_000 } },
+      });
+    }
+    await sleep(300);
+    socket.send(accept(asked, "grace"));
+    const [reply] = await waitFor(() => replies(socket, "E").length > 0 && replies(socket, "E"), {
+      timeoutMs: WAIT_MS,
+      what: "the resumed call's reply",
+    });
+    expect(reply?.error).toBeUndefined();
+    expect(firstText(reply?.result ?? {})).toMatch(/grace/);
+  });
+
+  it("ends a waiting call whose answer is not a valid JSON-RPC response (-32602)", async () => {
+    const { socket } = await session(ELICIT);
+    const asked = await waitingElicitation(socket, "E");
+    socket.send({ jsonrpc: "2.0", id: asked.id, result: "not an object" });
+    const [reply] = await waitFor(() => replies(socket, "E").length > 0 && replies(socket, "E"), {
+      timeoutMs: WAIT_MS,
+      what: "the call's end",
+    });
+    expect(reply?.error?.code).toBe(INVALID_PARAMS);
+    // Nothing was sent to the gateway's own request id.
+    expect(replies(socket, asked.id)).toEqual([]);
+  });
+
+  it("lists a tasks/result parked on its task among the requests still running at a re-attach", async () => {
+    const { socket, sessionId } = await session({ tasks: {} });
+    const created = await socket.call("tools/call", {
+      name: "sleep",
+      arguments: { ms: 4_000 },
+      task: { ttl: 60_000 },
+    });
+    const taskId = (created.task as { taskId: string }).taskId;
+    socket.send({ jsonrpc: "2.0", id: "R", method: "tasks/result", params: { taskId } });
+    await sleep(300);
+    const received = socket.received.length;
+    await socket.close();
+    const again = await RpcSocket.open(
+      `${gateway.wsUrl}/ws?session=${sessionId}&received=${received}`,
+    );
+    sockets.push(again);
+    const resumed = await waitFor(
+      () => again.received.find((m) => m.method === "notifications/dormouse/resumed"),
+      { timeoutMs: WAIT_MS, what: "the resumed notice" },
+    );
+    expect(resumed.params?.inFlight).toContain("R");
+  });
 });

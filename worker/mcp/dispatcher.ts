@@ -25,6 +25,8 @@ import type { DecodedFrame } from "../../shared/codec";
 import {
   asJsonRpcError,
   errorEnvelope,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
   JsonRpcError,
   METHOD_NOT_FOUND,
   resultEnvelope,
@@ -125,9 +127,23 @@ export class Dispatcher {
    */
   handle(frame: DecodedFrame, channel: Channel, origin?: number): Promise<void> | undefined {
     switch (frame.kind) {
-      case "invalid":
+      case "invalid": {
+        // A malformed answer to one of the session's own requests: the call
+        // waiting for it ends with an error, rather than waiting on.
+        const id = frame.reply.id;
+        if (typeof id === "string" && routeOfServerRequestId(id) !== null) {
+          return this.#response({
+            jsonrpc: "2.0",
+            id,
+            error: {
+              code: INVALID_PARAMS,
+              message: `the client's answer is not a valid JSON-RPC response (${frame.reply.error.message})`,
+            },
+          });
+        }
         channel.send(frame.reply);
         return undefined;
+      }
       case "request":
         return this.run(frame.message, channel, origin);
       case "notification":
@@ -152,9 +168,23 @@ export class Dispatcher {
    * request's deadline never starts (nothing could interrupt it anyway); one
    * that returns a promise starts its deadline then and ends in `#settle`.
    */
-  run(request: JsonRpcRequest, channel: Channel, origin?: number): Promise<void> | undefined {
+  run(
+    request: JsonRpcRequest,
+    channel: Channel,
+    origin?: number,
+    resumed = false,
+  ): Promise<void> | undefined {
     const key = requestKey(request.id);
-    const refusal = this.#inflight.refusal(key, origin);
+    // A call resumed with its client's answers had its place already: it is not
+    // a new request (its key waited) and does not count against the bound again.
+    const refusal = resumed
+      ? this.#inflight.refusal(key, origin, false)
+      : this.#waiting(key)
+        ? new JsonRpcError(
+            INVALID_REQUEST,
+            `Request id ${key} is already in flight (waiting for the client's input or its task)`,
+          )
+        : this.#inflight.refusal(key, origin);
     if (refusal) {
       channel.send(errorEnvelope(request.id, refusal));
       return undefined;
@@ -292,8 +322,17 @@ export class Dispatcher {
    * waiting in SQLite for the client's input (the input bridge).
    */
   inFlightIds(): RequestId[] {
-    const keys = new Set([...this.#inflight.keys(), ...(this.#bridge?.waitingKeys() ?? [])]);
+    const keys = new Set([
+      ...this.#inflight.keys(),
+      ...(this.#bridge?.waitingKeys() ?? []),
+      ...(this.#tasks?.waitingKeys() ?? []),
+    ]);
     return [...keys].map((key) => JSON.parse(key) as RequestId);
+  }
+
+  /** Whether a request with this key waits (for client input, or for its task): not running, not over. */
+  #waiting(key: string): boolean {
+    return (this.#bridge?.holds(key) ?? false) || (this.#tasks?.holds(key) ?? false);
   }
 
   /**
@@ -318,11 +357,7 @@ export class Dispatcher {
    * waiting for its task's end. False for a call a restart took with it.
    */
   holds(callKey: string): boolean {
-    return (
-      this.#inflight.has(callKey) ||
-      (this.#bridge?.waitingKeys().includes(callKey) ?? false) ||
-      (this.#tasks?.isParked(callKey) ?? false)
-    );
+    return this.#inflight.has(callKey) || this.#waiting(callKey);
   }
 
   isWaitingForInput(request: JsonRpcRequest): boolean {
@@ -377,7 +412,7 @@ export class Dispatcher {
         break;
       case "input": {
         const resumption = await this.#bridge?.onResponse(response);
-        if (resumption) await this.run(resumption.request, resumption.channel);
+        if (resumption) await this.run(resumption.request, resumption.channel, undefined, true);
         return;
       }
       case "task":

@@ -33,7 +33,7 @@ export class InFlightRequests {
    * reconnecting client that does not resume), the older request could no
    * longer be answered unambiguously, and it is stopped in favour of the newer.
    */
-  refusal(key: string, origin: number | undefined): JsonRpcError | null {
+  refusal(key: string, origin: number | undefined, bounded = true): JsonRpcError | null {
     const existing = this.#entries.get(key);
     if (
       existing &&
@@ -46,7 +46,7 @@ export class InFlightRequests {
     } else if (existing) {
       return new JsonRpcError(INVALID_REQUEST, `Request id ${key} is already in flight`);
     }
-    if (this.#entries.size >= MAX_IN_FLIGHT_PER_SESSION) {
+    if (bounded && this.#entries.size >= MAX_IN_FLIGHT_PER_SESSION) {
       return new JsonRpcError(
         TOO_MANY_IN_FLIGHT,
         `Too many requests in flight on this session (at most ${MAX_IN_FLIGHT_PER_SESSION}); wait for replies`,

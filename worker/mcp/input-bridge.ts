@@ -57,6 +57,8 @@ export interface Resumption {
 export class InputBridge {
   /** Channels of calls started in this object lifetime (HTTP streams); others use the fallback. */
   readonly #channels = new Map<string, Channel>();
+  /** The keys of every waiting call (all lifetimes), once read (see `holds`). */
+  #waiting: Set<string> | null = null;
 
   constructor(
     private readonly pending: PendingCallTable,
@@ -132,6 +134,7 @@ export class InputBridge {
       createdAt: Date.now(),
     };
     this.pending.savePendingCall(call, inputs);
+    this.#waiting?.add(callKey);
     this.#channels.set(callKey, channel);
     // A person may take minutes: end the HTTP reply so nothing holds the object awake.
     channel.closeReplyStream?.();
@@ -206,8 +209,19 @@ export class InputBridge {
     return this.#channels.has(callKey);
   }
 
+  /**
+   * Whether a call with this key waits for client input, whichever lifetime
+   * started it. Asked for every new request, so answered from memory: the keys
+   * are read from SQLite once per object lifetime (no query while none waits).
+   */
+  holds(callKey: string): boolean {
+    this.#waiting ??= new Set(this.pending.callKeys());
+    return this.#waiting.has(callKey);
+  }
+
   #finish(callKey: string): boolean {
     this.#channels.delete(callKey);
+    this.#waiting?.delete(callKey);
     return this.pending.deletePendingCall(callKey);
   }
 }

@@ -55,6 +55,8 @@ export interface TaskBridgeOptions {
 export class TaskBridge {
   /** `tasks/result` requests waiting over Streamable HTTP in this object lifetime. */
   readonly #http = new Map<string, { waiter: TaskWaiter; channel: Channel }>();
+  /** The keys of the socket's waiters (SQLite, all lifetimes), once read (see `holds`). */
+  #socketWaiters: Set<string> | null = null;
 
   constructor(private readonly options: TaskBridgeOptions) {}
 
@@ -74,6 +76,7 @@ export class TaskBridge {
     };
     if (channel === socket) {
       table.addWaiter(waiter);
+      this.#socketWaiters?.add(waiter.requestKey);
     } else {
       this.#http.set(waiter.requestKey, { waiter, channel });
       channel.hold?.();
@@ -138,11 +141,35 @@ export class TaskBridge {
     return this.#http.has(requestKey);
   }
 
+  /**
+   * Whether a `tasks/result` with this key waits for its task, on a stream or
+   * on the socket (whichever lifetime parked it). Asked for every new request,
+   * so answered from memory: the socket's waiters are read once per lifetime.
+   */
+  holds(requestKey: string): boolean {
+    return this.#http.has(requestKey) || this.#socketKeys().has(requestKey);
+  }
+
+  /** The keys of every waiting `tasks/result`. */
+  waitingKeys(): string[] {
+    return [...this.#http.keys(), ...this.#socketKeys()];
+  }
+
   /** Forgets a waiting `tasks/result` (the client cancelled it, or its stream expired). */
   forget(requestKey: string): void {
     this.#http.get(requestKey)?.channel.abandon?.();
     this.#http.delete(requestKey);
-    this.options.table.removeWaiter(requestKey);
+    this.#removeSocketWaiter(requestKey);
+  }
+
+  #socketKeys(): Set<string> {
+    this.#socketWaiters ??= new Set(this.options.table.waiterKeys());
+    return this.#socketWaiters;
+  }
+
+  #removeSocketWaiter(requestKey: string): boolean {
+    this.#socketWaiters?.delete(requestKey);
+    return this.options.table.removeWaiter(requestKey);
   }
 
   /**
@@ -165,8 +192,7 @@ export class TaskBridge {
         ? errorEnvelope(waiter.requestId, reply)
         : resultEnvelope(waiter.requestId, reply);
     for (const waiter of this.options.table.waitersOf(view.taskId)) {
-      if (this.options.table.removeWaiter(waiter.requestKey))
-        this.options.socket.send(answer(waiter));
+      if (this.#removeSocketWaiter(waiter.requestKey)) this.options.socket.send(answer(waiter));
     }
     for (const [key, entry] of this.#http) {
       if (entry.waiter.taskId !== view.taskId) continue;

@@ -33,6 +33,15 @@ export class TaskWaiterTable {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM task_waiter").one().n;
   }
 
+  /** The request keys of every waiter. */
+  waiterKeys(): string[] {
+    if (!this.#tables.has("task_waiter")) return [];
+    return this.#sql
+      .exec<{ request_key: string }>("SELECT request_key FROM task_waiter")
+      .toArray()
+      .map((row) => row.request_key);
+  }
+
   addWaiter(waiter: TaskWaiter): void {
     this.#tables.ensure("task_waiter");
     this.#sql.exec(
