@@ -228,4 +228,27 @@ describe("readList", () => {
     }));
     expect(items.map((item) => item.name)).toEqual(["big__a"]);
   });
+
+  it("drops SEP-2243 x-mcp-header marks from a relayed tool's schema, and nothing else", async () => {
+    const [tool] = await readList(upstream, "tools", async () => ({
+      tools: [
+        {
+          name: "route",
+          inputSchema: {
+            type: "object",
+            properties: {
+              region: { type: "string", "x-mcp-header": "Region", description: "where" },
+              text: { type: "string" },
+            },
+            required: ["region"],
+          },
+        },
+      ],
+    }));
+    expect(tool?.inputSchema).toEqual({
+      type: "object",
+      properties: { region: { type: "string", description: "where" }, text: { type: "string" } },
+      required: ["region"],
+    });
+  });
 });

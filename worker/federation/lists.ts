@@ -119,7 +119,10 @@ export async function readList(
       if (kind === "tools" && !toolAllowed(upstream, original)) continue;
       const renamed =
         spec.field === "name" ? namespaced(upstream, original) : namespacedUri(upstream, original);
-      const kept = { ...item, [spec.field]: renamed };
+      const kept =
+        kind === "tools"
+          ? withoutParamHeaders({ ...item, [spec.field]: renamed })
+          : { ...item, [spec.field]: renamed };
       chars += JSON.stringify(kept).length;
       if (chars > MAX_LIST_CHARS) break;
       items.push(kept);
@@ -165,4 +168,28 @@ export function resolveName(
   }
   if (best && kind === "tool" && !toolAllowed(best.upstream, best.name)) return null;
   return best;
+}
+
+/**
+ * A relayed tool without SEP-2243 `x-mcp-header` marks in its input schema:
+ * the gateway checks `Mcp-Param-*` headers against its own tools' schemas
+ * only, and relays to the upstream in the session era, where nobody would
+ * check them either; a mark left in would let an intermediary route on a
+ * header the body contradicts.
+ */
+function withoutParamHeaders(tool: Record<string, unknown>): Record<string, unknown> {
+  const schema = tool.inputSchema;
+  if (!isRecord(schema) || !isRecord(schema.properties)) return tool;
+  let changed = false;
+  const properties: Record<string, unknown> = {};
+  for (const [name, definition] of Object.entries(schema.properties)) {
+    if (isRecord(definition) && "x-mcp-header" in definition) {
+      const { "x-mcp-header": _mark, ...rest } = definition;
+      properties[name] = rest;
+      changed = true;
+    } else {
+      properties[name] = definition;
+    }
+  }
+  return changed ? { ...tool, inputSchema: { ...schema, properties } } : tool;
 }
