@@ -152,6 +152,23 @@ describe("list-change feed", () => {
     }
   });
 
+  it("acknowledges only what it honours: no resource subscriptions (nothing sends resources/updated)", async () => {
+    const { response } = await modern("subscriptions/listen", {
+      notifications: { toolsListChanged: true, resourceSubscriptions: ["dormouse://about"] },
+    });
+    const stream = sseOf(response);
+    try {
+      const [ack] = await stream.messages({
+        until: (m) => m.method === "notifications/subscriptions/acknowledged",
+      });
+      expect((ack?.params as { notifications?: unknown } | undefined)?.notifications).toEqual({
+        toolsListChanged: true,
+      });
+    } finally {
+      await stream.cancel();
+    }
+  });
+
   it("refuses anything but a list kind, and a shard without upgrade", async () => {
     const shard = env.FEEDS.get(env.FEEDS.idFromName("feed-0"));
     expect(await shard.publish("everything")).toBe(0);

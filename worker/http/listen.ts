@@ -167,7 +167,12 @@ async function watchOwnTasks(
   };
 }
 
-/** The filter echoed in the acknowledgement: what was asked, with only the watched task ids. */
+/**
+ * The filter echoed in the acknowledgement: what was asked and is honoured,
+ * with only the watched task ids. Resource subscriptions are left out: nothing
+ * sends `notifications/resources/updated` yet, and the acknowledgement lists
+ * only what the server will do.
+ */
 function acceptedFilter(
   filter: v.InferOutput<typeof FilterSchema>["notifications"],
   watched: string[],
@@ -179,9 +184,6 @@ function acceptedFilter(
       : {}),
     ...(filter.resourcesListChanged !== undefined
       ? { resourcesListChanged: filter.resourcesListChanged }
-      : {}),
-    ...(filter.resourceSubscriptions
-      ? { resourceSubscriptions: filter.resourceSubscriptions }
       : {}),
     ...(filter.taskIds ? { taskIds: watched } : {}),
   };
