@@ -82,27 +82,40 @@ export async function openListenStream(
   if (filter.taskIds) requireTasksExtension(request);
   const meta = { [META_SUBSCRIPTION_ID]: request.id };
   const sse = new SseWriter();
+  // Declared before anything can end the stream: the feed may drop us while
+  // the tasks are still being read.
+  let feed: Subscription | null = null;
+  let tasks: { watched: string[]; close(): void } | null = null;
+  let stop = () => {};
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stop();
+    feed?.close();
+    tasks?.close();
+    sse.close();
+  };
   const send = (frame: object) => {
     sse.event(JSON.stringify(frame));
     if (sse.closed) close();
   };
-  // Task states that arrive before the acknowledgement wait for it.
+  // Whatever arrives before the acknowledgement (a list change, a task's state) waits for it.
   const held: object[] = [];
   let acknowledged = false;
-  const emitTask = (task: Record<string, unknown>) => {
-    const taskMeta = isRecord(task._meta) ? task._meta : {};
-    const frame = notificationEnvelope("notifications/tasks", {
-      ...task,
-      _meta: { ...taskMeta, ...meta },
-    });
+  const emit = (frame: object) => {
     if (acknowledged) send(frame);
     else held.push(frame);
+  };
+  const emitTask = (task: Record<string, unknown>) => {
+    const taskMeta = isRecord(task._meta) ? task._meta : {};
+    emit(notificationEnvelope("notifications/tasks", { ...task, _meta: { ...taskMeta, ...meta } }));
   };
   const subscription = await subscribe(
     options.principal,
     (kind) => {
       if (filter[FLAG_FOR[kind]] !== true) return;
-      send(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta }));
+      emit(notificationEnvelope(`notifications/${kind}/list_changed`, { _meta: meta }));
     },
     // The feed dropped us (a restart): end the stream so the client listens again.
     () => close(),
@@ -116,23 +129,22 @@ export async function openListenStream(
   if (!subscription) {
     throw new JsonRpcError(INTERNAL_ERROR, "Too many listen streams on this gateway; retry later");
   }
-  const feed: Subscription = subscription;
-  const tasks = await watchOwnTasks(filter.taskIds ?? [], options.principal, emitTask);
+  feed = subscription;
+  const watching = await watchOwnTasks(filter.taskIds ?? [], options.principal, emitTask);
+  tasks = watching;
+  if (closed) {
+    watching.close();
+    return sseResponse(sse);
+  }
   send(
     notificationEnvelope("notifications/subscriptions/acknowledged", {
-      notifications: acceptedFilter(filter, tasks.watched),
+      notifications: acceptedFilter(filter, watching.watched),
       _meta: meta,
     }),
   );
   acknowledged = true;
   for (const frame of held.splice(0)) send(frame);
-  const stop = keepAlive(sse, options.keepaliveMs, () => close());
-  function close(): void {
-    stop();
-    feed.close();
-    tasks.close();
-    sse.close();
-  }
+  stop = keepAlive(sse, options.keepaliveMs, close);
   return sseResponse(sse);
 }
 
