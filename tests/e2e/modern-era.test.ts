@@ -15,6 +15,7 @@ import {
 } from "../../shared/protocol";
 import { type Gateway, startGateway } from "../helpers/process";
 import { firstText, RpcSocket, rawUpgrade } from "../helpers/rpc-socket";
+import { sleep, waitFor } from "../helpers/wait";
 
 const MODERN_VERSION = "2026-07-28";
 const CLIENT_INFO = { name: "dormouse-e2e-modern", version: "2.0.0" };
@@ -103,5 +104,60 @@ describe("2026-07-28 over WebSocket", () => {
     expect(response.status).toBe(101);
     expect(response.headers["sec-websocket-protocol"]).toBe("mcp");
     expect(response.headers["mcp-session-id"]).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("2026-07-28 over HTTP: a client that hangs up", () => {
+  let limited: Gateway;
+  beforeAll(async () => {
+    limited = await startGateway({ vars: { STATELESS_MAX_IN_FLIGHT: "1" } });
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  const call = (
+    id: number,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    meta: Record<string, unknown> = {},
+  ) =>
+    fetch(`${limited.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": MODERN_VERSION,
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": name,
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name, arguments: args, _meta: { ...ENVELOPE, ...meta } },
+      }),
+      signal,
+    });
+
+  it("cancels its streamed call: the work stops and its in-flight place is free at once", async () => {
+    const hangUp = new AbortController();
+    // A progress token makes the reply a stream at once (the runtime reports a
+    // hang-up through request.signal once the response has begun).
+    const slow = await call(1, "sleep", { ms: 30_000 }, hangUp.signal, { progressToken: "p" });
+    expect(slow.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    await sleep(300);
+    hangUp.abort();
+    // Before: 429 -32006 until the abandoned sleep ended 30 s later.
+    const status = await waitFor(
+      async () => {
+        const response = await call(2, "echo", { text: "next" }, AbortSignal.timeout(5_000));
+        await response.body?.cancel();
+        return response.status === 200 ? 200 : false;
+      },
+      { timeoutMs: 5_000, intervalMs: 200, what: "the place freed by the hung-up call" },
+    );
+    expect(status).toBe(200);
   });
 });

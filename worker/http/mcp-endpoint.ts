@@ -74,6 +74,7 @@ export async function postMcp(c: AppContext): Promise<Response> {
       policy: configuredPolicy(c.env),
       tasks: new DurableTaskService(c.env, c.get("principal"), maxTasksPerPrincipal(c.env)),
       principal: c.get("principal"),
+      signal: c.req.raw.signal,
     });
   }
   const versionError = checkSessionEraVersion(c);

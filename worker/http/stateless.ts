@@ -44,6 +44,8 @@ export interface StatelessOptions {
   tasks: TaskService;
   /** Who is calling (a listen stream may only watch this principal's tasks). */
   principal: string;
+  /** Aborts when the client closes the connection: its request is then cancelled (spec, Cancellation). */
+  signal?: AbortSignal | undefined;
 }
 
 export async function serveStateless(
@@ -82,7 +84,12 @@ export async function serveStateless(
     maxOpenMs: options.maxOpenMs,
     statusFor: modernStatusFor,
   });
-  settled(dispatcher.run(frame.message, exchange)).finally(() => {
+  // A client that hangs up cancels its request: the work stops and its in-flight place is freed.
+  const request = frame.message;
+  const hangUp = () => dispatcher.cancel(request.id, "the client closed the connection");
+  options.signal?.addEventListener("abort", hangUp, { once: true });
+  settled(dispatcher.run(request, exchange)).finally(() => {
+    options.signal?.removeEventListener("abort", hangUp);
     exchange.abandon();
     options.onSettled();
   });

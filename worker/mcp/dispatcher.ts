@@ -383,6 +383,11 @@ export class Dispatcher {
     await this.#bridge.start(request, channel, required, call.clientCapabilities());
   }
 
+  /** Stops the request with this id, as a `notifications/cancelled` for it would (a client that hung up). */
+  cancel(id: RequestId, reason: string): void {
+    this.#cancel(requestKey(id), reason);
+  }
+
   /** Stops a request wherever it waits: running here, for the client's input, or for its task. */
   readonly #cancel: CancelRequest = (key, reason) => {
     this.#inflight.cancel(key, reason);
