@@ -286,6 +286,15 @@ describe("GET /mcp", () => {
 });
 
 describe("DELETE /mcp", () => {
+  it("answers 405 to a 2026-07-28 client, which has no sessions, and deletes nothing", async () => {
+    const sessionId = await initializeHttp();
+    const response = await deleteSession(sessionId, { [PROTOCOL_VERSION_HEADER]: MODERN_VERSION });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("POST");
+    await response.body?.cancel();
+    expect(await counterHttp(sessionId)).toBe(1);
+  });
+
   it("ends the session with 204; afterwards POST, GET, DELETE and a WebSocket re-attach get 404", async () => {
     const sessionId = await initializeHttp();
     expect(await counterHttp(sessionId)).toBe(1);

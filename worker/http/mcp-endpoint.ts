@@ -9,7 +9,12 @@
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
 import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
-import { isRecord, isSessionEraVersion, type RequestId } from "../../shared/protocol";
+import {
+  isModernVersion,
+  isRecord,
+  isSessionEraVersion,
+  type RequestId,
+} from "../../shared/protocol";
 import { configuredPolicy } from "../config/configuration";
 import {
   maxTasksPerPrincipal,
@@ -126,6 +131,11 @@ export async function getMcp(c: AppContext): Promise<Response> {
 }
 
 export async function deleteMcp(c: AppContext): Promise<Response> {
+  if (isModernVersion(c.req.header(PROTOCOL_VERSION_HEADER)?.trim())) {
+    return c.text("Method Not Allowed: 2026-07-28 has no sessions to delete\n", 405, {
+      Allow: "POST",
+    });
+  }
   const versionError = checkSessionEraVersion(c);
   if (versionError) return versionError;
   const sessionId = sessionFromHeader(c);
