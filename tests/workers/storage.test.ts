@@ -375,6 +375,35 @@ describe("what a new session's storage knows without asking SQLite", () => {
     });
   });
 
+  it("answers a new session's first questions (calls waiting for input or for a task) without a statement", async () => {
+    await withFreshStorage((_storage, state, sessionId) => {
+      let statements = 0;
+      const bound = <T extends object>(target: T, key: PropertyKey) => {
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      };
+      const sql = new Proxy(state.storage.sql, {
+        get: (target, key) =>
+          key === "exec"
+            ? (...args: Parameters<SqlStorage["exec"]>) => {
+                statements += 1;
+                return target.exec(...args);
+              }
+            : bound(target, key),
+      });
+      const counted = new Proxy(state.storage, {
+        get: (target, key) => (key === "sql" ? sql : bound(target, key)),
+      });
+      const storage = new SessionStorage(counted);
+      // As in a session object: the row waits for the first write (the runtime's timer).
+      storage.deferWritesTo(() => {});
+      storage.createSoon(sessionId, 1_000, "anonymous", 1);
+      expect(storage.pending.callKeys()).toEqual([]);
+      expect(storage.taskWaiters.waiterKeys()).toEqual([]);
+      expect(statements).toBe(0);
+    });
+  });
+
   it("counts a new outbox from zero: its bound holds from the first batch on", async () => {
     await withFreshStorage((storage, state, sessionId) => {
       storage.create(sessionId, 1_000, "anonymous");

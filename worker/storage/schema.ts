@@ -238,6 +238,11 @@ export class SchemaTables {
   forget(): void {
     this.#present = new Set();
   }
+
+  /** The caller knows no table exists yet: a new object (an id the router has just minted). */
+  none(): void {
+    this.#present = new Set();
+  }
 }
 
 /**

@@ -156,6 +156,9 @@ export class SessionStorage implements SessionStore {
   createSoon(sessionId: string, now: number, principal: string, attachGen: number): SessionRecord {
     const record = newSessionRecord(sessionId, now, principal, attachGen);
     this.#unwritten = { record, alarmAt: null };
+    // A new object holds no table: what the first requests ask of storage (a
+    // waiting call with their id?) is answered without reading sqlite_master.
+    this.#tables.none();
     // This construction creates the session: its row will count it (wakes = 1).
     this.#pendingWakes = 0;
     this.#writeSoon();
