@@ -421,5 +421,17 @@ describe("calls that wait: for the client's answer, or for their task", () => {
       { timeoutMs: WAIT_MS, what: "the resumed notice" },
     );
     expect(resumed.params?.inFlight).toContain("R");
+    // The new socket knows a call waits: its id is still refused to a new request.
+    again.send({
+      jsonrpc: "2.0",
+      id: "R",
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "x" } },
+    });
+    const [refused] = await waitFor(() => replies(again, "R").length > 0 && replies(again, "R"), {
+      timeoutMs: WAIT_MS,
+      what: "the refusal of a waiting call's id",
+    });
+    expect(refused?.error?.code).toBe(INVALID_REQUEST);
   });
 });

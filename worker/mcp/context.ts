@@ -28,6 +28,14 @@ export interface HotState {
 
 export interface SessionContext {
   sessionId: string;
+  /**
+   * False when the session is known to have no call waiting (for client
+   * input, or for its task): a new request's id then needs no lookup.
+   * Absent: always look.
+   */
+  mayHaveWaitingCalls?(): boolean;
+  /** A call is about to wait: from now on, new requests' ids are looked up. */
+  markWaitingCalls?(): void;
   /** Key material for requestState (REQUEST_STATE_SECRET); undefined means a per-isolate key. */
   requestStateSecret: string | undefined;
   storage: SessionStore;

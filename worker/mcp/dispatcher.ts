@@ -275,6 +275,7 @@ export class Dispatcher {
       }
       if (result instanceof AwaitTask) {
         if (!this.#tasks) throw new Error("task bridge unavailable for a session-era tasks/result");
+        this.session.markWaitingCalls?.();
         await this.#tasks.park(request, channel, result.view);
         return;
       }
@@ -332,6 +333,8 @@ export class Dispatcher {
 
   /** Whether a request with this key waits (for client input, or for its task): not running, not over. */
   #waiting(key: string): boolean {
+    // Known none (a socket's attachment says so): no SQLite lookup on a warm or woken socket.
+    if (this.session.mayHaveWaitingCalls?.() === false) return false;
     return (this.#bridge?.holds(key) ?? false) || (this.#tasks?.holds(key) ?? false);
   }
 
@@ -380,6 +383,7 @@ export class Dispatcher {
       return;
     }
     if (!this.#bridge) throw new Error("input bridge unavailable for a session-era request");
+    this.session.markWaitingCalls?.();
     await this.#bridge.start(request, channel, required, call.clientCapabilities());
   }
 

@@ -87,7 +87,12 @@ export class Sockets {
     const client = pair[0];
     const server = pair[1];
     ctx.acceptWebSocket(server, [SOCKET_TAG]);
-    state.attach(server, gen, record);
+    // A new session has no waiting call; an attach asks storage once (it reads it anyway).
+    const noWaiting =
+      mode === "create" ||
+      (state.storage.pending.countPendingCalls() === 0 &&
+        state.storage.taskWaiters.countWaiters() === 0);
+    state.attach(server, gen, record, noWaiting);
     if (mode === "attach") {
       // Queued on the new socket before the 101 goes out: the client reads them first.
       for (const frame of replay.frames(received, dispatcher.inFlightIds()))

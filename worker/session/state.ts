@@ -57,6 +57,8 @@ export class SessionState implements SessionContext {
   #hot: HotState | null = null;
   #principal = "";
   #current: WebSocket | null = null;
+  /** Known: no call of the session waits (see the attachment's `nw`). */
+  #noWaiting = false;
   /** Attach generation of the current socket (mirrors its attachment). */
   #gen = 0;
   readonly #sockets: () => WebSocket[];
@@ -140,8 +142,12 @@ export class SessionState implements SessionContext {
     return this.#current ?? this.#latestSocket();
   }
 
-  /** Makes a newly accepted socket current, with hot state fresh from `record`. */
-  attach(ws: WebSocket, gen: number, record: SessionRecord): void {
+  /**
+   * Makes a newly accepted socket current, with hot state fresh from `record`;
+   * `noWaiting`: the session is known to have no waiting call.
+   */
+  attach(ws: WebSocket, gen: number, record: SessionRecord, noWaiting: boolean): void {
+    this.#noWaiting = noWaiting;
     this.#hot = {
       phase: record.phase,
       protocolVersion: record.protocolVersion,
@@ -196,6 +202,7 @@ export class SessionState implements SessionContext {
       this.#gen = attachment.gen;
       // A wake soon after the last recorded activity writes nothing for the TTL.
       this.lastTouch = Math.min(attachment.ta ?? 0, now);
+      this.#noWaiting = attachment.nw === true;
       this.rate.restore(attachment.tb, now);
       this.outbound.restore(attachment.ob, now);
     } else {
@@ -241,7 +248,28 @@ export class SessionState implements SessionContext {
       ...(bucket ? { tb: bucket } : {}),
       ...(outbound ? { ob: outbound } : {}),
       ...(this.lastTouch > 0 ? { ta: this.lastTouch } : {}),
+      ...(this.#noWaiting ? { nw: true as const } : {}),
     });
+  }
+
+  mayHaveWaitingCalls(): boolean {
+    return !this.#noWaiting;
+  }
+
+  /**
+   * A call is about to wait. Every socket of the session forgets that none
+   * did (not only the current one: a socket not adopted in this lifetime would
+   * otherwise bring the stale fact back on its next wake).
+   */
+  markWaitingCalls(): void {
+    this.#noWaiting = false;
+    for (const ws of this.#sockets()) {
+      const attachment = decodeAttachment(ws.deserializeAttachment(), this.sessionId);
+      if (attachment?.nw) {
+        const { nw: _known, ...rest } = attachment;
+        ws.serializeAttachment(encodeAttachment(rest));
+      }
+    }
   }
 
   #hotFromStorage(): HotState {

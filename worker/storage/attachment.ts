@@ -34,6 +34,12 @@ const AttachmentSchema = v.object({
   ta: v.optional(v.pipe(v.number(), v.minValue(0))),
   /** Outbound budget of this socket [characters left, at ms]. */
   ob: v.optional(v.tuple([v.pipe(v.number(), v.minValue(0)), v.number()])),
+  /**
+   * Known: no call of the session waits (for client input, or a tasks/result
+   * for its task), so a new request's id needs no SQLite lookup on a wake.
+   * Absent means unknown (look it up).
+   */
+  nw: v.optional(v.literal(true)),
 });
 export type Attachment = v.InferOutput<typeof AttachmentSchema>;
 
