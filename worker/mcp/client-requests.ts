@@ -7,6 +7,7 @@
  */
 import {
   INTERNAL_ERROR,
+  METHOD_NOT_FOUND,
   MISSING_CLIENT_CAPABILITY,
   REQUEST_CANCELLED,
   REQUEST_TIMEOUT,
@@ -95,4 +96,20 @@ export class ClientRequests {
     }
     return true;
   }
+}
+
+/** Asks the client through `requests`; with no client connection to ask, answers -32601 at once. */
+export function askClient(
+  requests: ClientRequests | null,
+  call: CallContext,
+  method: string,
+  params: Record<string, unknown> | undefined,
+  signal: AbortSignal,
+): Promise<ClientReply> {
+  if (!requests) {
+    return Promise.resolve({
+      error: { code: METHOD_NOT_FOUND, message: `No client connection can answer ${method}` },
+    });
+  }
+  return requests.ask(call, method, params, signal);
 }

@@ -25,10 +25,8 @@ import type { DecodedFrame } from "../../shared/codec";
 import {
   asJsonRpcError,
   errorEnvelope,
-  INVALID_PARAMS,
   INVALID_REQUEST,
   JsonRpcError,
-  METHOD_NOT_FOUND,
   resultEnvelope,
   SESSION_ENDED,
   toWireError,
@@ -40,14 +38,13 @@ import {
   type RequestId,
   requestKey,
 } from "../../shared/protocol";
-import type { ClientReply } from "../federation/relay-call";
 import { logEvent } from "../observability/log";
 import { type Trace, traceFrom } from "../observability/trace";
 import { InputRequired } from "../tools/types";
 import type { Channel } from "../transports/channel";
 import { type AskClient, Call } from "./call";
 import { CallAbort } from "./call-abort";
-import type { ClientRequests } from "./client-requests";
+import { askClient, type ClientRequests } from "./client-requests";
 import type { CallContext, SessionContext } from "./context";
 import { type Deadline, DeadlineSweep, RequestTimeout } from "./deadline";
 import { selectEra } from "./era";
@@ -57,9 +54,10 @@ import type { InputBridge } from "./input-bridge";
 import { type CancelRequest, onNotification } from "./notifications";
 import { shapeResult } from "./results";
 import { inputRequiredResult, readRoundTrip } from "./round-trip";
-import { routeOfServerRequestId } from "./server-request-ids";
+import { malformedAnswer, routeOfServerRequestId } from "./server-request-ids";
 import type { TaskBridge } from "./task-bridge";
 import { AwaitTask } from "./task-handlers";
+import { WaitingRequests } from "./waiting-requests";
 
 /**
  * The end of what `Dispatcher.handle` or `run` started, as a promise for a caller
@@ -103,6 +101,7 @@ export class Dispatcher {
   readonly #bridge: InputBridge | null;
   readonly #clientRequests: ClientRequests | null;
   readonly #tasks: TaskBridge | null;
+  readonly #waiting: WaitingRequests;
 
   constructor(
     private readonly session: SessionContext,
@@ -113,11 +112,12 @@ export class Dispatcher {
     this.#bridge = options.bridge;
     this.#clientRequests = options.clientRequests;
     this.#tasks = options.taskBridge;
+    this.#waiting = new WaitingRequests(session, options.bridge, options.taskBridge);
   }
 
   /** How every call of this dispatcher asks the client (one function, not one per call). */
   readonly #ask: AskClient = (call, method, params, signal) =>
-    this.#askClient(call, method, params, signal);
+    askClient(this.#clientRequests, call, method, params, signal);
 
   /**
    * Handles one frame; `origin` names the connection it came on (see `run`).
@@ -128,19 +128,9 @@ export class Dispatcher {
   handle(frame: DecodedFrame, channel: Channel, origin?: number): Promise<void> | undefined {
     switch (frame.kind) {
       case "invalid": {
-        // A malformed answer to one of the session's own requests: the call
-        // waiting for it ends with an error, rather than waiting on.
-        const id = frame.reply.id;
-        if (typeof id === "string" && routeOfServerRequestId(id) !== null) {
-          return this.#response({
-            jsonrpc: "2.0",
-            id,
-            error: {
-              code: INVALID_PARAMS,
-              message: `the client's answer is not a valid JSON-RPC response (${frame.reply.error.message})`,
-            },
-          });
-        }
+        // A malformed answer to one of the session's own requests ends the call waiting for it.
+        const answer = malformedAnswer(frame.reply);
+        if (answer) return this.#response(answer);
         channel.send(frame.reply);
         return undefined;
       }
@@ -179,7 +169,7 @@ export class Dispatcher {
     // a new request (its key waited) and does not count against the bound again.
     const refusal = resumed
       ? this.#inflight.refusal(key, origin, false)
-      : this.#waiting(key)
+      : this.#waiting.holds(key)
         ? new JsonRpcError(
             INVALID_REQUEST,
             `Request id ${key} is already in flight (waiting for the client's input or its task)`,
@@ -323,19 +313,8 @@ export class Dispatcher {
    * waiting in SQLite for the client's input (the input bridge).
    */
   inFlightIds(): RequestId[] {
-    const keys = new Set([
-      ...this.#inflight.keys(),
-      ...(this.#bridge?.waitingKeys() ?? []),
-      ...(this.#tasks?.waitingKeys() ?? []),
-    ]);
+    const keys = new Set([...this.#inflight.keys(), ...this.#waiting.keys()]);
     return [...keys].map((key) => JSON.parse(key) as RequestId);
-  }
-
-  /** Whether a request with this key waits (for client input, or for its task): not running, not over. */
-  #waiting(key: string): boolean {
-    // Known none (a socket's attachment says so): no SQLite lookup on a warm or woken socket.
-    if (this.session.mayHaveWaitingCalls?.() === false) return false;
-    return (this.#bridge?.holds(key) ?? false) || (this.#tasks?.holds(key) ?? false);
   }
 
   /**
@@ -349,30 +328,26 @@ export class Dispatcher {
       `The session ended while this request was in flight (${reason})`,
     );
     this.#inflight.endAll(error, reason);
-    this.#bridge?.endAll(error);
-    this.#tasks?.endAll(error);
+    this.#waiting.endAll(error);
   }
 
-  /** Whether a request started in this object lifetime still waits (client input, or its task). */
   /**
    * Whether the request with this key is anywhere in this session: running,
    * waiting for client input (kept in SQLite, so across a restart too), or
    * waiting for its task's end. False for a call a restart took with it.
    */
   holds(callKey: string): boolean {
-    return this.#inflight.has(callKey) || this.#waiting(callKey);
+    return this.#inflight.has(callKey) || this.#waiting.holds(callKey);
   }
 
+  /** Whether a request started in this object lifetime still waits (client input, or its task). */
   isWaitingForInput(request: JsonRpcRequest): boolean {
-    const key = requestKey(request.id);
-    return (this.#bridge?.isWaiting(key) ?? false) || (this.#tasks?.isParked(key) ?? false);
+    return this.#waiting.startedHere(requestKey(request.id));
   }
 
   /** Forgets a waiting request whose reply stream expired. */
   forgetWaiting(request: JsonRpcRequest): void {
-    const key = requestKey(request.id);
-    this.#bridge?.cancel(key);
-    this.#tasks?.forget(key);
+    this.#waiting.stop(requestKey(request.id));
   }
 
   async #inputRequired(call: CallContext, required: InputRequired): Promise<void> {
@@ -395,23 +370,8 @@ export class Dispatcher {
   /** Stops a request wherever it waits: running here, for the client's input, or for its task. */
   readonly #cancel: CancelRequest = (key, reason) => {
     this.#inflight.cancel(key, reason);
-    this.#bridge?.cancel(key);
-    this.#tasks?.forget(key);
+    this.#waiting.stop(key);
   };
-
-  #askClient(
-    call: CallContext,
-    method: string,
-    params: Record<string, unknown> | undefined,
-    signal: AbortSignal,
-  ): Promise<ClientReply> {
-    if (!this.#clientRequests) {
-      return Promise.resolve({
-        error: { code: METHOD_NOT_FOUND, message: `No client connection can answer ${method}` },
-      });
-    }
-    return this.#clientRequests.ask(call, method, params, signal);
-  }
 
   /** A client's answer to a request the server sent, routed by its id. */
   async #response(response: JsonRpcResponse): Promise<void> {

@@ -12,7 +12,8 @@
  * Ids are random (crypto.randomUUID), so a client cannot answer a request it
  * was not sent, nor collide with its own ids or another upstream's.
  */
-import type { RequestId } from "../../shared/protocol";
+import { type ErrorEnvelope, INVALID_PARAMS } from "../../shared/errors";
+import type { JsonRpcResponse, RequestId } from "../../shared/protocol";
 
 export type ServerRequestRoute = "input" | "up" | "task";
 
@@ -33,4 +34,18 @@ export function routeOfServerRequestId(id: RequestId | null): ServerRequestRoute
   const match = ID_PATTERN.exec(id);
   if (!match) return null;
   return (match[1] as ServerRequestRoute | undefined) ?? "input";
+}
+
+/**
+ * A frame that is no valid JSON-RPC message but carries the id of one of the
+ * session's own requests (`reply` is the error decoding made of it): the
+ * client's answer, malformed. As an error answer it ends the call waiting for
+ * it, rather than an error going back to the gateway's own id. Null for any
+ * other frame.
+ */
+export function malformedAnswer(reply: ErrorEnvelope): JsonRpcResponse | null {
+  const id = reply.id;
+  if (typeof id !== "string" || routeOfServerRequestId(id) === null) return null;
+  const message = `the client's answer is not a valid JSON-RPC response (${reply.error.message})`;
+  return { jsonrpc: "2.0", id, error: { code: INVALID_PARAMS, message } };
 }
