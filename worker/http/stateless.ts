@@ -86,9 +86,16 @@ export async function serveStateless(
   });
   // A client that hangs up cancels its request: the work stops and its in-flight place is freed.
   const request = frame.message;
+  const work = dispatcher.run(request, exchange);
+  if (work === undefined) {
+    // Answered in this turn: there is nothing left for a hang-up to cancel.
+    exchange.abandon();
+    options.onSettled();
+    return exchange.response;
+  }
   const hangUp = () => dispatcher.cancel(request.id, "the client closed the connection");
   options.signal?.addEventListener("abort", hangUp, { once: true });
-  settled(dispatcher.run(request, exchange)).finally(() => {
+  work.finally(() => {
     options.signal?.removeEventListener("abort", hangUp);
     exchange.abandon();
     options.onSettled();

@@ -220,8 +220,9 @@ export class HttpExchange implements Channel {
       if (final) {
         this.#state = "done";
         const error = (message as Partial<ErrorEnvelope>).error;
+        this.headers.set("Content-Type", "application/json");
         this.#resolve(
-          Response.json(message, {
+          new Response(JSON.stringify(message), {
             status: error ? (this.options.statusFor?.(error) ?? 200) : 200,
             headers: this.headers,
           }),
