@@ -57,14 +57,17 @@ afterAll(async () => {
   await new Promise<void>((resolve) => jwksServer?.close(() => resolve()));
 });
 
-function token(claims: { sub?: string; aud?: string; exp?: number; key?: CryptoKey } = {}) {
+function token(
+  claims: { sub?: string; aud?: string; exp?: number | null; key?: CryptoKey } = {},
+) {
   const jwt = new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: "test-key" })
     .setIssuer(ISSUER)
     .setAudience(claims.aud ?? AUDIENCE)
     .setSubject(claims.sub ?? "alice")
-    .setIssuedAt()
-    .setExpirationTime(claims.exp ?? "5m");
+    .setIssuedAt();
+  // exp: null signs a token that never expires.
+  if (claims.exp !== null) jwt.setExpirationTime(claims.exp ?? "5m");
   return jwt.sign(claims.key ?? privateKey);
 }
 
@@ -111,9 +114,10 @@ describe("OAuth resource server", () => {
   it.each([
     ["another audience", { aud: "someone-else" }],
     ["an expired token", { exp: Math.floor(Date.now() / 1000) - 60 }],
+    ["a token with no expiry (exp)", { exp: null }],
     ["a key the issuer never published", { key: "other" as const }],
   ])("refuses %s with 401 invalid_token", async (_name, claims) => {
-    const { key, ...rest } = claims as { key?: "other"; aud?: string; exp?: number };
+    const { key, ...rest } = claims as { key?: "other"; aud?: string; exp?: number | null };
     const jwt = await token({ ...rest, ...(key ? { key: otherKey } : {}) });
     const response = await post(INIT, { Authorization: `Bearer ${jwt}` });
     expect(response.status).toBe(401);

@@ -4,7 +4,7 @@
  * protected-resource metadata (RFC 9728) so clients can find that server.
  *
  * Validation uses `jose` (JWT signature against the issuer's JWKS, `iss`,
- * `aud`, `exp`/`nbf`), never hand-written crypto. The principal is
+ * `aud`, `exp`/`nbf`; a token without `exp` is refused), never hand-written crypto. The principal is
  * `oauth:<sub>`, so OAuth users never collide with token-hash principals.
  *
  * Configured by OAUTH_ISSUER (turns it on), OAUTH_AUDIENCE (default: this
@@ -66,6 +66,8 @@ export async function principalForAccessToken(
     ({ payload } = await jwtVerify(token, jwks, {
       issuer: config.issuer,
       audience: config.audience ?? `${origin}/mcp`,
+      // jose checks exp only when a token has one: a token without it would never expire.
+      requiredClaims: ["exp"],
     }));
   } catch {
     return null;
