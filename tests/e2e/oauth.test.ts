@@ -57,9 +57,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => jwksServer?.close(() => resolve()));
 });
 
-function token(
-  claims: { sub?: string; aud?: string; exp?: number | null; key?: CryptoKey } = {},
-) {
+function token(claims: { sub?: string; aud?: string; exp?: number | null; key?: CryptoKey } = {}) {
   const jwt = new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: "test-key" })
     .setIssuer(ISSUER)

@@ -7,6 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { parseTokenHashes } from "../../worker/auth/tokens";
 import { withSessionSlot } from "../../worker/http/session-forwarding";
 
 const LIMIT = 2;
@@ -73,5 +74,19 @@ describe("a session's slot", () => {
     expect(await refused.text()).toMatch(/already holds 2 live sessions/);
     expect(called).toBe(false);
     expect(await count(name)).toBe(LIMIT);
+  });
+});
+
+describe("AUTH_TOKEN_HASHES principal names", () => {
+  const hash = "a".repeat(64);
+
+  it("refuses the name of unauthenticated callers, whose sessions hold no slot", () => {
+    // A token principal called "anonymous" would take slots its sessions never give back.
+    expect(() => parseTokenHashes(`anonymous:${hash}`)).toThrow(/"anonymous" is reserved/);
+    expect(() => parseTokenHashes(`alice:${hash},ANONYMOUS:${hash}`)).toThrow(/reserved/);
+  });
+
+  it("accepts other names", () => {
+    expect(parseTokenHashes(`alice:${hash},anonymous-bot:${hash}`)?.entries).toHaveLength(2);
   });
 });

@@ -7,11 +7,10 @@
  * rather than run open.
  */
 import { logEvent } from "../observability/log";
+import { ANONYMOUS } from "./anonymous";
 import { credentialOf } from "./credentials";
 import { oauthConfigFrom, PROTECTED_RESOURCE_PATH, principalForAccessToken } from "./oauth";
 import { parseTokenHashes, principalForToken, type TokenTable } from "./tokens";
-
-export const ANONYMOUS = "anonymous";
 
 export type AuthOutcome =
   | { ok: true; principal: string; authenticated: boolean }

@@ -9,6 +9,7 @@
  * reason), raised on the first request rather than silently disabling auth.
  */
 import { ConfigError } from "../config/config-error";
+import { ANONYMOUS } from "./anonymous";
 
 export interface TokenTable {
   entries: { principal: string; hash: Uint8Array }[];
@@ -31,6 +32,12 @@ export function parseTokenHashes(value: string | undefined): TokenTable | null {
       if (separator <= 0 || !PRINCIPAL_PATTERN.test(principal)) {
         throw new ConfigError(
           `AUTH_TOKEN_HASHES entry ${index + 1}: expected "principal:sha256hex" with a principal of letters, digits, . _ @ -`,
+        );
+      }
+      // Unauthenticated callers' name: their sessions take no slot (session/expiry.ts).
+      if (principal.toLowerCase() === ANONYMOUS) {
+        throw new ConfigError(
+          `AUTH_TOKEN_HASHES entry ${index + 1}: the principal name "${ANONYMOUS}" is reserved for unauthenticated callers`,
         );
       }
       if (!HEX_SHA256.test(hex)) {

@@ -10,7 +10,7 @@
  * No timer: the alarm (alarm-clock.ts) is the only clock, so an idle session sleeps.
  */
 import { CLOSE_SESSION_ENDED } from "../../shared/limits";
-import { ANONYMOUS } from "../auth/authenticate";
+import { ANONYMOUS } from "../auth/anonymous";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import type { AlarmClock } from "./alarm-clock";

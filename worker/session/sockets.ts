@@ -22,7 +22,7 @@ import {
   MCP_SUBPROTOCOL,
   SESSION_ID_HEADER,
 } from "../../shared/limits";
-import { ANONYMOUS } from "../auth/authenticate";
+import { ANONYMOUS } from "../auth/anonymous";
 import type { Dispatcher } from "../mcp/dispatcher";
 import { logEvent } from "../observability/log";
 import { checkFrame, closeQuietly, offersMcpSubprotocol, sendText } from "../transports/websocket";
