@@ -5,10 +5,13 @@
  * answers 500: an object that cannot be reached or throws while creating is a
  * fault these tests cannot cause for real.
  */
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseTokenHashes } from "../../worker/auth/tokens";
 import { withSessionSlot } from "../../worker/http/session-forwarding";
+import { initializeHttp } from "../helpers/http";
+import { sessionStub, userTables } from "../helpers/workerd";
 
 const LIMIT = 2;
 
@@ -88,5 +91,29 @@ describe("AUTH_TOKEN_HASHES principal names", () => {
 
   it("accepts other names", () => {
     expect(parseTokenHashes(`alice:${hash},anonymous-bot:${hash}`)?.entries).toHaveLength(2);
+  });
+});
+
+describe("a session whose end a crash cut short", () => {
+  it("releases its slot when its alarm finishes the deletion", async () => {
+    // The state a crash leaves between ending (phase "ended" committed) and the
+    // release at the principal's object: built here, then a fresh object lifetime.
+    const name = principal();
+    const sessionId = await initializeHttp();
+    const stub = sessionStub(sessionId);
+    expect(
+      await env.PRINCIPALS.get(env.PRINCIPALS.idFromName(name)).reserve(sessionId, LIMIT),
+    ).toBe(true);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE session SET principal = ?, phase = 'ended'", name);
+    });
+    await evictDurableObject(stub);
+    expect(await count(name)).toBe(1);
+    for (let run = 0; run < 10; run++) {
+      if (!(await runDurableObjectAlarm(stub))) break;
+    }
+    const tables = await runInDurableObject(stub, (_instance, state) => userTables(state));
+    expect(tables).toEqual([]);
+    expect(await count(name)).toBe(0);
   });
 });

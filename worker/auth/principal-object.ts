@@ -6,11 +6,11 @@
  * the principal shares them and no other principal can reach them.
  *
  * The router reserves a session slot before it creates a session; a session
- * releases its slot when it ends (DELETE, expiry, failed initialize). A slot
- * whose release was lost (a crash between the session's end and the release)
- * is reclaimed by the idle TTL of that session only if it ever wakes again;
- * the count can therefore overstate, never understate, the live sessions
- * (fail closed).
+ * releases its slot when it ends (DELETE, expiry, failed initialize). An
+ * ended session keeps its storage until the release is done: a release that a
+ * crash or a failed call cut short is made again by the session's alarm, so the
+ * count can overstate the live sessions for a while (fail closed), never
+ * understate them.
  *
  * Tasks: one slot per stored task of the principal (storage/task-slot-table.ts),
  * so MAX_TASKS_PER_PRINCIPAL holds across every task object; also the index

@@ -18,6 +18,8 @@ import type { SessionState } from "./state";
 
 /** Activity is written at most this often (and at most every TTL/10). */
 const TOUCH_EVERY_MS = 60_000;
+/** How soon an ended session tries again to give back its slot. */
+const SLOT_RELEASE_RETRY_MS = 60_000;
 /** Rows deleted per purge step before yielding to the next alarm. */
 const PURGE_ROWS_PER_STEP = 1_000;
 
@@ -87,6 +89,12 @@ export class Expiry {
       await this.end("session expired after idling");
       return;
     }
+    // An end that a crash or a failed call cut short left the slot taken: it goes
+    // before the row that names its principal does (a release is idempotent).
+    if (!(await this.releaseSlot())) {
+      this.options.clock.set("expiry", Date.now() + SLOT_RELEASE_RETRY_MS);
+      return;
+    }
     await this.#purge();
   }
 
@@ -107,21 +115,29 @@ export class Expiry {
     this.options.endStreams();
     this.options.dropReplay();
     logEvent("info", "session_ended", { sessionId: state.sessionId, reason });
-    await this.releaseSlot();
+    const released = await this.releaseSlot();
     // The upstream sessions this session opened end with it (DELETE, bounded, best effort).
     await state.federation?.terminateAll();
-    await this.#purge();
+    // Storage goes only once the slot is given back; otherwise the alarm tries again.
+    if (released) await this.#purge();
+    else this.options.clock.set("expiry", Date.now() + SLOT_RELEASE_RETRY_MS);
   }
 
-  /** Releases the creator's session slot (also when a failed initialize mints nothing). */
-  async releaseSlot(): Promise<void> {
+  /**
+   * Releases the creator's session slot (also when a failed initialize mints
+   * nothing). False when the principal's object could not be told: the slot is
+   * still taken, and the session's storage must stay until it is released.
+   */
+  async releaseSlot(): Promise<boolean> {
     const { state } = this.options;
     const principal = state.storage.read()?.principal;
-    if (!principal || principal === ANONYMOUS) return;
+    if (!principal || principal === ANONYMOUS) return true;
     try {
       await this.options.releaseSlot(principal, state.sessionId);
+      return true;
     } catch (error) {
       logEvent("warn", "slot_release_failed", { sessionId: state.sessionId, error });
+      return false;
     }
   }
 
