@@ -150,45 +150,62 @@ describe("unknown methods", () => {
 });
 
 describe("invalid params", () => {
-  it("answers -32602 naming the argument to tools/call with an argument of the wrong type", async () => {
+  /** A tool execution error (SEP-1303): a result with isError whose text names the issues. */
+  function expectToolError(response: RpcResponse, text: RegExp): void {
+    expect(response.error).toBeUndefined();
+    const result = response.result as { isError?: boolean; content?: { text?: string }[] };
+    expect(result.isError).toBe(true);
+    expect(result.content?.[0]?.text).toMatch(text);
+  }
+
+  it("answers tools/call with an argument of the wrong type with an isError result naming it", async () => {
     const client = await sessionWithState();
-    expectError(
+    expectToolError(
       await client.request("tools/call", { name: "add", arguments: { a: "two", b: 3 } }),
-      INVALID_PARAMS,
       /Invalid arguments for tool add: a: .*number/,
     );
     await expectIntact(client);
   });
 
-  it("answers -32602 to tools/call missing a required argument", async () => {
+  it("answers tools/call missing a required argument with an isError result", async () => {
     const client = await sessionWithState();
-    expectError(
+    expectToolError(
       await client.request("tools/call", { name: "echo", arguments: {} }),
-      INVALID_PARAMS,
       /Invalid arguments for tool echo: text/,
     );
     await expectIntact(client);
   });
 
-  it("answers -32602 to a counter step that is not an integer and leaves the counter unchanged", async () => {
+  it("answers a counter step that is not an integer with an isError result and leaves the counter unchanged", async () => {
     const client = await sessionWithState();
-    expectError(
+    expectToolError(
       await client.request("tools/call", { name: "counter", arguments: { by: 1.5 } }),
-      INVALID_PARAMS,
       /Invalid arguments for tool counter: by/,
     );
     await expectIntact(client);
   });
 
-  it(`answers -32602 to a sleep longer than ${SLEEP_MAX_MS} ms`, async () => {
+  it(`answers a sleep longer than ${SLEEP_MAX_MS} ms with an isError result`, async () => {
     const client = await sessionWithState();
-    expectError(
+    expectToolError(
       await client.request("tools/call", { name: "sleep", arguments: { ms: SLEEP_MAX_MS + 1 } }),
-      INVALID_PARAMS,
       /Invalid arguments for tool sleep: ms/,
     );
     await expectIntact(client);
   });
+
+  it.each(["2025-06-18", "2025-03-26"])(
+    "answers invalid arguments with -32602 to a session that negotiated %s (before SEP-1303)",
+    async (protocolVersion) => {
+      const client = await connect();
+      await client.initialize({ protocolVersion });
+      expectError(
+        await client.request("tools/call", { name: "add", arguments: { a: "two", b: 3 } }),
+        INVALID_PARAMS,
+        /Invalid arguments for tool add: a: .*number/,
+      );
+    },
+  );
 
   it("answers -32602 naming the tool to tools/call for an unknown tool", async () => {
     const client = await sessionWithState();

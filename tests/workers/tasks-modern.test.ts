@@ -292,12 +292,15 @@ describe("notifications/tasks on subscriptions/listen", () => {
 });
 
 describe("request bounds", () => {
-  it("refuses a wait longer than 24 h with -32602", async () => {
-    const { error } = await rpcError("tools/call", {
-      name: "wait",
-      arguments: { seconds: WAIT_MAX_MS / 1000 + 1 },
-    });
-    expect(error.code).toBe(INVALID_PARAMS);
+  it("answers a wait longer than 24 h with an isError result (SEP-1303), creating no task", async () => {
+    const result = await modernCall(
+      "tools/call",
+      { name: "wait", arguments: { seconds: WAIT_MAX_MS / 1000 + 1 } },
+      WITH_TASKS,
+    );
+    expect(result).toMatchObject({ isError: true });
+    expect(result.resultType).not.toBe("task");
+    expect(JSON.stringify(result.content)).toMatch(/Invalid arguments for tool wait: seconds/);
   });
 
   it("refuses a listen stream watching more than MAX_LISTEN_TASK_IDS tasks with -32602", async () => {

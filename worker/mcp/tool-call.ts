@@ -2,9 +2,11 @@
  * Runs one tools/call against the registry: argument validation through
  * Standard Schema, a ToolContext wired to the session, and error mapping.
  *
- * Errors: unknown tool and invalid arguments are -32602 (issue #2); a
- * `JsonRpcError` thrown by a tool passes through; anything else a tool throws
- * becomes an `isError` result with a generic message (details go to the log).
+ * Errors: an unknown tool is -32602; arguments that fail the tool's schema are
+ * an `isError` result naming the issues from 2025-11-25 on (SEP-1303), -32602
+ * before it (issue #2); a `JsonRpcError` thrown by a tool passes through;
+ * anything else a tool throws becomes an `isError` result with a generic
+ * message (details go to the log).
  * A call that becomes a durable task (task-calls.ts) answers CreateTaskResult.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
@@ -28,6 +30,9 @@ import { relayCall } from "./relay-call";
 import { startTask, taskModeOf } from "./task-calls";
 
 type ToolOutcome = ToolResult | InputRequired | Record<string, unknown>;
+
+/** The first session-era revision with SEP-1303 (revisions are dates: they compare as strings). */
+const SEP_1303_VERSION = "2025-11-25";
 
 /**
  * A promise only when something waits: a tool that answers at once (most
@@ -66,11 +71,13 @@ function runTool(
   call: CallContext,
 ): ToolOutcome | Promise<ToolOutcome> {
   if (validated.issues) {
-    throw toWireError({
+    const error = toWireError({
       kind: "invalid_arguments",
       tool: name,
       issues: formatIssues(validated.issues),
     });
+    if (!invalidArgumentsAsResult(call, params)) throw error;
+    return { content: [{ type: "text", text: error.message }], isError: true };
   }
   const tool = owned.item;
   const program = taskModeOf(tool, name, params, call);
@@ -88,6 +95,18 @@ function runTool(
   return result instanceof Promise
     ? result.catch((error) => toolFailed(error, name, call))
     : result;
+}
+
+/**
+ * Whether arguments that fail the tool's schema are a tool execution error (an
+ * `isError` result the model reads and can correct its call from: SEP-1303, from
+ * 2025-11-25 on) rather than -32602, which earlier revisions ask for. A
+ * 2025-11-25 call that asks to be a task keeps -32602: no task was created.
+ */
+function invalidArgumentsAsResult(call: CallContext, params: Record<string, unknown>): boolean {
+  if (call.era.kind === "modern") return true;
+  const version = call.session.hot().protocolVersion;
+  return version !== null && version >= SEP_1303_VERSION && params.task === undefined;
 }
 
 /** What a tool's failure becomes: a JsonRpcError passes through, anything else an `isError` result. */
