@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PrincipalStorage } from "../../worker/storage/principal-storage";
 import { GrantKeeper } from "../../worker/upstream-auth/grant-keeper";
+import { GrantVault } from "../../worker/upstream-auth/grant-vault";
 import { MAX_GRANT_WAITERS } from "../../worker/upstream-auth/grant-waiters";
 import { Sealer } from "../../worker/upstream-auth/sealing";
 import { delay } from "../helpers/workerd";
@@ -86,6 +87,67 @@ describe("a grant sealed under another key", () => {
       expect(await keeper.accessToken("someone", "sec")).toEqual({ kind: "none" });
       expect(storage.grant("sec")).toBeNull();
       expect(await keeper.awaitGrant("sec", 100)).toBe("timeout");
+    });
+  });
+});
+
+describe("a grant for an upstream whose URL changed", () => {
+  const KEY = "a-key-of-this-test-0123456789abcdef-0123456789abcdef";
+
+  /** A keeper whose UPSTREAMS names `sec` at `url`, holding a grant made for http://127.0.0.1:9/mcp. */
+  async function keeperWithGrant(state: DurableObjectState, url: string) {
+    const storage = new PrincipalStorage(state.storage);
+    const sealer = new Sealer(KEY);
+    const keeper = new GrantKeeper({
+      storage,
+      sealer,
+      env: {
+        ...env,
+        UPSTREAM_TOKEN_KEY: KEY,
+        PUBLIC_URL: "http://127.0.0.1:8787",
+        UPSTREAMS: JSON.stringify([{ name: "sec", url, prefix: "sec", auth: { type: "oauth" } }]),
+      } as Env,
+      scheduleAlarm: async () => {},
+      register: async () => {
+        throw new Error("no registration in this test");
+      },
+    });
+    const granted = await new GrantVault(storage, sealer).save("alice", {
+      plan: {
+        upstream: "sec",
+        issuer: "http://127.0.0.1:10",
+        authorizationEndpoint: "http://127.0.0.1:10/authorize",
+        tokenEndpoint: "http://127.0.0.1:10/token",
+        clientId: "c1",
+        authMethod: "none",
+        resource: "http://127.0.0.1:9/mcp",
+        issResponse: false,
+        redirectUri: "http://127.0.0.1:8787/oauth/callback",
+      },
+      tokens: { accessToken: "token-for-the-first-server", expiresAt: Date.now() + 3_600_000 },
+      grantedAt: Date.now(),
+    });
+    expect(granted).toBe(true);
+    return { keeper, storage };
+  }
+
+  it("is handed out while the upstream's URL is the resource it was granted for", async () => {
+    const stub = env.PRINCIPALS.get(env.PRINCIPALS.idFromName(`same-url-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const { keeper } = await keeperWithGrant(state, "http://127.0.0.1:9/mcp");
+      expect(await keeper.accessToken("alice", "sec")).toEqual({
+        kind: "token",
+        token: "token-for-the-first-server",
+      });
+    });
+  });
+
+  it("is dropped, never sent, once UPSTREAMS points the name at another server", async () => {
+    const stub = env.PRINCIPALS.get(env.PRINCIPALS.idFromName(`moved-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const { keeper, storage } = await keeperWithGrant(state, "http://127.0.0.2:9/mcp");
+      expect(await keeper.accessToken("alice", "sec")).toEqual({ kind: "none" });
+      expect(storage.grant("sec")).toBeNull();
     });
   });
 });

@@ -18,7 +18,7 @@ import { logEvent } from "../observability/log";
 import type { PrincipalStorage } from "../storage/principal-storage";
 import type { Fetcher } from "./bounded-fetch";
 import { planFor } from "./client-identity";
-import { AuthorizationFailure, discover, forgetDiscovery } from "./discovery";
+import { AuthorizationFailure, discover, forgetDiscovery, resourceAllowed } from "./discovery";
 import { GrantVault } from "./grant-vault";
 import { GrantWaiters } from "./grant-waiters";
 import type {
@@ -81,6 +81,12 @@ export class GrantKeeper {
       // all, or awaitGrant would answer "granted" at once and the principal could never
       // authorize again.
       this.#vault.drop(name, "unreadable");
+      return { kind: "none" };
+    }
+    // Granted for the server the name pointed at then: once UPSTREAMS points it
+    // elsewhere, the token must not travel there (RFC 8707, the token's audience).
+    if (!resourceAllowed(upstream.url, grant.plan.resource)) {
+      this.#vault.drop(name, "upstream_url_changed");
       return { kind: "none" };
     }
     const { tokens } = grant;
