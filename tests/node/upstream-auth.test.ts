@@ -149,6 +149,30 @@ describe("discovery", () => {
     await expect(attempt).rejects.toBeInstanceOf(AuthorizationFailure);
     await expect(attempt).rejects.toThrow(message);
   });
+
+  it("refuses endless metadata after reading a bounded part of it, not the whole body", async () => {
+    const chunk = new TextEncoder().encode(`{"pad":"${"x".repeat(16 * 1024)}`);
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += chunk.byteLength;
+          // A server that would send forever: stop the test if the reader never does.
+          if (pulled > 64 * 1024 * 1024) controller.error(new Error("read 64 MiB"));
+          else controller.enqueue(chunk);
+        },
+      });
+    const documents = fetcher({
+      "http://rs.test/.well-known/oauth-protected-resource/mcp": resource,
+    });
+    const attempt = discover(upstream("endless"), null, async (url: string) =>
+      url === "http://as.test/.well-known/oauth-authorization-server"
+        ? new Response(endless(), { status: 200 })
+        : documents(url),
+    );
+    await expect(attempt).rejects.toThrow(/too large/);
+    expect(pulled).toBeLessThan(1024 * 1024);
+  });
 });
 
 describe("client identity", () => {

@@ -6,6 +6,7 @@
 import { type DecodedFrame, decodeFrame } from "../../shared/codec";
 import { PARSE_ERROR } from "../../shared/errors";
 import { responseError } from "../../shared/protocol";
+import { readTextUpTo } from "../transports/bounded-body";
 import { UpstreamFailure, UpstreamRpcError, UpstreamUnauthorized } from "./failures";
 import { EventTooLarge } from "./sse-reader";
 import type { UpstreamSessionState } from "./store";
@@ -198,19 +199,11 @@ export async function boundedText(
   limit: number,
   overflow: "truncate" | "refuse",
 ): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return text;
-    text += value;
-    if (text.length > limit) {
-      await reader.cancel();
-      if (overflow === "truncate") return text.slice(0, limit);
-      throw new UpstreamFailure("invalid", `answered with more than ${limit} bytes`);
-    }
+  const { text, truncated } = await readTextUpTo(response.body, limit);
+  if (truncated && overflow === "refuse") {
+    throw new UpstreamFailure("invalid", `answered with more than ${limit} bytes`);
   }
+  return text;
 }
 
 export function normalise(thrown: unknown): Error {
