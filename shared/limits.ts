@@ -56,6 +56,18 @@ export const MAX_BODY_BYTES = MAX_FRAME_BYTES;
 
 /** SSE keepalive comment interval; proxies cut idle streams after 60-120 s (docs/platform.md). */
 export const SSE_KEEPALIVE_MS = 25_000;
+/**
+ * The `retry` a resumable SSE stream opens with: how long a client waits before
+ * resuming a stream whose connection broke.
+ */
+export const SSE_RETRY_MS = 1_000;
+/**
+ * The `retry` sent just before the gateway ends a stream on purpose (SSE
+ * polling: a call waiting for the client's input, or a reply open too long):
+ * nothing is wrong, so the client comes back at once, and a client that answers
+ * an elicitation or sampling request quickly does not wait a second per round.
+ */
+export const SSE_POLL_RETRY_MS = 100;
 
 export const PROTOCOL_VERSION_HEADER = "MCP-Protocol-Version";
 

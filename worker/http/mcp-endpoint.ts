@@ -8,7 +8,7 @@
  */
 import { decodeFrame } from "../../shared/codec";
 import { INVALID_REQUEST, JsonRpcError } from "../../shared/errors";
-import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER } from "../../shared/limits";
+import { PROTOCOL_VERSION_HEADER, SESSION_ID_HEADER, SSE_RETRY_MS } from "../../shared/limits";
 import {
   isModernVersion,
   isRecord,
@@ -33,7 +33,6 @@ import {
   jsonRpcErrorResponse,
   plainError,
   readBoundedText,
-  SSE_RETRY_MS,
 } from "../transports/streamable-http";
 import type { AppContext } from "./app-env";
 import { checkModernRequest, checkParamHeaders, httpEraOf, modernStatusFor } from "./era-checks";

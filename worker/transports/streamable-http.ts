@@ -14,7 +14,7 @@ import {
   JsonRpcError,
   REQUEST_TIMEOUT,
 } from "../../shared/errors";
-import { MAX_BODY_BYTES } from "../../shared/limits";
+import { MAX_BODY_BYTES, SSE_POLL_RETRY_MS, SSE_RETRY_MS } from "../../shared/limits";
 import { type RequestId, requestKey } from "../../shared/protocol";
 import type { Channel } from "./channel";
 import { SseWriter } from "./sse";
@@ -153,8 +153,6 @@ export interface ExchangeOptions {
   replies?: ReplyStore;
 }
 
-/** The `retry` a resumable stream advertises: how soon a client reconnects after the server ends it. */
-export const SSE_RETRY_MS = 1_000;
 /**
  * A session-era call still unanswered after this long switches to a resumable
  * SSE reply (a priming event with an id), so a connection cut later can be
@@ -249,7 +247,8 @@ export class HttpExchange implements Channel {
     if (!this.options.replies || this.#state === "done" || this.#state === "detached") return;
     this.#clearOpener();
     if (this.#state === "pending") this.#openStream();
-    this.#sse?.retry(SSE_RETRY_MS);
+    // Ended on purpose, not broken: the client may come back at once (the Worker holds its GET).
+    this.#sse?.retry(SSE_POLL_RETRY_MS);
     this.#detach();
   }
 
