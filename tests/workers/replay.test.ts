@@ -6,22 +6,29 @@
  * Through a real TCP connection cut (no close frame) and a gateway restart:
  * tests/e2e/resumable-websocket.test.ts.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OUTBOX_MAX_ROWS } from "../../shared/limits";
 import { NOTICE_MESSAGES_LOST, NOTICE_RESUMED } from "../../shared/protocol";
-import { SocketReplay } from "../../worker/session/replay";
+import {
+  DEFERRED_WRITE_MS,
+  SocketReplay,
+  WS_NUMBERS_RESERVED_AHEAD,
+} from "../../worker/session/replay";
 import { WS_STREAM } from "../../worker/storage/outbox-table";
 import { SessionStorage } from "../../worker/storage/session-storage";
+import { waitFor } from "../helpers/wait";
 import {
   connect,
   delay,
   type Frame,
   isObject,
   type JsonObject,
+  sessionStub,
   toolText,
   upgrade,
+  WAIT_MS,
 } from "../helpers/workerd";
 
 function isNotice(method: string) {
@@ -218,6 +225,8 @@ describe("a socket sent more than the store holds between two writes", () => {
         outbox: storage.outbox,
         enabled: true,
         flushSoon: () => {},
+        afterHibernation: false,
+        attached: () => true,
       });
       // Twice the bound: the ring holds them all (it drops only past twice the bound).
       for (let i = 1; i <= 2 * OUTBOX_MAX_ROWS; i++) replay.record(JSON.stringify({ n: i }), true);
@@ -243,18 +252,19 @@ describe("a socket sent more than the store holds between two writes", () => {
         flushSoon: () => {
           scheduled += 1;
         },
+        afterHibernation: false,
+        attached: () => true,
       });
       const total = 3 * OUTBOX_MAX_ROWS + 7;
       for (let i = 1; i <= total; i++) replay.record(JSON.stringify({ n: i }), true);
+      // The numbers' reservation is written with the first message; the messages are not.
       const rowsBeforeFlush = state.storage.sql
-        .exec<{ n: number }>(
-          "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
-        )
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox")
         .one().n;
       const frames = replay.frames(0, []).map((text) => JSON.parse(text) as JsonObject);
       return { total, scheduled, rowsBeforeFlush, frames, sent: replay.sent() };
     });
-    // Nothing reached SQLite before the flush (one deferred write was asked for).
+    // No message reached SQLite before the flush (one deferred write was asked for).
     expect(outcome.scheduled).toBe(1);
     expect(outcome.rowsBeforeFlush).toBe(0);
     const { frames, total } = outcome;
@@ -273,5 +283,84 @@ describe("a socket sent more than the store holds between two writes", () => {
       method: NOTICE_RESUMED,
       params: { received: 0, replayed: kept.length, lost: total - kept.length, sent: total },
     });
+  });
+});
+
+describe("numbering across object lifetimes", () => {
+  function lostAndResumed(replay: JsonObject[]) {
+    return replay.map((frame) => ({ method: frame.method, params: frame.params }));
+  }
+
+  it("after an end that wrote nothing of what it had sent (a crash), never gives a number again: the gap is named", async () => {
+    const first = await connect();
+    await first.initialize();
+    await first.callTool("counter", { by: 1 });
+    await first.callTool("counter", { by: 1 });
+    const received = first.numbered();
+    // Within DEFERRED_WRITE_MS: the replies are in memory only, and the sockets die with it.
+    await evictDurableObject(sessionStub(first.sessionId), { webSockets: "close" });
+    const second = await connect(first.sessionId, received);
+    const replay = await replayOf(second);
+    // The reservation made with the first message covers numbers 1 to WS_NUMBERS_RESERVED_AHEAD.
+    const lost = WS_NUMBERS_RESERVED_AHEAD - received;
+    expect(lostAndResumed(replay)).toEqual([
+      {
+        method: NOTICE_MESSAGES_LOST,
+        params: { first: received + 1, last: WS_NUMBERS_RESERVED_AHEAD, count: lost },
+      },
+      {
+        method: NOTICE_RESUMED,
+        params: {
+          received,
+          replayed: 0,
+          lost,
+          sent: WS_NUMBERS_RESERVED_AHEAD,
+          inFlight: [],
+        },
+      },
+    ]);
+    // What the session sends next has a number no message had before, and its state is intact.
+    expect(toolText(await second.callTool("counter", { by: 1 }))).toBe("3");
+  });
+
+  it("after a clean close and an eviction, goes on from the last number without a gap", async () => {
+    const first = await connect();
+    await first.initialize();
+    await first.callTool("counter", { by: 1 });
+    const received = first.numbered();
+    first.socket.close(1000, "done for now");
+    await waitFor(() => first.closed !== null || undefined, {
+      timeoutMs: WAIT_MS,
+      what: "the close",
+    });
+    await delay(100);
+    await evictDurableObject(sessionStub(first.sessionId));
+    const second = await connect(first.sessionId, received);
+    expect(lostAndResumed(await replayOf(second))).toEqual([
+      {
+        method: NOTICE_RESUMED,
+        params: { received, replayed: 0, lost: 0, sent: received, inFlight: [] },
+      },
+    ]);
+  });
+
+  it("after a hibernation, the socket that slept counts on without a gap", async () => {
+    const first = await connect();
+    await first.initialize();
+    await first.callTool("counter", { by: 1 });
+    // As in production: the object is not evicted while its ring waits for the deferred write.
+    await delay(DEFERRED_WRITE_MS + 300);
+    await evictDurableObject(sessionStub(first.sessionId), { webSockets: "hibernate" });
+    await first.callTool("counter", { by: 1 });
+    const received = first.numbered();
+    first.socket.close(1000, "done for now");
+    await delay(100);
+    const second = await connect(first.sessionId, received);
+    expect(lostAndResumed(await replayOf(second))).toEqual([
+      {
+        method: NOTICE_RESUMED,
+        params: { received, replayed: 0, lost: 0, sent: received, inFlight: [] },
+      },
+    ]);
   });
 });

@@ -87,6 +87,8 @@ export class SessionRuntime {
       outbox: options.storage.outbox,
       enabled: options.replay,
       flushSoon: () => this.#writeSoon(),
+      afterHibernation: sockets().length > 0,
+      attached: () => state.hasCurrentSocket(),
     });
     this.#replay = replay;
     const channel = new SocketChannel(state, replay);

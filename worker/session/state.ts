@@ -142,6 +142,11 @@ export class SessionState implements SessionContext {
     return this.#current ?? this.#latestSocket();
   }
 
+  /** Whether a socket was attached or adopted in this object lifetime and has not left. */
+  hasCurrentSocket(): boolean {
+    return this.#current !== null;
+  }
+
   /**
    * Makes a newly accepted socket current, with hot state fresh from `record`;
    * `noWaiting`: the session is known to have no waiting call.

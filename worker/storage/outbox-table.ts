@@ -74,6 +74,8 @@ export class OutboxTable {
   #rows = -1;
   #chars = -1;
   readonly #heads = new Map<string, StreamHead>();
+  /** The WebSocket sequence's reservation, once read or written in this object lifetime. */
+  #wsReserved: number | null = null;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -104,6 +106,41 @@ export class OutboxTable {
     }
     this.#heads.set(stream, head);
     return head;
+  }
+
+  /**
+   * The WebSocket sequence's last kept number and how far its numbers are
+   * reserved (the `ws` row of `outbox_stream`: every number handed out is at
+   * most that, see session/replay.ts), in one query.
+   */
+  wsPosition(): { lastSeq: number; reserved: number } {
+    const cached = this.#heads.get(WS_STREAM);
+    if (cached && this.#wsReserved !== null) {
+      return { lastSeq: cached.lastSeq, reserved: this.#wsReserved };
+    }
+    if (!this.#exists()) return { lastSeq: 0, reserved: 0 };
+    const row = this.sql
+      .exec<{ seq: number | null; reserved: number | null }>(
+        `SELECT (SELECT MAX(seq) FROM outbox WHERE stream = '${WS_STREAM}') AS seq,
+                (SELECT last_seq FROM outbox_stream WHERE stream = '${WS_STREAM}') AS reserved`,
+      )
+      .one();
+    const lastSeq = row.seq ?? 0;
+    this.#heads.set(WS_STREAM, cached ?? { lastSeq, final: false, callKey: null });
+    this.#wsReserved = row.reserved ?? 0;
+    return { lastSeq: cached?.lastSeq ?? lastSeq, reserved: this.#wsReserved };
+  }
+
+  /** Records that the WebSocket sequence's numbers are reserved through `through`. */
+  reserveWs(through: number, now: number): void {
+    this.#ensure();
+    this.sql.exec(
+      `INSERT INTO outbox_stream (stream, last_seq, final, call_key, created_at) VALUES ('${WS_STREAM}', ?, 0, NULL, ?)
+       ON CONFLICT (stream) DO UPDATE SET last_seq = excluded.last_seq`,
+      through,
+      now,
+    );
+    this.#wsReserved = through;
   }
 
   /** Opens a reply stream answering `callKey` (a new, empty position). */
@@ -239,6 +276,7 @@ export class OutboxTable {
     this.#rows = -1;
     this.#chars = -1;
     this.#heads.clear();
+    this.#wsReserved = null;
   }
 
   /**
@@ -268,7 +306,7 @@ export class OutboxTable {
   #boundStreams(): void {
     const extra = this.sql
       .exec<{ stream: string }>(
-        "SELECT stream FROM outbox_stream ORDER BY final ASC, created_at DESC LIMIT -1 OFFSET ?",
+        `SELECT stream FROM outbox_stream WHERE stream <> '${WS_STREAM}' ORDER BY final ASC, created_at DESC LIMIT -1 OFFSET ?`,
         OUTBOX_MAX_STREAMS,
       )
       .toArray();
@@ -311,6 +349,7 @@ export class OutboxTable {
       this.#rows = 0;
       this.#chars = 0;
       this.#heads.set(WS_STREAM, { lastSeq: 0, final: false, callKey: null });
+      this.#wsReserved = 0;
     }
   }
 }
