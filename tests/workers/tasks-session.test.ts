@@ -18,6 +18,7 @@ import {
 } from "../../shared/errors";
 import { MAX_TASK_WAITERS_PER_SESSION } from "../../shared/limits";
 import { META_RELATED_TASK, parseTaskId } from "../../shared/tasks";
+import { tableSpec } from "../../worker/storage/schema";
 import {
   deleteSession,
   freshId,
@@ -390,3 +391,39 @@ async function waitUntil(probe: () => Promise<boolean>): Promise<void> {
   }
   throw new Error("condition not reached in 1 s");
 }
+
+describe("a tasks/result whose task's news never reached the session", () => {
+  it("is answered when a socket attaches: the session asks the task where it stands", async () => {
+    const first = await ready();
+    const taskId = await startTask(first, "sleep", { ms: 0 });
+    await waitFor(
+      async () => {
+        const view = await first.call("tasks/get", { taskId });
+        return view.status === "completed" || undefined;
+      },
+      { timeoutMs: 5_000, what: "the task's completion" },
+    );
+    // What a crash between the task's last write and its call to the session leaves:
+    // a tasks/result parked on the socket before the task ended, and no news of the end.
+    await runInDurableObject(sessionStub(first.sessionId), (_instance, state) => {
+      state.storage.sql.exec(tableSpec("task_waiter").ddl);
+      state.storage.sql.exec(
+        "INSERT INTO task_waiter (request_key, request_id, task_id, created_at) VALUES (?, ?, ?, ?)",
+        '"lost-news"',
+        '"lost-news"',
+        taskId,
+        Date.now(),
+      );
+    });
+    // The crash: the object goes, and its sockets with it.
+    await evictDurableObject(sessionStub(first.sessionId), { webSockets: "close" });
+    const second = await connect(first.sessionId, first.numbered());
+    const reply = await second.nextResponse("lost-news", 5_000);
+    expect(expectResult(reply)).toMatchObject({ content: [{ type: "text" }] });
+    // Answered once: the waiter is gone.
+    const left = await runInDurableObject(sessionStub(first.sessionId), (_instance, state) =>
+      state.storage.sql.exec("SELECT COUNT(*) AS n FROM task_waiter").one(),
+    );
+    expect(left.n).toBe(0);
+  });
+});

@@ -14,8 +14,10 @@
  *   With neither, the task simply stays input_required. The client's answer
  *   comes back under a `dormouse-task-<uuid>` id and becomes a tasks/update.
  * - The reply to every `tasks/result` waiting for the task once it ends.
- *   Over WebSocket the waiter is a SQLite row and the object may hibernate;
- *   over HTTP the waiting stream holds the object awake (REPLY_STREAM_MAX_MS).
+ *   Over WebSocket the waiter is a SQLite row and the object may hibernate,
+ *   and a socket's attach asks each waiter's task where it stands, in case its
+ *   news was lost (`recheckSocketWaiters`); over HTTP the waiting stream holds
+ *   the object awake (REPLY_STREAM_MAX_MS).
  */
 import {
   errorEnvelope,
@@ -112,6 +114,26 @@ export class TaskBridge {
       for (const channel of channels) this.#sendInputs(view, channel, false);
     }
     if (isTerminal(view.status)) this.#finish(view);
+  }
+
+  /**
+   * Asks the task of every `tasks/result` waiting on the socket where it stands,
+   * and answers those whose task has ended. A task tells its session of each
+   * change once, without retrying: a crash between its last write and that call
+   * (or the call failing) would leave its waiters waiting for good. Run when a
+   * socket attaches, the moment a client that lost its socket asks again.
+   */
+  async recheckSocketWaiters(): Promise<void> {
+    const taskIds = this.options.table.waitedTasks();
+    await Promise.all(
+      taskIds.map(async (taskId) => {
+        const view = await this.options
+          .tasks()
+          .get(taskId)
+          .catch(() => null);
+        if (view && isTerminal(view.status)) this.#finish(view);
+      }),
+    );
   }
 
   /** A client's answer to a task's input request; false when the id is not one of ours. */

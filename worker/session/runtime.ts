@@ -122,7 +122,15 @@ export class SessionRuntime {
       dropReplay: () => replay.drop(),
       releaseSlot: options.releaseSlot,
     });
-    this.sockets = new Sockets({ ctx, state, dispatcher, expiry: this.expiry, channel, replay });
+    this.sockets = new Sockets({
+      ctx,
+      state,
+      dispatcher,
+      expiry: this.expiry,
+      channel,
+      replay,
+      recheckTaskWaiters: () => this.tasks.recheckSocketWaiters(),
+    });
     this.http = new HttpExchanges({
       state,
       dispatcher,

@@ -45,6 +45,8 @@ export interface SocketsOptions {
   expiry: Expiry;
   channel: SocketChannel;
   replay: SocketReplay;
+  /** Answers `tasks/result` waiters whose task ended without the session hearing of it. */
+  recheckTaskWaiters(): Promise<void>;
 }
 
 export class Sockets {
@@ -88,15 +90,22 @@ export class Sockets {
     const server = pair[1];
     ctx.acceptWebSocket(server, [SOCKET_TAG]);
     // A new session has no waiting call; an attach asks storage once (it reads it anyway).
+    const taskWaiters = mode === "create" ? 0 : state.storage.taskWaiters.countWaiters();
     const noWaiting =
-      mode === "create" ||
-      (state.storage.pending.countPendingCalls() === 0 &&
-        state.storage.taskWaiters.countWaiters() === 0);
+      mode === "create" || (state.storage.pending.countPendingCalls() === 0 && taskWaiters === 0);
     state.attach(server, gen, record, noWaiting);
     if (mode === "attach") {
       // Queued on the new socket before the 101 goes out: the client reads them first.
       for (const frame of replay.frames(received, dispatcher.inFlightIds()))
         sendText(server, frame);
+    }
+    if (taskWaiters > 0) {
+      // Answers (after the replay) what a lost notice from a task left waiting.
+      ctx.waitUntil(
+        this.options.recheckTaskWaiters().catch((error: unknown) => {
+          logEvent("warn", "task_waiters_recheck_failed", { sessionId: state.sessionId, error });
+        }),
+      );
     }
     logEvent("info", mode === "create" ? "session_created" : "session_attached", {
       sessionId: state.sessionId,

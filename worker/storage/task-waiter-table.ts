@@ -42,6 +42,15 @@ export class TaskWaiterTable {
       .map((row) => row.request_key);
   }
 
+  /** The tasks the waiters wait for (each once). */
+  waitedTasks(): string[] {
+    if (!this.#tables.has("task_waiter")) return [];
+    return this.#sql
+      .exec<{ task_id: string }>("SELECT DISTINCT task_id FROM task_waiter")
+      .toArray()
+      .map((row) => row.task_id);
+  }
+
   addWaiter(waiter: TaskWaiter): void {
     this.#tables.ensure("task_waiter");
     this.#sql.exec(
