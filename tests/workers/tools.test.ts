@@ -236,6 +236,36 @@ describe("sleep", () => {
     expect(await client.call("ping")).toEqual({});
   });
 
+  it("withdraws the elicitation a cancelled call was waiting on (notifications/cancelled to the client)", async () => {
+    const client = await connect();
+    await client.initialize({ capabilities: { elicitation: {} } });
+    client.sendJson({
+      jsonrpc: "2.0",
+      id: "ask-1",
+      method: "tools/call",
+      params: { name: "approve", arguments: { action: "deploy" } },
+    });
+    const asked = (await client.nextMessage(
+      (f) => isObject(f) && f.method === "elicitation/create" && "id" in f,
+      "the elicitation",
+    )) as JsonObject;
+    client.notify("notifications/cancelled", { requestId: "ask-1", reason: "user pressed stop" });
+    const withdrawn = await client.nextNotification("notifications/cancelled");
+    expect(withdrawn.params).toEqual({ requestId: asked.id, reason: "user pressed stop" });
+    // An answer given anyway changes nothing, and no reply comes for the cancelled call.
+    client.sendJson({
+      jsonrpc: "2.0",
+      id: asked.id,
+      result: { action: "accept", content: { approved: true } },
+    });
+    await client.expectNoMessage(
+      (f) => isObject(f) && f.id === "ask-1",
+      300,
+      "a reply to the cancelled call",
+    );
+    expect(await client.call("ping")).toEqual({});
+  });
+
   it("ignores a cancellation for an id that is not in flight", async () => {
     const client = await ready();
     client.notify("notifications/cancelled", { requestId: "never-sent" });

@@ -9,6 +9,7 @@ import {
   INTERNAL_ERROR,
   METHOD_NOT_FOUND,
   MISSING_CLIENT_CAPABILITY,
+  notificationEnvelope,
   REQUEST_CANCELLED,
   REQUEST_TIMEOUT,
   requestEnvelope,
@@ -64,18 +65,24 @@ export class ClientRequests {
         call.deadline.resume();
         resolve(reply);
       };
-      const onAbort = () =>
+      // A request given up on is withdrawn at the client too (its dialog closes).
+      const withdraw = (reason: string) =>
+        call.channel.send(
+          notificationEnvelope("notifications/cancelled", { requestId: id, reason }),
+        );
+      const onAbort = () => {
+        withdraw("the call that asked was cancelled");
         finish({ error: { code: REQUEST_CANCELLED, message: "Request cancelled" } });
-      const timer = setTimeout(
-        () =>
-          finish({
-            error: {
-              code: REQUEST_TIMEOUT,
-              message: `The client did not answer within ${RELAYED_INPUT_MAX_MS} ms`,
-            },
-          }),
-        RELAYED_INPUT_MAX_MS,
-      );
+      };
+      const timer = setTimeout(() => {
+        withdraw(`no answer within ${RELAYED_INPUT_MAX_MS} ms`);
+        finish({
+          error: {
+            code: REQUEST_TIMEOUT,
+            message: `The client did not answer within ${RELAYED_INPUT_MAX_MS} ms`,
+          },
+        });
+      }, RELAYED_INPUT_MAX_MS);
       this.#waiting.set(id, finish);
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });

@@ -347,7 +347,7 @@ export class Dispatcher {
 
   /** Forgets a waiting request whose reply stream expired. */
   forgetWaiting(request: JsonRpcRequest): void {
-    this.#waiting.stop(requestKey(request.id));
+    this.#waiting.stop(requestKey(request.id), "the call's reply stream was open too long");
   }
 
   async #inputRequired(call: CallContext, required: InputRequired): Promise<void> {
@@ -370,7 +370,7 @@ export class Dispatcher {
   /** Stops a request wherever it waits: running here, for the client's input, or for its task. */
   readonly #cancel: CancelRequest = (key, reason) => {
     this.#inflight.cancel(key, reason);
-    this.#waiting.stop(key);
+    this.#waiting.stop(key, reason);
   };
 
   /** A client's answer to a request the server sent, routed by its id. */

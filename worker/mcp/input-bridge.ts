@@ -25,6 +25,7 @@ import {
   INVALID_REQUEST,
   JsonRpcError,
   MISSING_CLIENT_CAPABILITY,
+  notificationEnvelope,
   requestEnvelope,
 } from "../../shared/errors";
 import {
@@ -160,11 +161,7 @@ export class InputBridge {
     }
     const call = this.pending.recordInput(response.id, answer);
     if (!call) return null;
-    const channel =
-      this.#channels.get(call.callKey) ??
-      (call.request.stream
-        ? this.streamChannel(call.request.stream, call.request.id)
-        : this.fallback);
+    const channel = this.#channelOf(call);
     if (error) {
       this.#finish(call.callKey);
       const wire = new JsonRpcError(
@@ -184,10 +181,32 @@ export class InputBridge {
     return { request: requestEnvelope(call.request.id, call.request.method, params), channel };
   }
 
-  /** Forgets a call the client cancelled; true when one was waiting. */
-  cancel(callKey: string): boolean {
+  /**
+   * Forgets a call the client cancelled (or whose reply stream expired); true
+   * when one was waiting. Its requests still unanswered are withdrawn at the
+   * client (`notifications/cancelled`, on the call's channel), so a dialog
+   * open for one of them closes instead of taking an answer nobody reads.
+   */
+  cancel(callKey: string, reason: string): boolean {
+    const waiting = this.pending.waitingCall(callKey);
+    if (waiting) {
+      const channel = this.#channelOf(waiting.call);
+      for (const requestId of waiting.unanswered) {
+        channel.send(notificationEnvelope("notifications/cancelled", { requestId, reason }));
+      }
+    }
     this.#channels.get(callKey)?.abandon?.();
     return this.#finish(callKey);
+  }
+
+  /** Where a waiting call's messages go: its channel in this lifetime, else its stream or the socket. */
+  #channelOf(call: PendingCall): Channel {
+    return (
+      this.#channels.get(call.callKey) ??
+      (call.request.stream
+        ? this.streamChannel(call.request.stream, call.request.id)
+        : this.fallback)
+    );
   }
 
   /** The session is ending: every waiting call is answered with `error` (its rows go with the storage). */

@@ -35,8 +35,8 @@ export class WaitingRequests {
   }
 
   /** Stops the request with this key if it waits (cancelled, or its reply stream expired). */
-  stop(key: string): void {
-    this.bridge?.cancel(key);
+  stop(key: string, reason: string): void {
+    this.bridge?.cancel(key, reason);
     this.tasks?.forget(key);
   }
 

@@ -129,6 +129,23 @@ export class PendingCallTable {
     return call;
   }
 
+  /** The waiting call with this key and the ids of its requests still unanswered, or null. */
+  waitingCall(callKey: string): { call: PendingCall; unanswered: string[] } | null {
+    if (!this.tables.has("pending_call")) return null;
+    const row = this.#sql
+      .exec<PendingRow>("SELECT * FROM pending_call WHERE call_key = ?", callKey)
+      .toArray()[0];
+    if (!row) return null;
+    const unanswered = this.#sql
+      .exec<{ server_id: string }>(
+        "SELECT server_id FROM pending_input WHERE call_key = ?",
+        callKey,
+      )
+      .toArray()
+      .map((input) => input.server_id);
+    return { call: toPendingCall(row), unanswered };
+  }
+
   deletePendingCall(callKey: string): boolean {
     if (!this.tables.has("pending_call")) return false;
     const deleted = this.#sql.exec(
