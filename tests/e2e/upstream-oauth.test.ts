@@ -82,6 +82,7 @@ beforeAll(async () => {
             scopes: ["mcp"],
             clientId: PRE_CLIENT.id,
             clientSecret: "PRE_CLIENT_SECRET",
+            issuer: provider.url,
           },
         },
       ]),

@@ -177,12 +177,12 @@ describe("discovery", () => {
 
 describe("client identity", () => {
   const base = {
-    issuer: "http://as.test",
+    issuer: "https://as.test",
     server: {
-      issuer: "http://as.test",
-      authorization_endpoint: "http://as.test/auth",
-      token_endpoint: "http://as.test/token",
-      registration_endpoint: "http://as.test/reg",
+      issuer: "https://as.test",
+      authorization_endpoint: "https://as.test/auth",
+      token_endpoint: "https://as.test/token",
+      registration_endpoint: "https://as.test/reg",
       client_id_metadata_document_supported: true,
       token_endpoint_auth_methods_supported: ["client_secret_basic", "none"],
     },
@@ -210,7 +210,12 @@ describe("client identity", () => {
 
   it("prefers the pre-registered client, whose secret stays a name", async () => {
     const plan = await planFor(
-      upstream({ type: "oauth", clientId: "gw", clientSecret: "GW_SECRET" }),
+      upstream({
+        type: "oauth",
+        clientId: "gw",
+        clientSecret: "GW_SECRET",
+        issuer: "https://as.test/",
+      }),
       base,
       {
         publicUrl: "https://gw.example",
@@ -224,6 +229,32 @@ describe("client identity", () => {
     });
     expect(plan.registeredSecret).toBeUndefined();
     expect(registrations).toEqual([]);
+  });
+
+  it("refuses an authorization server other than the one the pre-registered client belongs to", async () => {
+    // The upstream's metadata names the server: a compromised upstream must not get the secret.
+    const attempt = planFor(
+      upstream({
+        type: "oauth",
+        clientId: "gw",
+        clientSecret: "GW_SECRET",
+        issuer: "https://login.example",
+      }),
+      base,
+      { publicUrl: "https://gw.example", register },
+    );
+    await expect(attempt).rejects.toThrow(/names the authorization server https:\/\/as\.test/);
+    expect(registrations).toEqual([]);
+  });
+
+  it("refuses an authorization server on plain http when the gateway is served over https", async () => {
+    const plain = {
+      ...base,
+      server: { ...base.server, token_endpoint: "http://as.test/token" },
+    };
+    await expect(
+      planFor(upstream({ type: "oauth" }), plain, { publicUrl: "https://gw.example", register }),
+    ).rejects.toThrow(/not served over https \(http:\/\/as\.test\)/);
   });
 
   it("uses its own Client ID Metadata Document when the server supports them and PUBLIC_URL is https", async () => {

@@ -167,9 +167,26 @@ describe("UPSTREAMS OAuth entries", () => {
     ],
     [
       "a client secret that is not set",
-      [{ ...oauth, auth: { type: "oauth", clientId: "gw", clientSecret: "UP_SECRET" } }],
+      [
+        {
+          ...oauth,
+          auth: { type: "oauth", clientId: "gw", clientSecret: "UP_SECRET", issuer: "https://as" },
+        },
+      ],
       env,
       /names the secret UP_SECRET, which is not set/,
+    ],
+    [
+      "a pre-registered client without the issuer it is registered at",
+      [{ ...oauth, auth: { type: "oauth", clientId: "gw" } }],
+      env,
+      /auth\.clientId needs auth\.issuer/,
+    ],
+    [
+      "an issuer without a client",
+      [{ ...oauth, auth: { type: "oauth", issuer: "https://as.example" } }],
+      env,
+      /auth\.issuer needs auth\.clientId/,
     ],
     [
       "a literal client secret",

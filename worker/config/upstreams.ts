@@ -7,7 +7,7 @@
  * exist. A bad config is a ConfigError naming the upstream, the field and the
  * reason, raised on the first request (and by /healthz), not at the first call.
  *
- * `auth: { type: "oauth", scopes, clientId?, clientSecret? }` makes the
+ * `auth: { type: "oauth", scopes, clientId?, clientSecret?, issuer? }` makes the
  * upstream per-principal OAuth (worker/upstream-auth/): `clientSecret` names a
  * Worker secret too, and such an upstream needs the secret UPSTREAM_TOKEN_KEY
  * (the key tokens are sealed under) and the var PUBLIC_URL (where the
@@ -54,6 +54,18 @@ const OAuthSchema = v.strictObject({
   /** The NAME of the Worker secret holding that client's secret (confidential clients). */
   clientSecret: v.optional(
     v.pipe(v.string(), v.regex(SecretNamePattern, "the NAME of a Worker secret, not a value")),
+  ),
+  /**
+   * The issuer of the authorization server `clientId` is registered at: the
+   * server the upstream's metadata names must be this one, so the client's
+   * secret and the users' logins never go to one the upstream picked.
+   */
+  issuer: v.optional(
+    v.pipe(
+      v.string(),
+      v.url("an absolute URL"),
+      v.check((url) => /^https?:\/\//.test(url), "an http(s) URL"),
+    ),
   ),
 });
 export type UpstreamOAuth = v.InferOutput<typeof OAuthSchema>;
@@ -149,6 +161,14 @@ function checkOAuth(
   const at = `UPSTREAMS (${upstream.name}): auth`;
   if (auth.clientSecret !== undefined && auth.clientId === undefined) {
     throw new ConfigError(`${at}.clientSecret needs auth.clientId (the pre-registered client)`);
+  }
+  if (auth.clientId !== undefined && auth.issuer === undefined) {
+    throw new ConfigError(
+      `${at}.clientId needs auth.issuer, the authorization server the client is registered at (its secret and the users' logins go to no other)`,
+    );
+  }
+  if (auth.issuer !== undefined && auth.clientId === undefined) {
+    throw new ConfigError(`${at}.issuer needs auth.clientId (the client registered there)`);
   }
   if (auth.clientSecret !== undefined && typeof secrets[auth.clientSecret] !== "string") {
     throw new ConfigError(

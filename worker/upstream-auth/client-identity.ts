@@ -38,7 +38,14 @@ export async function planFor(
     redirectUri,
   };
   const auth = upstream.auth;
+  if (new URL(options.publicUrl).protocol === "https:") requireHttps(discovered);
   if (auth?.clientId) {
+    // The upstream names its authorization server: a pre-registered client goes only to its own.
+    if (!sameIssuer(discovered.issuer, auth.issuer)) {
+      throw new AuthorizationFailure(
+        `its metadata names the authorization server ${discovered.issuer}, not ${auth.issuer ?? "(none configured)"}, where auth.clientId is registered`,
+      );
+    }
     const supported = server.token_endpoint_auth_methods_supported;
     const authMethod = !auth.clientSecret
       ? "none"
@@ -84,4 +91,31 @@ export async function planFor(
     ...(registered.clientSecret ? { registeredSecret: registered.clientSecret } : {}),
     authMethod: registered.authMethod,
   };
+}
+
+/** Issuers compare as strings (RFC 8414 section 3.3), a trailing slash aside. */
+function sameIssuer(discovered: string, configured: string | undefined): boolean {
+  const trim = (url: string) => (url.endsWith("/") ? url.slice(0, -1) : url);
+  return configured !== undefined && trim(discovered) === trim(configured);
+}
+
+/**
+ * A gateway served over https sends codes, tokens and client secrets only over
+ * https: the authorization server's issuer and endpoints must use it.
+ */
+function requireHttps(discovered: Discovered): void {
+  const { server } = discovered;
+  const urls = [
+    discovered.issuer,
+    server.authorization_endpoint,
+    server.token_endpoint,
+    server.registration_endpoint,
+    server.revocation_endpoint,
+  ];
+  const plain = urls.find((url) => url !== undefined && !url.startsWith("https://"));
+  if (plain !== undefined) {
+    throw new AuthorizationFailure(
+      `its authorization server is not served over https (${new URL(plain).origin})`,
+    );
+  }
 }
