@@ -15,6 +15,7 @@ import {
   DEFERRED_WRITE_MS,
   SocketReplay,
   WS_NUMBERS_RESERVED_AHEAD,
+  WS_NUMBERS_RESERVED_MAX,
 } from "../../worker/session/replay";
 import { WS_STREAM } from "../../worker/storage/outbox-table";
 import { SessionStorage } from "../../worker/storage/session-storage";
@@ -287,6 +288,32 @@ describe("a socket sent more than the store holds between two writes", () => {
 });
 
 describe("numbering across object lifetimes", () => {
+  it("reserves numbers ahead in growing batches while they go fast: a busy socket writes rarely", async () => {
+    const id = env.SESSIONS.newUniqueId();
+    const reservations = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
+      const storage = new SessionStorage(state.storage);
+      storage.create(id.toString(), Date.now(), "anonymous");
+      const reserved: number[] = [];
+      const reserve = storage.outbox.reserveWs.bind(storage.outbox);
+      storage.outbox.reserveWs = (through, now) => {
+        reserved.push(through);
+        reserve(through, now);
+      };
+      const replay = new SocketReplay({
+        outbox: storage.outbox,
+        enabled: true,
+        flushSoon: () => {},
+        afterHibernation: false,
+        attached: () => true,
+      });
+      for (let i = 1; i <= 20_000; i++) replay.record(JSON.stringify({ n: i }), true);
+      return reserved;
+    });
+    // 64, then twice as many each time up to WS_NUMBERS_RESERVED_MAX: 10 writes for 20,000 messages.
+    expect(reservations).toEqual([64, 192, 448, 960, 1984, 4032, 8128, 12224, 16320, 20416]);
+    expect(WS_NUMBERS_RESERVED_MAX).toBe(4_096);
+  });
+
   function lostAndResumed(replay: JsonObject[]) {
     return replay.map((frame) => ({ method: frame.method, params: frame.params }));
   }

@@ -20,10 +20,10 @@
  * sockets, like the requests in flight then), and its numbers must not be
  * given again: a client that received them would take the new messages for
  * the ones it has and skip them. So numbers are reserved durably ahead of use,
- * WS_NUMBERS_RESERVED_AHEAD at a time (one write per that many messages, in the
- * turn of the message that needs it, before it is sent), and an object
- * lifetime that may follow a crash numbers on from the reservation, the gap
- * named as lost to a client that re-attaches. A lifetime that follows a clean
+ * WS_NUMBERS_RESERVED_AHEAD at a time, more while they go fast (one write per
+ * reservation, in the turn of the message that needs it, before it is sent),
+ * and an object lifetime that may follow a crash numbers on from the
+ * reservation, the gap named as lost to a client that re-attaches. A lifetime that follows a clean
  * end numbers on from the last message kept: a hibernation (sockets survived
  * it, and the object was not evicted while the ring held anything: its flush
  * timer keeps it in memory), or a flush that left no socket attached, which
@@ -37,8 +37,14 @@ import { type OutboxTable, WS_STREAM } from "../storage/outbox-table";
 
 /** Longest a message sent to an attached socket (or a wake count) stays in memory only. */
 export const DEFERRED_WRITE_MS = 2_000;
-/** Numbers reserved at once: after a crash, at most this many minus one are skipped unused. */
+/**
+ * Numbers reserved at once, at first: a reservation made within DEFERRED_WRITE_MS
+ * of the one before reserves twice as many, up to WS_NUMBERS_RESERVED_MAX, so a
+ * busy socket writes one in thousands of messages, not one in 64. After a crash,
+ * at most that many minus one are skipped unused.
+ */
 export const WS_NUMBERS_RESERVED_AHEAD = 64;
+export const WS_NUMBERS_RESERVED_MAX = 4_096;
 
 interface RingEntry {
   seq: number;
@@ -68,6 +74,9 @@ export class SocketReplay {
   #sent: number | null = null;
   /** How far numbers are reserved durably, once known in this object lifetime. */
   #reserved = 0;
+  /** How many the last reservation took, and when it was made. */
+  #ahead = WS_NUMBERS_RESERVED_AHEAD;
+  #reservedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: SocketReplayOptions) {}
 
@@ -78,7 +87,7 @@ export class SocketReplay {
     this.#sent = seq;
     if (seq > this.#reserved) {
       // Written in this turn, so the output gate holds the message until it is durable.
-      this.#reserved = delivered ? seq + WS_NUMBERS_RESERVED_AHEAD - 1 : seq;
+      this.#reserved = delivered ? seq + this.#nextAhead() - 1 : seq;
       this.options.outbox.reserveWs(this.#reserved, Date.now());
     }
     const dirty = this.#ring.length > 0;
@@ -134,6 +143,17 @@ export class SocketReplay {
       this.options.outbox.keep(WS_STREAM, ring);
     }
     this.#closeReservation();
+  }
+
+  /** How many numbers the next reservation takes: more while they go fast. */
+  #nextAhead(): number {
+    const now = Date.now();
+    const soon = now - this.#reservedAt < DEFERRED_WRITE_MS;
+    this.#ahead = soon
+      ? Math.min(this.#ahead * 2, WS_NUMBERS_RESERVED_MAX)
+      : WS_NUMBERS_RESERVED_AHEAD;
+    this.#reservedAt = now;
+    return this.#ahead;
   }
 
   /**
