@@ -308,6 +308,39 @@ describe("resources", () => {
     expect(error.data).toEqual({ uri: "dormouse://nope" });
   });
 
+  it("answers -32002 to a subscription to a resource that does not exist, and keeps none", async () => {
+    const client = await ready();
+    expectError(
+      await client.request("resources/subscribe", { uri: "dormouse://nope" }),
+      RESOURCE_NOT_FOUND,
+      /dormouse:\/\/nope/,
+    );
+    expect((await client.sessionInfo()).subscriptions).toEqual([]);
+  });
+
+  it("tells a subscriber of dormouse://session that it changed (log level), before the reply", async () => {
+    const client = await ready();
+    await client.call("resources/subscribe", { uri: "dormouse://session" });
+    const subscribed = await client.nextNotification("notifications/resources/updated");
+    expect(subscribed.params).toEqual({ uri: "dormouse://session" });
+    const before = client.received.length;
+    await client.call("logging/setLevel", { level: "warning" });
+    const frames = client.received.slice(before).filter(isObject);
+    expect(frames.map((f) => f.method ?? "reply")).toEqual([
+      "notifications/resources/updated",
+      "reply",
+    ]);
+    const { contents } = await client.call("resources/read", { uri: "dormouse://session" });
+    const [first] = contents as JsonObject[];
+    expect(JSON.parse(String(first?.text))).toMatchObject({ logLevel: "warning" });
+    // Unsubscribed: no more news (an update would come before the setLevel reply).
+    await client.call("resources/unsubscribe", { uri: "dormouse://session" });
+    const unsubscribed = client.received.length;
+    await client.call("logging/setLevel", { level: "info" });
+    const after = client.received.slice(unsubscribed).filter(isObject);
+    expect(after.map((f) => f.method ?? "reply")).toEqual(["reply"]);
+  });
+
   it("lists no resource templates", async () => {
     const client = await ready();
     expect(await client.call("resources/templates/list")).toEqual({ resourceTemplates: [] });

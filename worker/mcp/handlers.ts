@@ -9,6 +9,7 @@ import {
   INVALID_REQUEST,
   JsonRpcError,
   METHOD_NOT_FOUND,
+  notificationEnvelope,
   RESOURCE_NOT_FOUND,
 } from "../../shared/errors";
 import { transition } from "../../shared/lifecycle";
@@ -27,6 +28,7 @@ import {
 import type { AccessKind } from "../config/access-policy";
 import type { ListKind, MergedList } from "../federation/federation";
 import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
+import { SESSION_RESOURCE_URI } from "../tools/default-toolset";
 import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import { allowed, visible } from "./access";
@@ -255,18 +257,21 @@ const subscribe: Handler = (params, call) => {
       `Subscriptions to upstream resources are not supported (${uri} belongs to upstream "${upstream.upstream.name}"); read it again instead`,
     );
   }
+  if (!upstream && !knownResource(call, uri)) throw resourceNotFound(call, uri);
   if (!call.session.storage.addSubscription(uri)) {
     throw new JsonRpcError(
       INVALID_REQUEST,
       `Too many resource subscriptions (at most ${MAX_SUBSCRIPTIONS} per session)`,
     );
   }
+  sessionResourceChanged(call);
   return {};
 };
 
 const unsubscribe: Handler = (params, call) => {
   const { uri } = parseParams(SubscribeSchema, params, "resources/unsubscribe");
   call.session.storage.removeSubscription(uri);
+  sessionResourceChanged(call);
   return {};
 };
 
@@ -316,8 +321,34 @@ const setLevel: Handler = (params, call) => {
   const { level } = parseParams(SetLevelSchema, params, "logging/setLevel");
   call.session.storage.saveLogLevel(level);
   call.session.updateHot({ logLevel: level });
+  sessionResourceChanged(call);
   return {};
 };
+
+/** A resource this gateway serves itself (hidden ones aside), by URI or template. */
+function knownResource(call: CallContext, uri: string): boolean {
+  if (!allowed(call, "resources", uri)) return false;
+  const { registry, federation } = call.session;
+  if (uri === AUTHORIZATIONS_RESOURCE.uri && federation?.oauth) return true;
+  if (registry.resources.has(uri)) return true;
+  for (const { item } of registry.resourceTemplates.values()) {
+    if (matchTemplate(item.uriTemplate, uri)) return true;
+  }
+  return false;
+}
+
+/**
+ * The session's own resource (dormouse://session: its log level, its
+ * subscriptions) changed through this request: a client subscribed to it is
+ * told, on the request's own channel (the socket, or the POST's stream), before
+ * the reply. Other changes of that resource (a wake's count) are not announced.
+ */
+function sessionResourceChanged(call: CallContext): void {
+  if (!call.session.storage.listSubscriptions().includes(SESSION_RESOURCE_URI)) return;
+  call.channel.send(
+    notificationEnvelope("notifications/resources/updated", { uri: SESSION_RESOURCE_URI }),
+  );
+}
 
 const CompleteSchema = v.looseObject({
   ref: v.variant("type", [

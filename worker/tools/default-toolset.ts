@@ -107,12 +107,15 @@ const log = defineTool({
 
 const GREETING_STYLES = ["casual", "formal", "pirate"] as const;
 
+/** The session's own state as a resource; subscribers hear of changes a request makes. */
+export const SESSION_RESOURCE_URI = "dormouse://session";
+
 export const defaultToolset: Toolset = {
   name: "default",
   tools: [echo, add, counter, sleep, sessionInfo, log, wait, approve],
   resources: [
     {
-      uri: "dormouse://session",
+      uri: SESSION_RESOURCE_URI,
       name: "session",
       description: "This session's state as JSON (same as the session_info tool).",
       mimeType: "application/json",
