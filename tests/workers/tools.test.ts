@@ -266,6 +266,29 @@ describe("sleep", () => {
     expect(await client.call("ping")).toEqual({});
   });
 
+  it("approves nothing on an answer that does not fit approve's form, and says so as an error", async () => {
+    const client = await connect();
+    await client.initialize({ capabilities: { elicitation: {} } });
+    client.sendJson({
+      jsonrpc: "2.0",
+      id: "ask-2",
+      method: "tools/call",
+      params: { name: "approve", arguments: { action: "deploy" } },
+    });
+    const asked = (await client.nextMessage(
+      (f) => isObject(f) && f.method === "elicitation/create" && "id" in f,
+      "the elicitation",
+    )) as JsonObject;
+    client.sendJson({
+      jsonrpc: "2.0",
+      id: asked.id,
+      result: { action: "accept", content: { approved: "yes please" } },
+    });
+    const result = expectResult(await client.nextResponse("ask-2"));
+    expect(result).toMatchObject({ isError: true, structuredContent: { approved: false } });
+    expect(toolText(result)).toMatch(/did not fit the form/);
+  });
+
   it("ignores a cancellation for an id that is not in flight", async () => {
     const client = await ready();
     client.notify("notifications/cancelled", { requestId: "never-sent" });

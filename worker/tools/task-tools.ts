@@ -70,17 +70,30 @@ function approvalRequest(action: string): InputRequest {
   };
 }
 
-/** The verdict in an elicitation answer: approved only on accept with `approved: true`. */
+/**
+ * The verdict in an elicitation answer: approved only on accept with
+ * `approved: true`. An accept whose content does not fit the form (no boolean
+ * `approved`) approves nothing and says so, as an error, rather than passing
+ * for a "no".
+ */
 function verdict(action: string, answer: unknown): ToolResult {
   const reply = isRecord(answer) ? answer : {};
   const content = isRecord(reply.content) ? reply.content : {};
   const approved = reply.action === "accept" && content.approved === true;
+  const misfit = reply.action === "accept" && typeof content.approved !== "boolean";
   const note = typeof content.note === "string" ? content.note.slice(0, 500) : undefined;
   const why =
-    reply.action === "accept" ? (approved ? "" : " (answered no)") : ` (${String(reply.action)})`;
+    reply.action !== "accept"
+      ? ` (${String(reply.action)})`
+      : approved
+        ? ""
+        : misfit
+          ? " (the answer did not fit the form: `approved` must be true or false)"
+          : " (answered no)";
   return {
     content: [{ type: "text", text: `${approved ? "Approved" : "Not approved"}: ${action}${why}` }],
     structuredContent: { approved, action, ...(note ? { note } : {}) },
+    ...(misfit ? { isError: true } : {}),
   };
 }
 
