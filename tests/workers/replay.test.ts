@@ -227,6 +227,7 @@ describe("a socket sent more than the store holds between two writes", () => {
         enabled: true,
         flushSoon: () => {},
         afterHibernation: false,
+        createdHere: () => true,
         attached: () => true,
       });
       // Twice the bound: the ring holds them all (it drops only past twice the bound).
@@ -254,6 +255,7 @@ describe("a socket sent more than the store holds between two writes", () => {
           scheduled += 1;
         },
         afterHibernation: false,
+        createdHere: () => true,
         attached: () => true,
       });
       const total = 3 * OUTBOX_MAX_ROWS + 7;
@@ -304,13 +306,15 @@ describe("numbering across object lifetimes", () => {
         enabled: true,
         flushSoon: () => {},
         afterHibernation: false,
+        createdHere: () => true,
         attached: () => true,
       });
       for (let i = 1; i <= 20_000; i++) replay.record(JSON.stringify({ n: i }), true);
       return reserved;
     });
-    // 64, then twice as many each time up to WS_NUMBERS_RESERVED_MAX: 10 writes for 20,000 messages.
-    expect(reservations).toEqual([64, 192, 448, 960, 1984, 4032, 8128, 12224, 16320, 20416]);
+    // The first 64 are reserved by the session's existence (its first replies write nothing);
+    // then 64 more, twice as many each time up to WS_NUMBERS_RESERVED_MAX: 10 writes in all.
+    expect(reservations).toEqual([128, 256, 512, 1024, 2048, 4096, 8192, 12288, 16384, 20480]);
     expect(WS_NUMBERS_RESERVED_MAX).toBe(4_096);
   });
 

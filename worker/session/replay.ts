@@ -19,9 +19,11 @@
  * A crash loses the ring (at most DEFERRED_WRITE_MS of messages to attached
  * sockets, like the requests in flight then), and its numbers must not be
  * given again: a client that received them would take the new messages for
- * the ones it has and skip them. So numbers are reserved durably ahead of use,
- * WS_NUMBERS_RESERVED_AHEAD at a time, more while they go fast (one write per
- * reservation, in the turn of the message that needs it, before it is sent),
+ * the ones it has and skip them. So numbers are reserved durably ahead of use
+ * (the first WS_NUMBERS_RESERVED_AHEAD by the session's existence, so a new
+ * session's first replies write nothing), WS_NUMBERS_RESERVED_AHEAD at a time,
+ * more while they go fast (one write per reservation, in the turn of the
+ * message that needs it, before it is sent),
  * and an object lifetime that may follow a crash numbers on from the
  * reservation, the gap named as lost to a client that re-attaches. A lifetime that follows a clean
  * end numbers on from the last message kept: a hibernation (sockets survived
@@ -63,6 +65,8 @@ export interface SocketReplayOptions {
    * last one ended cleanly, so numbering goes on from the last message kept.
    */
   afterHibernation: boolean;
+  /** This object lifetime created the session: no lifetime before it numbered anything. */
+  createdHere(): boolean;
   /** Whether a socket is attached now (a flush with none can close the reservation). */
   attached(): boolean;
 }
@@ -180,9 +184,12 @@ export class SocketReplay {
   sent(): number {
     if (this.#sent === null) {
       const { lastSeq, reserved } = this.options.outbox.wsPosition();
-      this.#reserved = reserved;
+      // Until a reservation is written, the first WS_NUMBERS_RESERVED_AHEAD numbers are
+      // reserved by the session's existence: a new session's first replies write nothing.
+      this.#reserved = reserved ?? WS_NUMBERS_RESERVED_AHEAD;
+      const clean = this.options.afterHibernation || this.options.createdHere();
       // Numbers past the last one kept may have been sent before a crash: not again.
-      this.#sent = this.options.afterHibernation ? lastSeq : Math.max(lastSeq, reserved);
+      this.#sent = clean ? lastSeq : Math.max(lastSeq, this.#reserved);
     }
     return this.#sent;
   }

@@ -88,6 +88,7 @@ export class SessionRuntime {
       enabled: options.replay,
       flushSoon: () => this.#writeSoon(),
       afterHibernation: sockets().length > 0,
+      createdHere: () => options.storage.createdHere(),
       attached: () => state.hasCurrentSocket(),
     });
     this.#replay = replay;

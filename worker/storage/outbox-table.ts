@@ -74,8 +74,8 @@ export class OutboxTable {
   #rows = -1;
   #chars = -1;
   readonly #heads = new Map<string, StreamHead>();
-  /** The WebSocket sequence's reservation, once read or written in this object lifetime. */
-  #wsReserved: number | null = null;
+  /** The WebSocket sequence's reservation (null: none written), once read in this object lifetime. */
+  #wsReserved: number | null | undefined = undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -113,12 +113,12 @@ export class OutboxTable {
    * reserved (the `ws` row of `outbox_stream`: every number handed out is at
    * most that, see session/replay.ts), in one query.
    */
-  wsPosition(): { lastSeq: number; reserved: number } {
+  wsPosition(): { lastSeq: number; reserved: number | null } {
     const cached = this.#heads.get(WS_STREAM);
-    if (cached && this.#wsReserved !== null) {
+    if (cached && this.#wsReserved !== undefined) {
       return { lastSeq: cached.lastSeq, reserved: this.#wsReserved };
     }
-    if (!this.#exists()) return { lastSeq: 0, reserved: 0 };
+    if (!this.#exists()) return { lastSeq: 0, reserved: null };
     const row = this.sql
       .exec<{ seq: number | null; reserved: number | null }>(
         `SELECT (SELECT MAX(seq) FROM outbox WHERE stream = '${WS_STREAM}') AS seq,
@@ -127,7 +127,7 @@ export class OutboxTable {
       .one();
     const lastSeq = row.seq ?? 0;
     this.#heads.set(WS_STREAM, cached ?? { lastSeq, final: false, callKey: null });
-    this.#wsReserved = row.reserved ?? 0;
+    this.#wsReserved = row.reserved;
     return { lastSeq: cached?.lastSeq ?? lastSeq, reserved: this.#wsReserved };
   }
 
@@ -276,7 +276,7 @@ export class OutboxTable {
     this.#rows = -1;
     this.#chars = -1;
     this.#heads.clear();
-    this.#wsReserved = null;
+    this.#wsReserved = undefined;
   }
 
   /**
@@ -349,7 +349,7 @@ export class OutboxTable {
       this.#rows = 0;
       this.#chars = 0;
       this.#heads.set(WS_STREAM, { lastSeq: 0, final: false, callKey: null });
-      this.#wsReserved = 0;
+      this.#wsReserved = null;
     }
   }
 }

@@ -69,6 +69,8 @@ export class SessionStorage implements SessionStore {
   readonly #tables: SchemaTables;
   /** Wakes counted in memory and not written yet (countWake). */
   #pendingWakes = 0;
+  /** This object lifetime created the session (nothing of it existed before). */
+  #createdHere = false;
   /** The client sent notifications/initialized; `ready` not written yet (savePhase). */
   #pendingReady = false;
   /** A session created by createSoon() whose row is not written yet. */
@@ -140,6 +142,7 @@ export class SessionStorage implements SessionStore {
     this.#tables.onlySession();
     // This construction created the session: its row already counts it (wakes = 1).
     this.#pendingWakes = 0;
+    this.#createdHere = true;
     return toRecord(row);
   }
 
@@ -161,6 +164,7 @@ export class SessionStorage implements SessionStore {
     this.#tables.none();
     // This construction creates the session: its row will count it (wakes = 1).
     this.#pendingWakes = 0;
+    this.#createdHere = true;
     this.#writeSoon();
     return { ...record };
   }
@@ -173,6 +177,11 @@ export class SessionStorage implements SessionStore {
     const { record, alarmAt } = unwritten;
     this.create(record.sessionId, record.createdAt, record.principal, record.attachGen);
     if (alarmAt !== null) void this.#storage.setAlarm(alarmAt);
+  }
+
+  /** Whether this object lifetime created the session (so no earlier one sent anything). */
+  createdHere(): boolean {
+    return this.#createdHere;
   }
 
   read(): SessionRecord | null {
