@@ -23,14 +23,14 @@
  * (the first WS_NUMBERS_RESERVED_AHEAD by the session's existence, so a new
  * session's first replies write nothing), WS_NUMBERS_RESERVED_AHEAD at a time,
  * more while they go fast (one write per reservation, in the turn of the
- * message that needs it, before it is sent),
- * and an object lifetime that may follow a crash numbers on from the
- * reservation, the gap named as lost to a client that re-attaches. A lifetime that follows a clean
- * end numbers on from the last message kept: a hibernation (sockets survived
- * it, and the object was not evicted while the ring held anything: its flush
- * timer keeps it in memory), or a flush that left no socket attached, which
- * sets the reservation to the last number exactly (a socket's close, a
- * message produced with none).
+ * message that needs it, before it is sent), and an object lifetime that may
+ * follow a crash numbers on from the reservation, the gap named as lost to a
+ * client that re-attaches. A lifetime that follows a clean end numbers on
+ * from the last message kept: a hibernation (sockets survived it, and the
+ * object was not evicted while the ring held anything: its flush timer keeps
+ * it in memory), or a flush that left no socket attached, which sets the
+ * reservation to the last number exactly (a socket's close, a message
+ * produced with none).
  */
 import { notificationEnvelope } from "../../shared/errors";
 import { OUTBOX_MAX_CHARS, OUTBOX_MAX_ROWS } from "../../shared/limits";
