@@ -24,6 +24,7 @@ import {
   META_CLIENT_INFO,
   META_PROTOCOL_VERSION,
   META_SESSION_ID,
+  SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
 import {
   callToolHttp,
@@ -423,13 +424,21 @@ describe("edge errors", () => {
     await expectHttpError(response, 400, PARSE_ERROR);
   });
 
-  it("treats an unknown MCP-Protocol-Version such as 2025-01-01 as the 2026-07-28 path: 400 -32602 for a body without the envelope", async () => {
+  it("answers 400 -32022 naming the header's version and every supported one to an unknown MCP-Protocol-Version on a body without the 2026 envelope", async () => {
     const sessionId = await initializeHttp();
     const response = await sessionPost(sessionId, toolsCall("echo", { text: "x" }), {
       [PROTOCOL_VERSION_HEADER]: "2025-01-01",
     });
-    const error = await expectHttpError(response, 400, INVALID_PARAMS);
-    expect(error.message).toMatch(/_meta/);
+    const error = await expectHttpError(response, 400, UNSUPPORTED_PROTOCOL_VERSION);
+    expect(error.message).toMatch(
+      /Unsupported protocol version "2025-01-01" \(MCP-Protocol-Version\)/,
+    );
+    expect(error.data).toEqual({
+      supported: [...SESSION_ERA_VERSIONS, MODERN_VERSION],
+      requested: "2025-01-01",
+    });
+    // The session is untouched.
+    expect(await counterHttp(sessionId, 0)).toBe(0);
   });
 
   it("answers 400 -32022 naming the supported versions when header and _meta both say 2025-01-01", async () => {

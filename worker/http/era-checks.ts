@@ -24,6 +24,7 @@ import {
   META_PROTOCOL_VERSION,
   MODERN_VERSIONS,
   ModernEnvelopeSchema,
+  SESSION_ERA_VERSIONS,
 } from "../../shared/protocol";
 
 export type HttpEra = "session" | "modern";
@@ -51,6 +52,16 @@ export function checkModernRequest(
 ): JsonRpcError | null {
   const params = (body.params ?? {}) as Record<string, unknown>;
   const envelope = v.safeParse(ModernEnvelopeSchema, params._meta);
+  const header = request.headers.get(PROTOCOL_VERSION_HEADER)?.trim();
+  if (!envelope.success && header !== undefined && !isModernVersion(header)) {
+    // A revision this gateway does not speak, with no 2026 envelope to go by: most likely
+    // a session-era client with a wrong header. Say what is wrong, and what is spoken.
+    return new JsonRpcError(
+      UNSUPPORTED_PROTOCOL_VERSION,
+      `Unsupported protocol version "${header}" (${PROTOCOL_VERSION_HEADER}); supported: ${[...SESSION_ERA_VERSIONS, ...MODERN_VERSIONS].join(", ")}`,
+      { supported: [...SESSION_ERA_VERSIONS, ...MODERN_VERSIONS], requested: header },
+    );
+  }
   if (!envelope.success) {
     const issues = formatIssues(envelope.issues, "_meta");
     return new JsonRpcError(
@@ -59,7 +70,6 @@ export function checkModernRequest(
     );
   }
   const version = envelope.output[META_PROTOCOL_VERSION];
-  const header = request.headers.get(PROTOCOL_VERSION_HEADER)?.trim();
   if (header !== undefined && header !== version) {
     return new JsonRpcError(
       HEADER_MISMATCH,
