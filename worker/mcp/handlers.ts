@@ -4,14 +4,7 @@
  * happen in the dispatcher). Handlers throw `JsonRpcError` for wire errors.
  */
 import * as v from "valibot";
-import {
-  INVALID_PARAMS,
-  INVALID_REQUEST,
-  JsonRpcError,
-  METHOD_NOT_FOUND,
-  notificationEnvelope,
-  RESOURCE_NOT_FOUND,
-} from "../../shared/errors";
+import { INVALID_PARAMS, JsonRpcError, METHOD_NOT_FOUND } from "../../shared/errors";
 import { transition } from "../../shared/lifecycle";
 import {
   InitializeParamsSchema,
@@ -27,14 +20,16 @@ import {
 } from "../../shared/protocol";
 import type { AccessKind } from "../config/access-policy";
 import type { ListKind, MergedList } from "../federation/federation";
-import { MAX_SUBSCRIPTIONS } from "../storage/session-storage";
-import { SESSION_RESOURCE_URI } from "../tools/default-toolset";
-import { matchTemplate } from "../tools/registry";
 import { InputRequired } from "../tools/types";
 import { allowed, visible } from "./access";
 import type { CallContext } from "./context";
 import { parseParams } from "./params";
 import { relayCall } from "./relay-call";
+import {
+  AUTHORIZATIONS_RESOURCE,
+  RESOURCE_HANDLERS,
+  sessionResourceChanged,
+} from "./resource-handlers";
 import {
   FEDERATED_SERVER_CAPABILITIES,
   INSTRUCTIONS,
@@ -173,15 +168,6 @@ const toolsCall: Handler = (params, call) => {
   return callTool(input.name, input.arguments ?? {}, call, params);
 };
 
-/** The caller's authorized OAuth upstreams, served when an upstream uses OAuth. */
-const AUTHORIZATIONS_RESOURCE = {
-  uri: "dormouse://authorizations",
-  name: "authorizations",
-  description:
-    "Upstream servers you have authorized (OAuth), without any token; revoke with DELETE /oauth/authorizations/<upstream>.",
-  mimeType: "application/json",
-};
-
 const listResources: Handler = (params, call) => {
   rejectCursor(parseParams(PaginatedSchema, params, "resources/list").cursor);
   const resources: Record<string, unknown>[] = [...call.session.registry.resources.values()].map(
@@ -207,72 +193,6 @@ const listResourceTemplates: Handler = (params, call) => {
     }),
   );
   return withUpstreams("resourceTemplates", "resourceTemplates", resourceTemplates, call);
-};
-
-const ReadResourceSchema = v.looseObject({ uri: v.string() });
-
-const readResource: Handler = async (params, call) => {
-  const { uri } = parseParams(ReadResourceSchema, params, "resources/read");
-  if (!allowed(call, "resources", uri)) throw resourceNotFound(call, uri);
-  if (uri === AUTHORIZATIONS_RESOURCE.uri && call.session.federation?.oauth) {
-    const authorizations = await call.session.federation.authorizations();
-    const text = JSON.stringify({ authorizations });
-    return { contents: [{ uri, mimeType: AUTHORIZATIONS_RESOURCE.mimeType, text }] };
-  }
-  const owned = call.session.registry.resources.get(uri);
-  if (owned) {
-    const body = owned.item.read(toolContext(owned.toolset, call));
-    return { contents: [{ uri, mimeType: owned.item.mimeType, ...body }] };
-  }
-  for (const { toolset, item } of call.session.registry.resourceTemplates.values()) {
-    const variables = matchTemplate(item.uriTemplate, uri);
-    if (!variables) continue;
-    const body = item.read(variables, toolContext(toolset, call));
-    return { contents: [{ uri, mimeType: item.mimeType, ...body }] };
-  }
-  const target = call.session.federation?.resolve(uri, "resource");
-  if (target) return call.session.federation?.readResource(target, relayCall(call)) ?? {};
-  throw resourceNotFound(call, uri);
-};
-
-/** Resource not found: -32002 in the session era, -32602 since 2026-07-28 (SEP-2164). */
-function resourceNotFound(call: CallContext, uri: string): JsonRpcError {
-  const code = call.era.kind === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND;
-  return new JsonRpcError(code, `Resource not found: ${uri}`, { uri });
-}
-
-const SubscribeSchema = v.looseObject({ uri: v.pipe(v.string(), v.maxLength(2048)) });
-
-const subscribe: Handler = (params, call) => {
-  const { uri } = parseParams(SubscribeSchema, params, "resources/subscribe");
-  // A hidden upstream resource is subscribed to like any unknown URI (nothing reveals it).
-  const upstream = allowed(call, "resources", uri)
-    ? call.session.federation?.resolve(uri, "resource")
-    : null;
-  if (upstream) {
-    // Updates would arrive on a standing upstream stream, which the gateway never holds
-    // (it would keep the session awake): say so instead of accepting a silent subscription.
-    throw new JsonRpcError(
-      INVALID_PARAMS,
-      `Subscriptions to upstream resources are not supported (${uri} belongs to upstream "${upstream.upstream.name}"); read it again instead`,
-    );
-  }
-  if (!upstream && !knownResource(call, uri)) throw resourceNotFound(call, uri);
-  if (!call.session.storage.addSubscription(uri)) {
-    throw new JsonRpcError(
-      INVALID_REQUEST,
-      `Too many resource subscriptions (at most ${MAX_SUBSCRIPTIONS} per session)`,
-    );
-  }
-  sessionResourceChanged(call);
-  return {};
-};
-
-const unsubscribe: Handler = (params, call) => {
-  const { uri } = parseParams(SubscribeSchema, params, "resources/unsubscribe");
-  call.session.storage.removeSubscription(uri);
-  sessionResourceChanged(call);
-  return {};
 };
 
 const listPrompts: Handler = (params, call) => {
@@ -324,31 +244,6 @@ const setLevel: Handler = (params, call) => {
   sessionResourceChanged(call);
   return {};
 };
-
-/** A resource this gateway serves itself (hidden ones aside), by URI or template. */
-function knownResource(call: CallContext, uri: string): boolean {
-  if (!allowed(call, "resources", uri)) return false;
-  const { registry, federation } = call.session;
-  if (uri === AUTHORIZATIONS_RESOURCE.uri && federation?.oauth) return true;
-  if (registry.resources.has(uri)) return true;
-  for (const { item } of registry.resourceTemplates.values()) {
-    if (matchTemplate(item.uriTemplate, uri)) return true;
-  }
-  return false;
-}
-
-/**
- * The session's own resource (dormouse://session: its log level, its
- * subscriptions) changed through this request: a client subscribed to it is
- * told, on the request's own channel (the socket, or the POST's stream), before
- * the reply. Other changes of that resource (a wake's count) are not announced.
- */
-function sessionResourceChanged(call: CallContext): void {
-  if (!call.session.storage.listSubscriptions().includes(SESSION_RESOURCE_URI)) return;
-  call.channel.send(
-    notificationEnvelope("notifications/resources/updated", { uri: SESSION_RESOURCE_URI }),
-  );
-}
 
 const CompleteSchema = v.looseObject({
   ref: v.variant("type", [
@@ -406,9 +301,7 @@ const HANDLERS: Record<string, Handler> = {
   "tools/call": toolsCall,
   "resources/list": listResources,
   "resources/templates/list": listResourceTemplates,
-  "resources/read": readResource,
-  "resources/subscribe": subscribe,
-  "resources/unsubscribe": unsubscribe,
+  ...RESOURCE_HANDLERS,
   "prompts/list": listPrompts,
   "prompts/get": getPrompt,
   "logging/setLevel": setLevel,
