@@ -32,6 +32,24 @@ import {
   WAIT_MS,
 } from "../helpers/workerd";
 
+/**
+ * A new session's storage and its WebSocket replay, as the session object
+ * builds them, in the object `state` of `id`, with a socket attached.
+ */
+function newReplay(state: DurableObjectState, id: DurableObjectId, flushSoon = () => {}) {
+  const storage = new SessionStorage(state.storage);
+  storage.create(id.toString(), Date.now(), "anonymous");
+  const replay = new SocketReplay({
+    outbox: storage.outbox,
+    enabled: true,
+    flushSoon,
+    afterHibernation: false,
+    createdHere: () => true,
+    attached: () => true,
+  });
+  return { storage, replay };
+}
+
 function isNotice(method: string) {
   return (frame: Frame) => isObject(frame) && frame.method === method;
 }
@@ -214,22 +232,13 @@ describe("a socket sent more than the store holds between two writes", () => {
   it("writes only what the store keeps: at most OUTBOX_MAX_ROWS rows per flush", async () => {
     const id = env.SESSIONS.newUniqueId();
     const written = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
-      const storage = new SessionStorage(state.storage);
-      storage.create(id.toString(), Date.now(), "anonymous");
+      const { storage, replay } = newReplay(state, id);
       const batches: number[] = [];
       const keep = storage.outbox.keep.bind(storage.outbox);
       storage.outbox.keep = (stream, messages) => {
         batches.push(messages.length);
         keep(stream, messages);
       };
-      const replay = new SocketReplay({
-        outbox: storage.outbox,
-        enabled: true,
-        flushSoon: () => {},
-        afterHibernation: false,
-        createdHere: () => true,
-        attached: () => true,
-      });
       // Twice the bound: the ring holds them all (it drops only past twice the bound).
       for (let i = 1; i <= 2 * OUTBOX_MAX_ROWS; i++) replay.record(JSON.stringify({ n: i }), true);
       replay.flush();
@@ -245,22 +254,13 @@ describe("a socket sent more than the store holds between two writes", () => {
   it("keeps the newest messages (older ones dropped unwritten) and names the rest as lost", async () => {
     const id = env.SESSIONS.newUniqueId();
     const outcome = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
-      const storage = new SessionStorage(state.storage);
-      storage.create(id.toString(), Date.now(), "anonymous");
       let scheduled = 0;
-      const replay = new SocketReplay({
-        outbox: storage.outbox,
-        enabled: true,
-        flushSoon: () => {
-          scheduled += 1;
-        },
-        afterHibernation: false,
-        createdHere: () => true,
-        attached: () => true,
+      const { replay } = newReplay(state, id, () => {
+        scheduled += 1;
       });
       const total = 3 * OUTBOX_MAX_ROWS + 7;
       for (let i = 1; i <= total; i++) replay.record(JSON.stringify({ n: i }), true);
-      // The numbers' reservation is written with the first message; the messages are not.
+      // Reservations of numbers are written as they go (creating the table); the messages are not.
       const rowsBeforeFlush = state.storage.sql
         .exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox")
         .one().n;
@@ -293,22 +293,13 @@ describe("numbering across object lifetimes", () => {
   it("reserves numbers ahead in growing batches while they go fast: a busy socket writes rarely", async () => {
     const id = env.SESSIONS.newUniqueId();
     const reservations = await runInDurableObject(env.SESSIONS.get(id), (_instance, state) => {
-      const storage = new SessionStorage(state.storage);
-      storage.create(id.toString(), Date.now(), "anonymous");
+      const { storage, replay } = newReplay(state, id);
       const reserved: number[] = [];
       const reserve = storage.outbox.reserveWs.bind(storage.outbox);
       storage.outbox.reserveWs = (through, now) => {
         reserved.push(through);
         reserve(through, now);
       };
-      const replay = new SocketReplay({
-        outbox: storage.outbox,
-        enabled: true,
-        flushSoon: () => {},
-        afterHibernation: false,
-        createdHere: () => true,
-        attached: () => true,
-      });
       for (let i = 1; i <= 20_000; i++) replay.record(JSON.stringify({ n: i }), true);
       return reserved;
     });

@@ -22,6 +22,23 @@ async function ready(): Promise<Client> {
   return client;
 }
 
+/** A session whose `approve` call (request `id`) waits for the elicitation it sent. */
+async function askingApproval(id: string): Promise<{ client: Client; asked: JsonObject }> {
+  const client = await connect();
+  await client.initialize({ capabilities: { elicitation: {} } });
+  client.sendJson({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: "approve", arguments: { action: "deploy" } },
+  });
+  const asked = (await client.nextMessage(
+    (f) => isObject(f) && f.method === "elicitation/create" && "id" in f,
+    "the elicitation",
+  )) as JsonObject;
+  return { client, asked };
+}
+
 describe("tools/list", () => {
   it("lists exactly echo, add, counter, sleep, session_info, log, wait and approve", async () => {
     const client = await ready();
@@ -237,18 +254,7 @@ describe("sleep", () => {
   });
 
   it("withdraws the elicitation a cancelled call was waiting on (notifications/cancelled to the client)", async () => {
-    const client = await connect();
-    await client.initialize({ capabilities: { elicitation: {} } });
-    client.sendJson({
-      jsonrpc: "2.0",
-      id: "ask-1",
-      method: "tools/call",
-      params: { name: "approve", arguments: { action: "deploy" } },
-    });
-    const asked = (await client.nextMessage(
-      (f) => isObject(f) && f.method === "elicitation/create" && "id" in f,
-      "the elicitation",
-    )) as JsonObject;
+    const { client, asked } = await askingApproval("ask-1");
     client.notify("notifications/cancelled", { requestId: "ask-1", reason: "user pressed stop" });
     const withdrawn = await client.nextNotification("notifications/cancelled");
     expect(withdrawn.params).toEqual({ requestId: asked.id, reason: "user pressed stop" });
@@ -267,18 +273,7 @@ describe("sleep", () => {
   });
 
   it("approves nothing on an answer that does not fit approve's form, and says so as an error", async () => {
-    const client = await connect();
-    await client.initialize({ capabilities: { elicitation: {} } });
-    client.sendJson({
-      jsonrpc: "2.0",
-      id: "ask-2",
-      method: "tools/call",
-      params: { name: "approve", arguments: { action: "deploy" } },
-    });
-    const asked = (await client.nextMessage(
-      (f) => isObject(f) && f.method === "elicitation/create" && "id" in f,
-      "the elicitation",
-    )) as JsonObject;
+    const { client, asked } = await askingApproval("ask-2");
     client.sendJson({
       jsonrpc: "2.0",
       id: asked.id,
